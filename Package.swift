@@ -1,0 +1,48 @@
+// swift-tools-version: 6.2
+// siammask: convert, quantise, track and validate SiamMask on the CPU.
+import PackageDescription
+
+let package = Package(
+    name: "siammask",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "siammask", targets: ["siammask"]),
+        .library(name: "SiamMask", targets: ["SiamMask"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C: every kernel with its scalar reference twin, CPU-feature dispatch. No Swift above it touches SIMD.
+        .target(name: "CKernels", path: "Sources/CKernels", exclude: ["README.md"]),
+        // zstd from Debian, through pkg-config.
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        // protobuf-c code generated from Schemas/onnx-subset.proto (committed; regenerate with Tools/gen-onnx-protobuf-c.sh).
+        .target(name: "CONNX", path: "Sources/CONNX", exclude: ["README.md"],
+                linkerSettings: [.linkedLibrary("protobuf-c")]),
+
+        // Swift layers, dependencies pointing down only.
+        .target(name: "Tensors", exclude: ["README.md"]),
+        .target(name: "SiamMaskLayout", dependencies: ["Tensors", "ModelFormat"], exclude: ["README.md"]),
+        .target(name: "ModelFormat", dependencies: ["Tensors", "CZstd"], exclude: ["README.md"]),
+        .target(name: "Importers", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "CONNX"], exclude: ["README.md"]),
+        .target(name: "Runtime", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"]),
+        .target(name: "SiamMask", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "Runtime"], exclude: ["README.md"]),
+        .target(name: "SiamMaskCLI", dependencies: [
+            "Tensors", "SiamMaskLayout", "ModelFormat", "Importers", "Runtime", "SiamMask",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], exclude: ["README.md"]),
+        .executableTarget(name: "siammask", dependencies: ["SiamMaskCLI"]),
+
+        .target(name: "TestSupport", dependencies: ["Tensors"], path: "Tests/TestSupport"),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"]),
+        .testTarget(name: "SiamMaskLayoutTests", dependencies: ["SiamMaskLayout", "TestSupport"]),
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "TestSupport"]),
+        .testTarget(name: "ImportersTests", dependencies: ["Importers", "ModelFormat", "SiamMaskLayout", "TestSupport"]),
+        .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CKernels", "TestSupport"]),
+        .testTarget(name: "SiamMaskTests", dependencies: ["SiamMask", "Importers", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["SiamMaskCLI", "TestSupport"]),
+    ]
+)

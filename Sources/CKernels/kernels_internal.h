@@ -1,0 +1,46 @@
+// kernels_internal.h — private to CKernels: the per-tier tables and helpers shared between tiers.
+#ifndef SIAM_KERNELS_INTERNAL_H
+#define SIAM_KERNELS_INTERNAL_H
+
+#include "siam_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+extern const sm_kernel_table sm_reference_table;
+#if defined(__x86_64__)
+extern const sm_kernel_table sm_avx2_table;
+extern const sm_kernel_table sm_avx512_table;
+#endif
+
+// Copy kernels without arithmetic, shared by the fast tiers (memcpy/memset do the vector work).
+void sm_fast_resize_nearest_f32(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
+                                float *output, int32_t out_height, int32_t out_width);
+void sm_fast_window_f32(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
+                        int32_t top, int32_t left, float *output, int32_t out_height, int32_t out_width);
+
+// What the convolution micro-kernels need to finish a tile (see x86/conv_gemm_driver.h).
+typedef struct sm_tile_epilogue {
+    const float *bias;       // bias of the tile's first row, or NULL
+    const float *residual;   // residual at the tile's origin (same strides as the output), or NULL
+    int32_t relu;            // apply ReLU (only when `last`)
+    int32_t first;           // first k block: start from bias + residual instead of the stored partial sums
+    int32_t last;            // last k block: apply the activation
+    int32_t rows;            // valid rows (output channels) of the tile, <= MR
+} sm_tile_epilogue;
+
+// floor(a / b) for b > 0 and any sign of a.
+static inline int32_t sm_floor_div(int32_t a, int32_t b) {
+    int32_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+// ceil(a / b) for b > 0 and any sign of a.
+static inline int32_t sm_ceil_div(int32_t a, int32_t b) {
+    return -sm_floor_div(-a, b);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,186 @@
+// conv_avx512.c — convolution for the AVX-512 tier: 8 x 48 register tile (24 zmm accumulators, 3 zmm of B,
+// A broadcast from memory), the driver in ../conv_gemm_driver.h.
+#if defined(__x86_64__)
+#include "../../kernels_internal.h"
+
+#include <immintrin.h>
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma"))), apply_to = function)
+
+// Blocking, tuned by measurement on Zen 4 (each can be overridden with -D for experiments): tiles of SM_MR channels
+// x SM_NV vectors of pixels (NV <= 6; 8x3 beat 6x4, 4x6 and 12x2), k blocks of SM_KC (256 beat 96..192), pixel
+// blocks of SM_NC, channel blocks of SM_MC.
+#define SM_VL 16
+#ifndef SM_MR
+#define SM_MR 8
+#endif
+#ifndef SM_NV
+#define SM_NV 3
+#endif
+#ifndef SM_KC
+#define SM_KC 256
+#endif
+#ifndef SM_NC
+#define SM_NC 480
+#endif
+#ifndef SM_MC
+#define SM_MC 256
+#endif
+#define SM_FN(name) sm_avx512_##name
+
+static inline __mmask16 sm_avx512_mask(int32_t lanes) {
+    return (__mmask16)((1u << lanes) - 1u);
+}
+
+// The micro-kernel: acc[MR][NV] += A(kc x MR) * B(kc x NV*16); MASKED: the last vector has `last_lanes` lanes.
+static inline __attribute__((always_inline)) void sm_avx512_micro(const int NV, const int MASKED, int32_t kc,
+                                                                   const float *restrict a, const float *restrict b,
+                                                                   ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                                                                   __mmask16 m, const sm_tile_epilogue *e) {
+    __m512 acc[SM_MR][SM_NV];
+    for (int r = 0; r < SM_MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
+#pragma clang loop unroll_count(2)
+    for (int32_t k = 0; k < kc; k++) {
+        __m512 bv[SM_NV];
+        for (int v = 0; v < NV; v++)
+            bv[v] = (MASKED && v == NV - 1) ? _mm512_maskz_loadu_ps(m, b + v * 16) : _mm512_loadu_ps(b + v * 16);
+        for (int r = 0; r < SM_MR; r++) {
+            __m512 ar = _mm512_set1_ps(a[r]);
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(ar, bv[v], acc[r][v]);
+        }
+        a += SM_MR;
+        b += ldb;
+    }
+    const __m512 zero = _mm512_setzero_ps();
+    for (int r = 0; r < SM_MR; r++) {
+        if (r >= e->rows) break;
+        float *cr = c + r * ldc;
+        const float *rr = e->residual ? e->residual + r * ldc : NULL;
+        const __m512 bias = (e->first && e->bias) ? _mm512_set1_ps(e->bias[r]) : zero;
+        for (int v = 0; v < NV; v++) {
+            const __mmask16 mv = (MASKED && v == NV - 1) ? m : (__mmask16)0xFFFF;
+            __m512 x = acc[r][v];
+            if (e->first) {
+                x = _mm512_add_ps(x, bias);
+                if (rr) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mv, rr + v * 16));
+            } else {
+                x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mv, cr + v * 16));
+            }
+            if (e->last && e->relu) x = _mm512_max_ps(x, zero);
+            _mm512_mask_storeu_ps(cr + v * 16, mv, x);
+        }
+    }
+}
+
+#define SM_AVX512_MICRO(NV, MASKED)                                                                              \
+    static void sm_avx512_micro_##NV##_##MASKED(int32_t kc, const float *a, const float *b, ptrdiff_t ldb,       \
+                                                 float *c, ptrdiff_t ldc, __mmask16 m,                            \
+                                                 const sm_tile_epilogue *e) {                                     \
+        sm_avx512_micro(NV, MASKED, kc, a, b, ldb, c, ldc, m, e);                                                \
+    }
+SM_AVX512_MICRO(1, 0)
+SM_AVX512_MICRO(1, 1)
+#if SM_NV >= 2
+SM_AVX512_MICRO(2, 0)
+SM_AVX512_MICRO(2, 1)
+#endif
+#if SM_NV >= 3
+SM_AVX512_MICRO(3, 0)
+SM_AVX512_MICRO(3, 1)
+#endif
+#if SM_NV >= 4
+SM_AVX512_MICRO(4, 0)
+SM_AVX512_MICRO(4, 1)
+#endif
+#if SM_NV >= 5
+SM_AVX512_MICRO(5, 0)
+SM_AVX512_MICRO(5, 1)
+#endif
+#if SM_NV >= 6
+SM_AVX512_MICRO(6, 0)
+SM_AVX512_MICRO(6, 1)
+#endif
+
+static void sm_avx512_tile(int32_t nv, int32_t last_lanes, int32_t kc, const float *a, const float *b,
+                           ptrdiff_t ldb, float *c, ptrdiff_t ldc, const sm_tile_epilogue *e) {
+    const int masked = last_lanes != SM_VL;
+    const __mmask16 m = sm_avx512_mask(last_lanes);
+    switch (nv * 2 + masked) {
+#define SM_CASE(NV) \
+    case NV * 2: sm_avx512_micro_##NV##_0(kc, a, b, ldb, c, ldc, m, e); break; \
+    case NV * 2 + 1: sm_avx512_micro_##NV##_1(kc, a, b, ldb, c, ldc, m, e); break;
+    SM_CASE(1)
+#if SM_NV >= 2
+    SM_CASE(2)
+#endif
+#if SM_NV >= 3
+    SM_CASE(3)
+#endif
+#if SM_NV >= 4
+    SM_CASE(4)
+#endif
+#if SM_NV >= 5
+    SM_CASE(5)
+#endif
+#if SM_NV >= 6
+    SM_CASE(6)
+#endif
+#undef SM_CASE
+    default: break;
+    }
+}
+
+static void sm_avx512_zero(float *dst, int32_t n) {
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_setzero_ps());
+    if (i < n) _mm512_mask_storeu_ps(dst + i, sm_avx512_mask(n - i), _mm512_setzero_ps());
+}
+
+// dst[i] = src[i * stride], i < n. Reads nothing past src[(n - 1) * stride].
+static void sm_avx512_copy_strided(float *dst, const float *src, int32_t n, int32_t stride) {
+    int32_t i = 0;
+    if (stride == 1) {
+        for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+        if (i < n) {
+            __mmask16 m = sm_avx512_mask(n - i);
+            _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+        }
+    } else if (stride == 2) {
+        const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        // A full chunk reads src[2i .. 2i+31]; the last element is not needed but lies before the next chunk's
+        // first, so only the final chunk needs masks.
+        for (; i + 16 < n; i += 16) {
+            __m512 lo = _mm512_loadu_ps(src + 2 * i), hi = _mm512_loadu_ps(src + 2 * i + 16);
+            _mm512_storeu_ps(dst + i, _mm512_permutex2var_ps(lo, evens, hi));
+        }
+        int32_t left = n - i;                 // 1..16
+        int32_t need = 2 * left - 1;          // elements src[2i .. 2i + need)
+        __mmask16 mlo = sm_avx512_mask(need < 16 ? need : 16);
+        __mmask16 mhi = sm_avx512_mask(need > 16 ? need - 16 : 0);
+        __m512 lo = _mm512_maskz_loadu_ps(mlo, src + 2 * i), hi = _mm512_maskz_loadu_ps(mhi, src + 2 * i + 16);
+        _mm512_mask_storeu_ps(dst + i, sm_avx512_mask(left), _mm512_permutex2var_ps(lo, evens, hi));
+    } else {
+        for (; i < n; i++) dst[i] = src[(size_t)i * stride];
+    }
+}
+
+#include "../conv_gemm_driver.h"
+
+#pragma clang attribute pop
+
+// Entry points with external linkage for the table (kernels_avx512.c).
+size_t sm_avx512_conv2d_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx512_conv2d_packed_floats(s); }
+void sm_avx512_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
+    sm_avx512_conv2d_pack(s, w, packed);
+}
+size_t sm_avx512_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
+    return sm_avx512_conv2d_workspace_bytes(s, rows);
+}
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+void sm_avx512_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
+                          const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
+                          void *workspace) {
+    sm_avx512_conv2d(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+}
+#endif

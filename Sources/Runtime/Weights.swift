@@ -1,0 +1,101 @@
+import CKernels
+import Foundation
+import Tensors
+
+/// Convolution weights (OIHW float32) and bias, packed lazily once per kernel tier and shared by every graph
+/// that uses them.
+public final class ConvolutionWeights: @unchecked Sendable {
+    public let name: String
+    public let outChannels: Int
+    public let inChannels: Int
+    public let kernel: Int
+    public let weights: [Float]
+    public let bias: [Float]
+    private let lock = NSLock()
+    private var packedByShape: [PackKey: AlignedBuffer] = [:]
+
+    public init(name: String, weights: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int) {
+        precondition(weights.count == outChannels * inChannels * kernel * kernel, "\(name): weight count")
+        self.name = name
+        self.outChannels = outChannels
+        self.inChannels = inChannels
+        self.kernel = kernel
+        self.weights = weights
+        self.bias = bias ?? [Float](repeating: 0, count: outChannels)
+        precondition(self.bias.count == outChannels, "\(name): bias count")
+    }
+
+    public convenience init(name: String, weight: Tensor, bias: Tensor?) throws {
+        guard weight.dtype == .float32, weight.shape.count == 4, weight.shape[2] == weight.shape[3] else {
+            throw GraphError.shapeMismatch(node: name, detail: "convolution weight must be float32 OIHW with a square kernel, got \(weight.dtype) \(weight.shape)")
+        }
+        if let b = bias, b.dtype != .float32 || b.shape != [weight.shape[0]] {
+            throw GraphError.shapeMismatch(node: name, detail: "bias shape \(b.shape) does not fit \(weight.shape[0]) outputs")
+        }
+        self.init(name: name, weights: weight.floats, bias: bias?.floats, outChannels: weight.shape[0],
+                  inChannels: weight.shape[1], kernel: weight.shape[2])
+    }
+
+    struct PackKey: Hashable { let tier: UInt32; let stride: Int32; let pad: Int32; let dilation: Int32; let inH: Int32; let inW: Int32 }
+
+    /// Packed weights for a tier and geometry (the pack layout may depend on both).
+    func packed(for table: UnsafePointer<sm_kernel_table>, shape: sm_conv2d_shape) -> UnsafePointer<Float> {
+        let key = PackKey(tier: table.pointee.tier.rawValue, stride: shape.stride_h, pad: shape.pad_top,
+                          dilation: shape.dilation_h, inH: shape.in_height, inW: shape.in_width)
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = packedByShape[key] { return UnsafePointer(p.floats) }
+        var s = shape
+        let count = table.pointee.conv2d_f32_packed_floats(&s)
+        let buffer = AlignedBuffer(floats: max(count, 1))
+        weights.withUnsafeBufferPointer { w in table.pointee.conv2d_f32_pack(&s, w.baseAddress!, buffer.floats) }
+        packedByShape[key] = buffer
+        return UnsafePointer(buffer.floats)
+    }
+}
+
+/// ConvTranspose2d weights stored (in, out, k, k) with a bias per output channel.
+public final class TransposedConvolutionWeights: @unchecked Sendable {
+    public let name: String
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernel: Int
+    public let weights: [Float]
+    public let bias: [Float]
+
+    public init(name: String, weight: Tensor, bias: Tensor?) throws {
+        guard weight.dtype == .float32, weight.shape.count == 4, weight.shape[2] == weight.shape[3] else {
+            throw GraphError.shapeMismatch(node: name, detail: "transposed convolution weight must be float32 (in, out, k, k), got \(weight.shape)")
+        }
+        self.name = name
+        inChannels = weight.shape[0]
+        outChannels = weight.shape[1]
+        kernel = weight.shape[2]
+        weights = weight.floats
+        if let b = bias {
+            guard b.dtype == .float32, b.shape == [outChannels] else {
+                throw GraphError.shapeMismatch(node: name, detail: "bias shape \(b.shape) does not fit \(outChannels) outputs")
+            }
+            self.bias = b.floats
+        } else {
+            self.bias = [Float](repeating: 0, count: outChannels)
+        }
+    }
+}
+
+/// A 64-byte aligned float buffer, freed with its owner.
+final class AlignedBuffer: @unchecked Sendable {
+    let floats: UnsafeMutablePointer<Float>
+    let count: Int
+    init(floats count: Int) {
+        self.count = count
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        floats = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+    init(bytes: Int) {
+        count = (bytes + 3) / 4
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 4), alignment: 64)
+        floats = raw.bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+    deinit { UnsafeMutableRawPointer(floats).deallocate() }
+}

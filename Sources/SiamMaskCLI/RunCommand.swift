@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import ModelFormat
+import Runtime
+import SiamMask
+import SiamMaskLayout
+import Tensors
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run one SiamMask graph on .npy inputs and write one NAME.npy per output.",
+        discussion: """
+        Graphs (float32, NCHW, batch 1, images BGR 0..255):
+          template: template [1,3,127,127] -> zf [1,256,7,7]
+          search:   search [1,3,255,255], zf -> cls [1,10,25,25], loc [1,20,25,25], corr [1,256,25,25],
+                    f0 [1,64,125,125], f1 [1,256,63,63], f2 [1,512,31,31]
+          refine:   f0, f1, f2, corr and --pos ROW,COL -> mask [1,1,127,127] (logits)
+        Channel counts scale with the model's widths.
+        """)
+
+    enum GraphName: String, ExpressibleByArgument, CaseIterable { case template, search, refine }
+
+    @Argument(help: "The .siam model.")
+    var model: String
+
+    @Option(help: "template, search or refine.")
+    var graph: GraphName
+
+    @Option(name: .customLong("input"), help: "NAME=FILE.npy, once per graph input.")
+    var inputs: [String] = []
+
+    @Option(help: "Refine position ROW,COL in the 25x25 score map.")
+    var pos: String?
+
+    @Option(help: "Output folder (created if needed).")
+    var output: String
+
+    @Option(help: "Worker threads.")
+    var threads: Int = 1
+
+    func validate() throws {
+        if graph == .refine, pos == nil { throw ValidationError("--graph refine needs --pos ROW,COL") }
+        if graph != .refine, pos != nil { throw ValidationError("--pos only applies to --graph refine") }
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    func run() throws {
+        var named: [String: Tensor] = [:]
+        for spec in inputs {
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex, spec.index(after: eq) != spec.endIndex else {
+                throw ValidationError("--input expects NAME=FILE.npy, got '\(spec)'")
+            }
+            let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
+            guard named[name] == nil else { throw ValidationError("input '\(name)' given twice") }
+            named[name] = try reporting("cannot read input '\(name)'") { try NPY.read(URL(fileURLWithPath: path)) }
+        }
+        let network = try reporting("cannot load \(model)") {
+            try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: model))))
+        }
+        let g: Graph = try reporting("cannot build the \(graph.rawValue) graph") {
+            switch graph {
+            case .template: return try network.templateGraph()
+            case .search: return try network.searchGraph()
+            case .refine:
+                let parts = pos!.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+                guard parts.count == 2, let row = parts[0], let col = parts[1] else {
+                    throw CommandFailure("--pos expects ROW,COL, got '\(pos!)'")
+                }
+                return try network.refineGraph(row: row, column: col)
+            }
+        }
+        let outputs = try reporting("cannot run the \(graph.rawValue) graph") {
+            try Executor(graph: g, threads: threads).run(named)
+        }
+        let dir = URL(fileURLWithPath: output)
+        try reporting("cannot write to \(output)") {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            for (name, _) in g.outputs { try NPY.write(outputs[name]!, to: dir.appendingPathComponent(name + ".npy")) }
+        }
+        for (name, v) in g.outputs { print("\(name) \(g.shape(of: v).dims)") }
+    }
+}

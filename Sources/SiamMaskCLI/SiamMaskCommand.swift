@@ -1,0 +1,22 @@
+import ArgumentParser
+
+public struct SiamMaskCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "siammask",
+        abstract: "Convert, inspect and run SiamMask models on the CPU.",
+        subcommands: [ConvertCommand.self, InspectCommand.self, RunCommand.self])
+    public init() {}
+}
+
+/// An error shown to the user as one line, with a non-zero exit.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Runs `body`, turning any error into a one-line `CommandFailure` that names what failed.
+func reporting<T>(_ context: String, _ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as CommandFailure { throw e } catch let e as ValidationError { throw e } catch {
+        throw CommandFailure("\(context): \(error)")
+    }
+}

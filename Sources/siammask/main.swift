@@ -1,0 +1,2 @@
+import SiamMaskCLI
+SiamMaskCommand.main()
