@@ -55,9 +55,11 @@ struct RunCommand: ParsableCommand {
             guard named[name] == nil else { throw ValidationError("input '\(name)' given twice") }
             named[name] = try reporting("cannot read input '\(name)'") { try NPY.read(URL(fileURLWithPath: path)) }
         }
+        let loadStart = Date()
         let network = try reporting("cannot load \(model)") {
             try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: model))))
         }
+        let loadSeconds = Date().timeIntervalSince(loadStart)
         let g: Graph = try reporting("cannot build the \(graph.rawValue) graph") {
             switch graph {
             case .template: return try network.templateGraph()
@@ -70,14 +72,18 @@ struct RunCommand: ParsableCommand {
                 return try network.refineGraph(row: row, column: col)
             }
         }
+        let runStart = Date()
         let outputs = try reporting("cannot run the \(graph.rawValue) graph") {
             try Executor(graph: g, threads: threads).run(named)
         }
+        let runSeconds = Date().timeIntervalSince(runStart)
         let dir = URL(fileURLWithPath: output)
         try reporting("cannot write to \(output)") {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             for (name, _) in g.outputs { try NPY.write(outputs[name]!, to: dir.appendingPathComponent(name + ".npy")) }
         }
         for (name, v) in g.outputs { print("\(name) \(g.shape(of: v).dims)") }
+        print(String(format: "loaded in %.0f ms; %@ graph (%.2f GMAC) ran in %.0f ms with %d thread(s), packing included",
+                     loadSeconds * 1000, graph.rawValue, Double(g.multiplyAccumulates) / 1e9, runSeconds * 1000, threads))
     }
 }

@@ -57,7 +57,20 @@ public enum ONNXImportError: Error, Equatable, CustomStringConvertible {
     case missingTensors([String])
     case conflictingWeights(tensor: String, first: String, second: String, maxRelativeDifference: Double)
 
+    /// One line: names and values come from the file, so control characters are escaped and length is capped.
     public var description: String {
+        var line = ""
+        for scalar in rawDescription.unicodeScalars {
+            if scalar.value < 0x20 || scalar.value == 0x7f {
+                line += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                line.unicodeScalars.append(scalar)
+            }
+        }
+        return line.count > 2000 ? String(line.prefix(2000)) + "..." : line
+    }
+
+    private var rawDescription: String {
         switch self {
         case .noFiles:
             return "no ONNX file given"

@@ -213,8 +213,8 @@ enum PTFormats {
         var p = afterKeys
         var seen = Set<String>()
         for item in keyItems {
-            guard let key = PTStorageTable.text(item) else {
-                throw PyTorchImportError.legacyStorageListInvalid("a key is a \(item.kindName)")
+            guard let key = PTStorageTable.text(item), key.utf8.count <= options.limits.maxStorageKeyBytes else {
+                throw PyTorchImportError.legacyStorageListInvalid("a key is a \(item.kindName), not a short string")
             }
             guard seen.insert(key).inserted else { throw PyTorchImportError.legacyStorageListInvalid("storage \(key) is listed twice") }
             guard let record = table.records[key] else { throw PyTorchImportError.legacyStorageUnreferenced(key) }

@@ -46,24 +46,12 @@ enum PTValue {
         return 0
     }
 
-    /// The first foreign global found in this value, looking through tuples, lists and dicts up to `depth` levels.
-    func firstForeign(depth: Int = 3) -> String? {
-        switch self {
-        case .foreign(let name): return name
-        case .tuple(let t) where depth > 0:
-            for item in t.items { if let n = item.firstForeign(depth: depth - 1) { return n } }
-        case .list(let l) where depth > 0:
-            for item in l.items { if let n = item.firstForeign(depth: depth - 1) { return n } }
-        case .dict(let d) where depth > 0:
-            for item in d.keys { if let n = item.firstForeign(depth: depth - 1) { return n } }
-            for item in d.values { if let n = item.firstForeign(depth: depth - 1) { return n } }
-        default: break
-        }
-        return nil
-    }
 }
 
 final class PTTuple {
+    /// Shared empty tuple (EMPTY_TUPLE is the most common opcode after BINPUT in torch pickles).
+    nonisolated(unsafe) static let empty = PTTuple([])
+
     let items: [PTValue]
     let depth: Int
     init(_ items: [PTValue]) {
@@ -141,6 +129,8 @@ final class PTDict {
 final class PTArena {
     private var lists: [PTList] = []
     private var dicts: [PTDict] = []
+
+    var count: Int { lists.count + dicts.count }
 
     func list(isSet: Bool = false) -> PTList {
         let l = PTList(isSet: isSet)
@@ -267,6 +257,7 @@ struct PTUnpickler {
     private var memo: [Int: PTValue] = [:]
     private var opStart = 0
     private var currentOp: UInt8 = 0
+    private var workLeft: Int
 
     init(bytes: [UInt8], range: Range<Int>, limits: PyTorchCheckpoint.Limits, arena: PTArena,
          persistentLoad: @escaping (PTValue) throws -> PTValue) {
@@ -278,6 +269,7 @@ struct PTUnpickler {
         self.limits = limits
         self.arena = arena
         self.persistentLoad = persistentLoad
+        self.workLeft = limits.maxPickleWork
     }
 
     /// Runs to the STOP opcode; returns the unpickled value and the absolute offset just after STOP.
@@ -440,10 +432,10 @@ struct PTUnpickler {
             let length = try readLE(8)
             guard length <= UInt64(end - pos) else { throw PyTorchImportError.pickleTruncated(offset: end - start) }
 
-        case Op.emptyDict: try push(.dict(arena.dict(ordered: false)))
-        case Op.emptyList: try push(.list(arena.list()))
-        case Op.emptyTuple: try pushTuple([])
-        case Op.emptySet: try push(.list(arena.list(isSet: true)))
+        case Op.emptyDict: try push(.dict(try newDict(ordered: false)))
+        case Op.emptyList: try push(.list(try newList()))
+        case Op.emptyTuple: try push(.tuple(PTTuple.empty))
+        case Op.emptySet: try push(.list(try newList(isSet: true)))
         case Op.mark:
             guard marks.count < limits.maxMarkDepth else {
                 throw PyTorchImportError.pickleLimitExceeded(what: "MARK depth", limit: limits.maxMarkDepth, offset: relativeOffset)
@@ -508,17 +500,20 @@ struct PTUnpickler {
             let c = try pop(), b = try pop(), a = try pop()
             try pushTuple([a, b, c])
         case Op.list:
-            let l = arena.list()
+            let l = try newList()
             l.items = try popMark()
             try push(.list(l))
         case Op.dict:
             let items = try popMark()
             guard items.count % 2 == 0 else { throw invalid("odd number of items") }
-            let d = arena.dict(ordered: false)
-            for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+            let d = try newDict(ordered: false)
+            for i in stride(from: 0, to: items.count, by: 2) {
+                try charge(hashCost(items[i]))
+                d.set(items[i], items[i + 1])
+            }
             try push(.dict(d))
         case Op.frozenset:
-            let l = arena.list(isSet: true)
+            let l = try newList(isSet: true)
             l.items = try popMark()
             try push(.list(l))
 
@@ -627,13 +622,16 @@ struct PTUnpickler {
         }
     }
 
-    private func setItems(_ items: [PTValue], in target: PTValue) throws {
+    private mutating func setItems(_ items: [PTValue], in target: PTValue) throws {
         switch target {
         case .dict(let d):
             guard d.count + items.count / 2 <= limits.maxContainerCount else {
                 throw PyTorchImportError.pickleLimitExceeded(what: "container size", limit: limits.maxContainerCount, offset: relativeOffset)
             }
-            for i in stride(from: 0, to: items.count, by: 2) { d.set(items[i], items[i + 1]) }
+            for i in stride(from: 0, to: items.count, by: 2) {
+                try charge(hashCost(items[i]))
+                d.set(items[i], items[i + 1])
+            }
         case .foreign:
             break
         default:
@@ -655,7 +653,7 @@ struct PTUnpickler {
 
     // MARK: - Calls
 
-    private func call(_ callable: PTValue, _ args: PTValue) throws -> PTValue {
+    private mutating func call(_ callable: PTValue, _ args: PTValue) throws -> PTValue {
         switch callable {
         case .foreign(let name):
             return .foreign(name)
@@ -663,41 +661,49 @@ struct PTUnpickler {
             guard case .tuple(let t) = args else { throw invalid("arguments to \(g.name) are a \(args.kindName), not a tuple") }
             // A foreign value among the arguments taints the result: it stays inert (fine in an ignored entry,
             // an error naming the global if it reaches the state dict).
-            if let name = args.firstForeign() { return .foreign(name) }
+            guard t.items.count <= 16 else { throw invalid("\(t.items.count) arguments to \(g.name)") }
+            if let name = try firstForeign(args, depth: 3) { return .foreign(name) }
             return try construct(g, t.items)
         default:
             throw invalid("\(callable.kindName) is not callable")
         }
     }
 
-    private func newObject(_ cls: PTValue, _ args: PTValue) throws -> PTValue {
+    private mutating func newObject(_ cls: PTValue, _ args: PTValue) throws -> PTValue {
         switch cls {
         case .foreign(let name):
             return .foreign(name)
         case .global(.orderedDict):
-            return .dict(arena.dict(ordered: true))
+            return .dict(try newDict(ordered: true))
         default:
             throw invalid("cannot instantiate \(cls.kindName)")
         }
     }
 
-    private func construct(_ g: PTGlobal, _ args: [PTValue]) throws -> PTValue {
+    private mutating func construct(_ g: PTGlobal, _ args: [PTValue]) throws -> PTValue {
         switch g {
         case .orderedDict:
-            let d = arena.dict(ordered: true)
+            let d = try newDict(ordered: true)
             if args.isEmpty { return .dict(d) }
             guard args.count == 1 else {
                 throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "expected at most 1 argument, got \(args.count)")
             }
             switch args[0] {
             case .dict(let src):
-                for (k, v) in zip(src.keys, src.values) { d.set(k, v) }
+                try charge(src.count)
+                for (k, v) in zip(src.keys, src.values) {
+                    try charge(hashCost(k))
+                    d.set(k, v)
+                }
             case .list, .tuple:
                 // Python 2's OrderedDict pickles as OrderedDict([[key, value], ...]).
-                for pair in sequenceItems(args[0]) ?? [] {
+                let pairs = sequenceItems(args[0]) ?? []
+                try charge(pairs.count)
+                for pair in pairs {
                     guard let kv = sequenceItems(pair), kv.count == 2 else {
                         throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "items must be (key, value) pairs")
                     }
+                    try charge(hashCost(kv[0]))
                     d.set(kv[0], kv[1])
                 }
             default:
@@ -708,8 +714,10 @@ struct PTUnpickler {
             guard args.count == 1, let items = sequenceItems(args[0]) else {
                 throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "expected one sequence of ints")
             }
+            try charge(items.count)
             return .tuple(PTTuple(items))
         case .rebuildTensor, .rebuildTensorV2, .rebuildTensorV3:
+            try charge(limits.maxTensorRank * 2)
             return .tensor(try PTTensorBuilder.rebuild(g, args, limits: limits))
         case .rebuildParameter, .rebuildParameterWithState:
             let expected = g == .rebuildParameter ? 3 : 4
@@ -723,6 +731,60 @@ struct PTUnpickler {
         case .storageType, .dtype:
             throw invalid("\(g.name) cannot be called while unpickling")
         }
+    }
+
+    /// Work that is not proportional to the opcodes read (copying or scanning containers that the memo can
+    /// hand out again and again) draws on one budget, so no pickle can make the reader quadratic.
+    private mutating func charge(_ units: Int) throws {
+        workLeft -= units
+        if workLeft < 0 {
+            throw PyTorchImportError.pickleLimitExceeded(what: "work", limit: limits.maxPickleWork, offset: relativeOffset)
+        }
+    }
+
+    /// Hashing a dict key costs in proportion to its length (a memoized long string can be reused as a key).
+    private func hashCost(_ key: PTValue) -> Int {
+        switch key {
+        case .string(let s): return 1 + s.utf8.count / 16
+        case .bigInt(let b): return 1 + b.count / 16
+        default: return 1
+        }
+    }
+
+    private mutating func newList(isSet: Bool = false) throws -> PTList {
+        guard arena.count < limits.maxContainers else {
+            throw PyTorchImportError.pickleLimitExceeded(what: "container count", limit: limits.maxContainers, offset: relativeOffset)
+        }
+        return arena.list(isSet: isSet)
+    }
+
+    private mutating func newDict(ordered: Bool) throws -> PTDict {
+        guard arena.count < limits.maxContainers else {
+            throw PyTorchImportError.pickleLimitExceeded(what: "container count", limit: limits.maxContainers, offset: relativeOffset)
+        }
+        return arena.dict(ordered: ordered)
+    }
+
+    /// The first foreign global in `v`, looking through tuples, lists and dicts up to `depth` levels.
+    private mutating func firstForeign(_ v: PTValue, depth: Int) throws -> String? {
+        switch v {
+        case .foreign(let name):
+            return name
+        case .tuple(let t) where depth > 0:
+            try charge(t.items.count)
+            for item in t.items { if let n = try firstForeign(item, depth: depth - 1) { return n } }
+        case .list(let l) where depth > 0:
+            try charge(l.items.count)
+            for item in l.items { if let n = try firstForeign(item, depth: depth - 1) { return n } }
+        case .dict(let d) where depth > 0:
+            try charge(2 * d.count)
+            for item in d.keys { if let n = try firstForeign(item, depth: depth - 1) { return n } }
+            for item in d.values { if let n = try firstForeign(item, depth: depth - 1) { return n } }
+            if let state = d.state, let n = try firstForeign(state, depth: depth - 1) { return n }
+        default:
+            break
+        }
+        return nil
     }
 
     private func sequenceItems(_ v: PTValue) -> [PTValue]? {
@@ -772,8 +834,9 @@ enum PTTensorBuilder {
                 guard !o1, !o2 else { throw fail("size and stride overflow") }
                 lastIndex = q
             }
+            guard lastIndex < Int.max else { throw fail("size and stride overflow") }
             let (neededBytes, o3) = (lastIndex + 1).multipliedReportingOverflow(by: scalarType.elementSize)
-            guard !o3, lastIndex < Int.max else { throw fail("size and stride overflow") }
+            guard !o3 else { throw fail("size and stride overflow") }
             guard neededBytes <= storage.byteCount else {
                 throw PyTorchImportError.storageTooSmall(storage: storage.record.key, neededBytes: neededBytes,
                                                          availableBytes: storage.byteCount)

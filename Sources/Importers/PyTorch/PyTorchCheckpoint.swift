@@ -27,24 +27,37 @@ public struct PyTorchCheckpoint: Sendable {
         case legacy
     }
 
-    /// Caps that keep hostile files from exhausting memory or time. The defaults are far above what any real
-    /// checkpoint pickle needs (the official one has about 20 000 opcodes).
+    /// Caps that keep hostile files from exhausting memory or time. The defaults are far above what a real
+    /// checkpoint pickle needs (the official one has about 20 000 opcodes and 1 000 containers); at the defaults a
+    /// hostile pickle can make the reader hold at most about 150 MB of pickle objects, and the state dict's tensors
+    /// are bounded by `maxStateDictBytes`.
     public struct Limits: Sendable, Equatable {
-        public var maxPickleOperations = 8_000_000
+        /// Opcodes in one pickle.
+        public var maxPickleOperations = 2_000_000
+        /// Container elements copied or scanned beyond the opcodes themselves (memo reuse cannot go quadratic).
+        public var maxPickleWork = 20_000_000
         public var maxStackDepth = 1_000_000
         public var maxMarkDepth = 10_000
+        /// Nesting of tuples inside tuples.
         public var maxNestingDepth = 100
         public var maxMemoEntries = 1_000_000
-        public var maxContainerCount = 4_000_000
+        /// Lists, sets and dicts created while unpickling.
+        public var maxContainers = 1_000_000
+        /// Elements in one list or dict.
+        public var maxContainerCount = 2_000_000
         public var maxStringBytes = 1 << 20
         public var maxBytesLength = 1 << 28
         public var maxLongBytes = 256
         public var maxGlobalNameBytes = 256
         public var maxTensorRank = 64
-        public var maxStorageKeyBytes = 4096
+        /// torch writes decimal numbers as storage keys.
+        public var maxStorageKeyBytes = 256
         public var maxStorages = 1_000_000
         public var maxZipEntries = 1_000_000
         public var maxFileBytes = 1 << 34
+        /// Total bytes of the state dict's tensors; nil: twice the file size plus 64 MiB (tensors sharing one
+        /// storage are copied for each key, so a tiny file could otherwise ask for terabytes).
+        public var maxStateDictBytes: Int?
         public init() {}
     }
 
@@ -101,14 +114,15 @@ public struct PyTorchCheckpoint: Sendable {
         } else {
             throw PyTorchImportError.notACheckpoint(PTFormats.sniff(bytes))
         }
-        return try assemble(&loaded, bytes: bytes, name: name)
+        return try assemble(&loaded, bytes: bytes, name: name, limits: options.limits)
     }
 
     // MARK: - Assembly
 
     private static let nestedStateDictKeys = ["state_dict", "model_state_dict", "model", "net"]
 
-    private static func assemble(_ loaded: inout PTLoaded, bytes: [UInt8], name: String) throws -> PyTorchCheckpoint {
+    private static func assemble(_ loaded: inout PTLoaded, bytes: [UInt8], name: String,
+                                 limits: Limits) throws -> PyTorchCheckpoint {
         guard case .dict(let top) = loaded.top else {
             if case .foreign(let g) = loaded.top { throw PyTorchImportError.disallowedGlobal(g) }
             throw PyTorchImportError.noStateDict("the file holds a \(loaded.top.kindName), not a dict")
@@ -144,12 +158,13 @@ public struct PyTorchCheckpoint: Sendable {
 
         if let g = firstForeignReachable(from: .dict(stateDict)) { throw PyTorchImportError.disallowedGlobal(g) }
 
-        var tensors: [String: Tensor] = [:]
-        var order: [String] = []
+        // Check every entry before copying any bytes.
+        var specs: [(key: String, rawKey: String, spec: PTTensorSpec)] = []
+        var seen = Set<String>()
         var stripped = 0
-        var cudaStorages = Set<String>()
-        tensors.reserveCapacity(stateDict.count)
-        order.reserveCapacity(stateDict.count)
+        var totalBytes = 0
+        let byteLimit = limits.maxStateDictBytes ?? (bytes.count.multipliedReportingOverflow(by: 2).partialValue + (64 << 20))
+        specs.reserveCapacity(stateDict.count)
         for (k, v) in zip(stateDict.keys, stateDict.values) {
             guard case .string(let rawKey) = k else { throw PyTorchImportError.nonStringKey(describeKey(k)) }
             var key = rawKey
@@ -160,12 +175,25 @@ public struct PyTorchCheckpoint: Sendable {
             guard case .tensor(let spec) = v else {
                 throw PyTorchImportError.nonTensorValue(key: rawKey, found: v.kindName)
             }
-            guard tensors[key] == nil else { throw PyTorchImportError.duplicateKey(key) }
+            guard seen.insert(key).inserted else { throw PyTorchImportError.duplicateKey(key) }
+            let (size, o1) = spec.count.multipliedReportingOverflow(by: spec.scalarType.elementSize)
+            let (sum, o2) = totalBytes.addingReportingOverflow(size)
+            totalBytes = o1 || o2 ? Int.max : sum
+            guard totalBytes <= byteLimit else {
+                throw PyTorchImportError.stateDictTooLarge(bytes: totalBytes, limit: byteLimit)
+            }
+            specs.append((key, rawKey, spec))
+        }
+        guard !specs.isEmpty else { throw PyTorchImportError.noStateDict("the state dict is empty") }
+
+        var tensors: [String: Tensor] = [:]
+        var cudaStorages = Set<String>()
+        tensors.reserveCapacity(specs.count)
+        for (key, rawKey, spec) in specs {
             tensors[key] = try materialize(spec, key: rawKey, bytes: bytes)
-            order.append(key)
             if spec.storage.record.location.hasPrefix("cuda") { cudaStorages.insert(spec.storage.record.key) }
         }
-        guard !order.isEmpty else { throw PyTorchImportError.noStateDict("the state dict is empty") }
+        let order = specs.map(\.key)
 
         var warnings = loaded.warnings
         if stripped > 0 {
@@ -207,7 +235,7 @@ public struct PyTorchCheckpoint: Sendable {
     }
 
     /// The first foreign global anywhere inside `root` (dict keys, values, BUILD state, nested containers),
-    /// walked iteratively with a visited set so cycles and depth cannot hurt.
+    /// walked iteratively with a visited set (shared tuples included) so cycles, sharing and depth cannot hurt.
     private static func firstForeignReachable(from root: PTValue) -> String? {
         var pending = [root]
         var visited = Set<ObjectIdentifier>()
@@ -216,7 +244,7 @@ public struct PyTorchCheckpoint: Sendable {
             case .foreign(let name):
                 return name
             case .tuple(let t):
-                pending.append(contentsOf: t.items)
+                if visited.insert(ObjectIdentifier(t)).inserted { pending.append(contentsOf: t.items) }
             case .list(let l):
                 if visited.insert(ObjectIdentifier(l)).inserted { pending.append(contentsOf: l.items) }
             case .dict(let d):
@@ -250,31 +278,37 @@ public struct PyTorchCheckpoint: Sendable {
         }
         guard let range = spec.storage.record.fileRange else { throw PyTorchImportError.storageMissing(spec.storage.record.key) }
         let elementSize = dtype.byteSize
-        // Start of the view inside the file; `rebuild` checked every addressed element against the view's size.
+        // The view inside the file; `PTTensorBuilder.rebuild` checked every addressed element against its size.
         let viewStart = range.lowerBound + spec.storage.byteOffset
         let viewEnd = viewStart + spec.storage.byteCount
         guard viewEnd <= range.upperBound else {
             throw PyTorchImportError.storageTooSmall(storage: spec.storage.record.key, neededBytes: viewEnd - range.lowerBound,
                                                      availableBytes: range.count)
         }
-        let byteCount = spec.count * elementSize
-        if spec.count == 0 {
-            return try Tensor(dtype: dtype, shape: spec.shape, storage: [])
-        }
-        let start = viewStart + spec.storageOffset * elementSize
-        if isContiguous(shape: spec.shape, stride: spec.stride) {
-            guard start >= viewStart, byteCount <= viewEnd - start else {
-                throw PyTorchImportError.storageTooSmall(storage: spec.storage.record.key,
-                                                         neededBytes: start - viewStart + byteCount, availableBytes: spec.storage.byteCount)
+        func tensor(_ storage: [UInt8]) throws -> Tensor {
+            do {
+                return try Tensor(dtype: dtype, shape: spec.shape, storage: storage)
+            } catch {
+                throw PyTorchImportError.invalidConstructorArguments(callable: "tensor \(key)", detail: "\(error)")
             }
-            return try Tensor(dtype: dtype, shape: spec.shape, storage: Array(bytes[start..<(start + byteCount)]))
         }
+        if spec.count == 0 { return try tensor([]) }
+        let start = viewStart + spec.storageOffset * elementSize
+        let available = viewEnd - start
+        if isContiguous(shape: spec.shape, stride: spec.stride) {
+            let (byteCount, overflow) = spec.count.multipliedReportingOverflow(by: elementSize)
+            guard !overflow, start >= viewStart, byteCount <= available else {
+                throw PyTorchImportError.storageTooSmall(storage: spec.storage.record.key, neededBytes: overflow ? Int.max : start - viewStart + byteCount,
+                                                         availableBytes: spec.storage.byteCount)
+            }
+            return try tensor(Array(bytes[start..<(start + byteCount)]))
+        }
+        // A strided view: copied only if it is no larger than its storage (no broadcasting blow-up).
         guard spec.count <= spec.storage.byteCount / elementSize else {
             throw PyTorchImportError.nonContiguousTensor(key: key, shape: spec.shape, stride: spec.stride)
         }
-        return try Tensor(dtype: dtype, shape: spec.shape,
-                          storage: gather(bytes, start: start, viewEnd: viewEnd, shape: spec.shape, stride: spec.stride,
-                                          elementSize: elementSize, count: spec.count))
+        return try tensor(gather(bytes, start: start, viewEnd: viewEnd, shape: spec.shape, stride: spec.stride,
+                                 elementSize: elementSize, count: spec.count))
     }
 
     /// Copies a strided view into row-major order: runs of the innermost dimension when its stride is 1,

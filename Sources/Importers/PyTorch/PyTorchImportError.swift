@@ -49,6 +49,7 @@ public enum PyTorchImportError: Error, Equatable, Sendable, CustomStringConverti
     case duplicateKey(String)
     case unsupportedDType(key: String, dtype: String)
     case nonContiguousTensor(key: String, shape: [Int], stride: [Int])
+    case stateDictTooLarge(bytes: Int, limit: Int)
 
     /// A stable, case-specific identifier.
     public var code: String {
@@ -90,6 +91,7 @@ public enum PyTorchImportError: Error, Equatable, Sendable, CustomStringConverti
         case .duplicateKey: return "duplicateKey"
         case .unsupportedDType: return "unsupportedDType"
         case .nonContiguousTensor: return "nonContiguousTensor"
+        case .stateDictTooLarge: return "stateDictTooLarge"
         }
     }
 
@@ -169,6 +171,8 @@ public enum PyTorchImportError: Error, Equatable, Sendable, CustomStringConverti
             return "state dict entry \(key) has dtype \(dtype), which this project's tensors cannot hold"
         case .nonContiguousTensor(let key, let shape, let stride):
             return "state dict entry \(key) is a strided view (shape \(shape), stride \(stride)) with more elements than its storage; refusing to expand it"
+        case .stateDictTooLarge(let bytes, let limit):
+            return "the state dict's tensors would take \(bytes == Int.max ? "more than \(limit)" : String(bytes)) bytes, over the limit of \(limit) (many keys sharing one storage?)"
         }
     }
 }

@@ -345,6 +345,57 @@ final class PyTorchCorruptionTests: XCTestCase {
         run(cases, format: "legacy")
     }
 
+    // MARK: - Resource exhaustion
+
+    func testAstronomicalBroadcastViewIsRefusedBeforeAllocating() {
+        let huge = PV.tensor(storage: "1", offset: 0, shape: [1 << 61, 2], stride: [0, 0])
+        let cp = withStateDict([(.str("huge"), huge)])
+        assertImportError("stateDictTooLarge") { try PyTorchCheckpoint.decode(cp.zip().bytes, name: "zip") }
+        assertImportError("stateDictTooLarge") { try PyTorchCheckpoint.decode(cp.legacyStream().bytes, name: "legacy") }
+    }
+
+    func testManyKeysSharingOneStorageAreCapped() {
+        // 20 000 keys all pointing at one memoized 4 KiB tensor: 80 MB of copies from a 250 KB file.
+        let storage = TestStorage.floats("s", [Float](repeating: 1, count: 1024))
+        let first = PickleEncoder.fragment(.tensor(storage: "s", offset: 0, shape: [1024], stride: nil), legacy: false,
+                                           storages: [storage]) + [0x71, 200]
+        var pairs: [(PV, PV)] = [(.str("k0"), .raw(first))]
+        for i in 1..<20_000 { pairs.append((.str("k\(i)"), .raw([0x68, 200]))) }
+        let cp = TestCheckpoint(object: .dict(pairs), storages: [storage])
+        assertImportError("stateDictTooLarge") { try PyTorchCheckpoint.decode(cp.zip().bytes, name: "shared") }
+        // A few shared keys are fine (tied weights).
+        let few = TestCheckpoint(object: .dict(Array(pairs.prefix(3))), storages: [storage])
+        XCTAssertEqual((try? PyTorchCheckpoint.decode(few.zip().bytes, name: "few"))?.keyOrder.count, 3)
+    }
+
+    func testReusingABigContainerThroughTheMemoIsBudgeted() {
+        // OrderedDict(L) called again and again on one memoized 1 000-pair list: refused by the work budget.
+        var p: [UInt8] = [0x80, 0x02, 0x7d, 0x58, 1, 0, 0, 0, 0x78]                 // {} 'x'
+        p += [0x5d, 0x71, 0x01, 0x28]                                                // [] put1 MARK
+        for i in 0..<1000 { p += [0x4d, UInt8(i & 0xff), UInt8(i >> 8), 0x4b, 1, 0x86] }  // (i, 1)
+        p += [0x65, 0x63] + Array("collections\nOrderedDict\n".utf8) + [0x71, 0x02]  // APPENDS, global put2
+        for _ in 0..<100 { p += [0x68, 0x02, 0x68, 0x01, 0x85, 0x52, 0x30] }         // OrderedDict(L), POP
+        p += [0x73, 0x2e]
+        var options = PyTorchCheckpoint.Options()
+        options.limits.maxPickleWork = 50_000
+        let zip = TestZip(base.zipEntries(pickle: p))
+        assertImportError("pickleLimitExceeded") { try PyTorchCheckpoint.decode(zip.bytes, name: "work", options: options) }
+        var stream = base.legacyStream()
+        stream.object = p
+        assertImportError("pickleLimitExceeded") { try PyTorchCheckpoint.decode(stream.bytes, name: "work", options: options) }
+    }
+
+    func testContainerCountIsCapped() {
+        var p: [UInt8] = [0x80, 0x02]
+        for _ in 0..<2_000 { p += [0x5d, 0x30] }                                      // [] POP
+        p += [0x4e, 0x2e]
+        var options = PyTorchCheckpoint.Options()
+        options.limits.maxContainers = 1_000
+        assertImportError("pickleLimitExceeded") {
+            try PyTorchCheckpoint.decode(TestZip(self.base.zipEntries(pickle: p)).bytes, name: "lists", options: options)
+        }
+    }
+
     func testTrailingBytesAreAWarning() throws {
         var stream = base.legacyStream()
         stream.trailing = [0, 1, 2]

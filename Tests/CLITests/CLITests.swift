@@ -1,0 +1,100 @@
+import Foundation
+import Tensors
+import TestSupport
+import XCTest
+
+/// End-to-end runs of the `siammask` executable: exit codes, one-line errors, written files.
+final class CLITests: XCTestCase {
+    struct Result { let status: Int32; let stdout: String; let stderr: String }
+
+    /// The `siammask` binary built beside the test bundle (`swift build --build-tests` builds every product).
+    static let executable: URL? = {
+        var candidates: [URL] = [Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent()]
+        let arg0 = URL(fileURLWithPath: CommandLine.arguments[0])
+        candidates += [arg0.deletingLastPathComponent(), arg0.deletingLastPathComponent().deletingLastPathComponent()]
+        for dir in candidates {
+            let url = dir.appendingPathComponent("siammask")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        return nil
+    }()
+
+    func run(_ args: [String]) throws -> Result {
+        guard let exe = Self.executable else {
+            XCTFail("the siammask executable was not built next to the tests; run `swift build --build-tests` first")
+            throw CocoaError(.fileNoSuchFile)
+        }
+        let p = Process()
+        p.executableURL = exe
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    func testConvertInspectAndRunEveryGraph() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = dir.appendingPathComponent("m.siam").path
+        var r = try run(["convert", TestPaths.fixture(FixtureFiles.zipBareModulePrefix).path, "-o", model])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: model)).prefix(8), Data("SIAMMASK".utf8))
+        r = try run(["inspect", model])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("model.architecture"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("features.features.conv1.weight"), r.stdout)
+
+        let f = { (name: String) in TestPaths.fixture(name).path }
+        let out = dir.appendingPathComponent("out").path
+        r = try run(["run", model, "--graph", "template", "--input", "template=" + f(FixtureFiles.templateInput), "--output", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run(["run", model, "--graph", "search", "--input", "search=" + f(FixtureFiles.searchInput),
+                     "--input", "zf=\(out)/zf.npy", "--output", out, "--threads", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run(["run", model, "--graph", "refine", "--pos", "3,21", "--output", out,
+                     "--input", "f0=\(out)/f0.npy", "--input", "f1=\(out)/f1.npy", "--input", "f2=\(out)/f2.npy", "--input", "corr=\(out)/corr.npy"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // The chain ran on our own intermediate outputs; each stage still lands within the golden tolerance
+        // because every stage's error is far below it.
+        for (name, golden) in [("zf", FixtureFiles.zf), ("cls", FixtureFiles.searchOutputs["cls"]!), ("mask", FixtureFiles.refineMask(3, 21))] {
+            let ours = try NPY.read(URL(fileURLWithPath: "\(out)/\(name).npy")), ref = try NPY.read(TestPaths.fixture(golden))
+            XCTAssertEqual(ours.shape, ref.shape)
+            let (e, m) = compare(ours, ref)
+            XCTAssertLessThanOrEqual(e, 2 * (Tolerance.graphRelative * m + Tolerance.graphAbsolute), name)
+        }
+    }
+
+    /// Bad arguments and bad files: one clear line on stderr, a non-zero exit, nothing written.
+    func testBadInputGivesOneLineAndNonZeroExit() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let siam = TestPaths.fixture(FixtureFiles.siam).path
+        let junk = dir.appendingPathComponent("junk.siam")
+        try Data(repeating: 7, count: 100).write(to: junk)
+        let out = dir.appendingPathComponent("never").path
+        let cases: [([String], String)] = [
+            (["convert", dir.appendingPathComponent("missing.pth").path, "-o", "\(out)/x.siam"], "cannot convert"),
+            (["convert", junk.path, "-o", "\(out)/x.siam"], "neither a PyTorch checkpoint"),
+            (["inspect", junk.path], "cannot read"),
+            (["run", junk.path, "--graph", "template", "--output", out], "cannot load"),
+            (["run", siam, "--graph", "refine", "--output", out], "--pos"),
+            (["run", siam, "--graph", "template", "--output", out], "missing graph input 'template'"),
+            (["run", siam, "--graph", "template", "--input", "template=" + TestPaths.fixture(FixtureFiles.searchInput).path, "--output", out], "has shape"),
+            (["run", siam, "--graph", "template", "--input", "template", "--output", out], "NAME=FILE.npy"),
+            (["run", siam, "--graph", "template", "--input", "template=" + junk.path, "--output", out], "cannot read input"),
+            (["run", siam, "--graph", "refine", "--pos", "30,2", "--output", out], "outside"),
+            (["run", siam, "--graph", "bogus", "--output", out], "bogus"),
+        ]
+        for (args, expected) in cases {
+            let r = try run(args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(expected), "\(args.joined(separator: " ")): stderr was \(r.stderr)")
+            XCTAssertFalse(r.stderr.contains("Fatal error"), r.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out), "a failed command left output behind")
+    }
+}
