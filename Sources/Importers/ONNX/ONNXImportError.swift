@@ -130,9 +130,20 @@ public enum ONNXImportError: Error, Equatable, CustomStringConvertible {
         case .missingTensors(let names):
             let shown = names.prefix(12).joined(separator: ", ")
             let more = names.count > 12 ? " and \(names.count - 12) more" : ""
-            return "no given file provides \(names.count) canonical tensor(s): \(shown)\(more)"
+            return "no given file provides \(names.count) canonical tensor(s): \(shown)\(more)\(Self.missingHint(names))"
         case .conflictingWeights(let t, let a, let b, let d):
             return "\(t) differs between \(a) and \(b) (max relative difference \(d))"
         }
+    }
+
+    /// Which export the missing tensors usually come from.
+    private static func missingHint(_ names: [String]) -> String {
+        var parts: [String] = []
+        if names.contains(where: { $0.hasPrefix("features.") }) { parts.append("backbone/adjust (template or search graph)") }
+        if names.contains(where: { $0.hasPrefix("rpn_model.") || $0.hasPrefix("mask_model.") }) {
+            parts.append("correlation blocks (search graph)")
+        }
+        if names.contains(where: { $0.hasPrefix("refine_model.") }) { parts.append("refine module (refine graph)") }
+        return parts.isEmpty ? "" : "; not found: " + parts.joined(separator: ", ")
     }
 }

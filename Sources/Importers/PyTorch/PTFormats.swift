@@ -126,6 +126,9 @@ enum PTFormats {
             throw PyTorchImportError.zipDirectoryCorrupt("several data.pkl records: \(candidates.map(\.name).joined(separator: ", "))")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
+        if archive.entry(named: prefix + "constants.pkl") != nil {
+            throw PyTorchImportError.notACheckpoint("it is a TorchScript archive (torch.jit.save); save model.state_dict() with torch.save instead")
+        }
 
         if let e = archive.entry(named: prefix + "byteorder") {
             let r = try archive.dataRange(of: e, verifyChecksum: options.verifyChecksums)

@@ -1,6 +1,13 @@
 /// The restricted unpickler: a small interpreter for the pickle opcodes torch.save emits (protocols 2 to 5).
 /// It never imports or executes anything. Globals resolve to a fixed table of known constructors (`PTGlobal`);
 /// any other global becomes an inert `.foreign` value, which only matters (as an error) if it reaches the state dict.
+///
+/// Opcodes interpreted: PROTO, FRAME, STOP; MARK, POP, POP_MARK, DUP; NONE, NEWTRUE, NEWFALSE, BININT, BININT1,
+/// BININT2, LONG1, LONG4, BINFLOAT; BINUNICODE, SHORT_BINUNICODE, BINUNICODE8, BINSTRING, SHORT_BINSTRING (Python 2
+/// str), BINBYTES, SHORT_BINBYTES, BINBYTES8, BYTEARRAY8; EMPTY_TUPLE, TUPLE, TUPLE1-3, EMPTY_LIST, LIST, APPEND,
+/// APPENDS, EMPTY_DICT, DICT, SETITEM, SETITEMS, EMPTY_SET, ADDITEMS, FROZENSET; BINPUT, LONG_BINPUT, MEMOIZE, BINGET,
+/// LONG_BINGET; GLOBAL, STACK_GLOBAL, REDUCE, BUILD, NEWOBJ, NEWOBJ_EX; BINPERSID. Everything else (the text
+/// protocol-0 opcodes, INST/OBJ, PERSID, EXT1-4, NEXT_BUFFER, READONLY_BUFFER) is `pickleOpcodeUnsupported`.
 
 /// A value built by the unpickler.
 enum PTValue {
@@ -16,8 +23,9 @@ enum PTValue {
     case list(PTList)
     case dict(PTDict)
     case global(PTGlobal)
-    case storage(PTStorageView)
-    case tensor(PTTensorSpec)
+    // Boxed so that every value stays small: the stack, memo and containers hold up to millions of them.
+    indirect case storage(PTStorageView)
+    indirect case tensor(PTTensorSpec)
     /// Built from (or by calling) a global outside the allow-list; carries that global's dotted name.
     case foreign(String)
 
@@ -254,7 +262,9 @@ struct PTUnpickler {
 
     private var stack: [PTValue] = []
     private var marks: [Int] = []
-    private var memo: [Int: PTValue] = [:]
+    /// Indexed by memo slot; pickles number their slots 0, 1, 2, ... so an array is compact.
+    private var memo: [PTValue?] = []
+    private var memoCount = 0
     private var opStart = 0
     private var currentOp: UInt8 = 0
     private var workLeft: Int
@@ -408,14 +418,18 @@ struct PTUnpickler {
 
     private mutating func memoStore(_ index: Int) throws {
         let v = try top()
-        if memo[index] == nil, memo.count >= limits.maxMemoEntries {
-            throw PyTorchImportError.pickleLimitExceeded(what: "memo size", limit: limits.maxMemoEntries, offset: relativeOffset)
+        guard index < limits.maxMemoEntries else {
+            throw PyTorchImportError.pickleLimitExceeded(what: "memo index", limit: limits.maxMemoEntries, offset: relativeOffset)
         }
+        if index >= memo.count {
+            memo.append(contentsOf: repeatElement(nil, count: index + 1 - memo.count))
+        }
+        if memo[index] == nil { memoCount += 1 }
         memo[index] = v
     }
 
     private mutating func memoLoad(_ index: Int) throws {
-        guard let v = memo[index] else {
+        guard index < memo.count, let v = memo[index] else {
             throw PyTorchImportError.pickleMemoMissing(index: index, offset: relativeOffset)
         }
         try push(v)
@@ -536,7 +550,7 @@ struct PTUnpickler {
 
         case Op.binput: try memoStore(Int(try readByte()))
         case Op.longBinput: try memoStore(Int(try readLE(4)))
-        case Op.memoize: try memoStore(memo.count)
+        case Op.memoize: try memoStore(memoCount)
         case Op.binget: try memoLoad(Int(try readByte()))
         case Op.longBinget: try memoLoad(Int(try readLE(4)))
 
@@ -659,10 +673,16 @@ struct PTUnpickler {
             return .foreign(name)
         case .global(let g):
             guard case .tuple(let t) = args else { throw invalid("arguments to \(g.name) are a \(args.kindName), not a tuple") }
-            // A foreign value among the arguments taints the result: it stays inert (fine in an ignored entry,
-            // an error naming the global if it reaches the state dict).
             guard t.items.count <= 16 else { throw invalid("\(t.items.count) arguments to \(g.name)") }
-            if let name = try firstForeign(args, depth: 3) { return .foreign(name) }
+            // A foreign value among a tensor constructor's arguments taints the result: it stays inert (fine in an
+            // ignored entry, an error naming the global if it reaches the state dict). Containers (OrderedDict,
+            // torch.Size) just hold foreign values, which the state-dict check finds later.
+            switch g {
+            case .rebuildTensor, .rebuildTensorV2, .rebuildTensorV3, .rebuildParameter, .rebuildParameterWithState:
+                if let name = try firstForeign(args, depth: 3) { return .foreign(name) }
+            default:
+                break
+            }
             return try construct(g, t.items)
         default:
             throw invalid("\(callable.kindName) is not callable")

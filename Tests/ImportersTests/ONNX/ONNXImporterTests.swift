@@ -18,17 +18,6 @@ enum ONNXFixture {
 
     static func model(_ name: String) throws -> ONNXModel { try ONNXModel.read(contentsOf: url(name)) }
 
-    /// The zip-format .pth fixture holding the same weights (FixtureFiles names it; any *zip*.pth as a fallback
-    /// while fixture names settle).
-    static func checkpoint() throws -> URL {
-        let named = url(FixtureFiles.zipWrapped)
-        if FileManager.default.fileExists(atPath: named.path) { return named }
-        let all = try FileManager.default.contentsOfDirectory(atPath: TestPaths.fixture.path).sorted()
-        guard let any = all.first(where: { $0.hasSuffix(".pth") && $0.contains("zip") }) ?? all.first(where: { $0.hasSuffix(".pth") })
-        else { throw XCTSkip("no .pth fixture in \(TestPaths.fixture.path)") }
-        return url(any)
-    }
-
     /// Relative agreement between canonical weight sets (see ONNXImportOptions.agreementTolerance).
     static let tolerance = 1e-6
 
@@ -88,7 +77,7 @@ final class ONNXImporterTests: XCTestCase {
     }
 
     func testImportMatchesTheCanonicalizedPyTorchCheckpoint() throws {
-        let checkpoint = try PyTorchCheckpoint.read(contentsOf: try ONNXFixture.checkpoint())
+        let checkpoint = try PyTorchCheckpoint.read(contentsOf: TestPaths.fixture(FixtureFiles.zipWrapped))
         var stateDict: [String: Tensor] = [:]
         for (key, tensor) in checkpoint.stateDict {
             stateDict[key.hasPrefix("module.") ? String(key.dropFirst(7)) : key] = tensor
@@ -158,6 +147,55 @@ final class ONNXImporterTests: XCTestCase {
         values[3] = try model.graph.initializers[index].floatValues()[3] / 1.001 * (1 + 1e-7)
         model.graph.initializers[index] = ONNXTensor.float32(name: name, dims: model.graph.initializers[index].dims, values)
         XCTAssertNoThrow(try ONNXImporter.importWeights(from: [("t.onnx", ONNXTestEncoder.encode(model))] + sources.dropFirst()))
+    }
+
+    func testNameOnlyMatchingRejectsAnonymousWeights() throws {
+        XCTAssertThrowsError(try ONNXImporter.importWeights(from: ONNXFixture.folded.map(ONNXFixture.url),
+                                                            options: ONNXImportOptions(matching: .nameOnly))) { error in
+            guard case ONNXImportError.structureNotRecognized(_, let node?, let detail) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(node.opType, "Conv")
+            XCTAssertTrue(detail.contains("no official name"))
+        }
+    }
+
+    func testBatchNormEpsilonOfTheGraphIsHonoured() throws {
+        // SiamMask's BNs use 1e-5; a graph that says 1e-3 must be folded with 1e-3.
+        // Template and search graph both hold the stem, so both change (else their copies would disagree).
+        var models = try ONNXFixture.unfolded.map { (file: $0, model: try ONNXFixture.model($0)) }
+        for i in 0..<2 {
+            let bn = try XCTUnwrap(models[i].model.graph.nodes.firstIndex {
+                $0.opType == "BatchNormalization" && $0.inputs[1] == "features.features.bn1.weight"
+            })
+            models[i].model.graph.nodes[bn].attributes["epsilon"] = .float(1e-3)
+        }
+        let changed = try ONNXImporter.importWeights(from: models)
+        let model = models[0].model
+        let reference = try ONNXImporter.importWeights(from: ONNXFixture.unfolded.map(ONNXFixture.url))
+        let variance = try XCTUnwrap(model.graph.initializers.first { $0.name == "features.features.bn1.running_var" }).floatValues()
+        let a = try XCTUnwrap(changed.weights["features.features.conv1.weight"]).floats
+        let b = try XCTUnwrap(reference.weights["features.features.conv1.weight"]).floats
+        let perChannel = a.count / variance.count
+        for c in variance.indices {
+            let expected = (Double(variance[c]) + 1e-5).squareRoot() / (Double(variance[c]) + 1e-3).squareRoot()
+            let i = c * perChannel
+            XCTAssertEqual(Double(a[i]) / Double(b[i]), expected, accuracy: 1e-5 * expected, "channel \(c)")
+        }
+    }
+
+    func testFloat16WeightsAreWidened() throws {
+        // The refine graph with every float initializer stored as float16 (as fp16 exports do).
+        var model = try ONNXFixture.model(ONNXFixture.folded[2])
+        for (i, t) in model.graph.initializers.enumerated() where t.dataType == ONNXDataType.float {
+            var raw: [UInt8] = []
+            for v in try t.floatValues() { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { raw += $0 } }
+            model.graph.initializers[i] = ONNXTensor(name: t.name, dims: t.dims, dataType: ONNXDataType.float16, payload: .raw(raw))
+        }
+        let sources = [(file: "refine-fp16.onnx", bytes: ONNXTestEncoder.encode(model))]
+            + (try ONNXFixture.folded.prefix(2).map { (file: $0, bytes: try ONNXFixture.bytes($0)) })
+        let half = try ONNXImporter.importWeights(from: sources)
+        let full = try ONNXImporter.importWeights(from: ONNXFixture.folded.map(ONNXFixture.url))
+        // float16 keeps 11 significant bits: relative error at most 2^-11.
+        ONNXFixture.assertSameWeights(half.weights, full.weights, tolerance: 1.0 / 2048, "float16 refine")
     }
 
     func testTheEncoderRoundTripsAFixture() throws {

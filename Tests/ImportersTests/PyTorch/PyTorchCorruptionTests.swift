@@ -85,6 +85,12 @@ final class PyTorchCorruptionTests: XCTestCase {
              .checkpoint(TestCheckpoint(object: .dict([(.str("state_dict"),
                 .odict(TestCheckpoint.standardStateDict, metadata: .call(.global("os", "system"), [.str("x")])))]),
                                         storages: TestCheckpoint.standardStorages))),
+            ("os.system inside a Python 2 style OrderedDict", "disallowedGlobal",
+             .checkpoint(TestCheckpoint(object: .dict([(.str("state_dict"), .odictPy2(TestCheckpoint.standardStateDict
+                + [(.str("evil"), .call(.global("os", "system"), [.str("x")]))]))]), storages: TestCheckpoint.standardStorages))),
+            ("state_dict entry built by a foreign class", "disallowedGlobal",
+             .checkpoint(TestCheckpoint(object: .dict([(.str("epoch"), .int(1)), (.str("state_dict"), .call(.global("__main__", "Weights"), []))]),
+                                        storages: []))),
             ("foreign storage argument taints the tensor", "disallowedGlobal",
              .checkpoint(withStateDict([(.str("t"), .call(.global("torch._utils", "_rebuild_tensor_v2"),
                 [.call(.global("io", "open"), [.str("/etc/passwd")]), .int(0), .tuple([.int(1)]), .tuple([.int(1)]), .bool(false), .none]))]))),
@@ -236,6 +242,8 @@ final class PyTorchCorruptionTests: XCTestCase {
                  bytes: TestZip(entries.map { ($0.0, $0.0 == s0 ? Array($0.1.prefix(20)) : $0.1) }).bytes),
             Case(name: "byteorder record says big", code: "bigEndian",
                  bytes: TestZip(entries + [("archive/byteorder", Array("big".utf8))]).bytes),
+            Case(name: "a TorchScript archive", code: "notACheckpoint",
+                 bytes: TestZip(entries + [("archive/constants.pkl", [0x80, 0x02, 0x29, 0x2e])]).bytes),
             Case(name: "data.pkl truncated before STOP", code: "pickleTruncated",
                  bytes: TestZip(base.zipEntries(pickle: Array(base.dataPickle(legacy: false).dropLast(40)))).bytes),
         ]

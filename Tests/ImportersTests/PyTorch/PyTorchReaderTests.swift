@@ -1,6 +1,7 @@
 import Foundation
 import Importers
 import Tensors
+import TestSupport
 import XCTest
 
 /// What the reader accepts: real torch.save output (embedded) and hand-made checkpoints for each supported shape.
@@ -95,7 +96,7 @@ final class PyTorchReaderTests: XCTestCase {
     }
 
     func testReadFromFile() throws {
-        let dir = try TestPathsShim.temporaryDirectory()
+        let dir = try TestPaths.temporaryDirectory("pth-test")
         defer { try? FileManager.default.removeItem(at: dir) }
         let url = dir.appendingPathComponent("x.pth")
         try Data(TestCheckpoint.wrapped().zip().bytes).write(to: url)
@@ -254,14 +255,5 @@ final class PyTorchReaderTests: XCTestCase {
         assertImportError("zipChecksumMismatch") { try PyTorchCheckpoint.decode(zip.bytes, name: "x") }
         let c = try PyTorchCheckpoint.decode(zip.bytes, name: "x", options: .init(verifyChecksums: false))
         XCTAssertEqual(c.keyOrder.count, 3)
-    }
-}
-
-/// A temporary folder (TestSupport's helper, restated to keep this file independent of its API).
-enum TestPathsShim {
-    static func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("pth-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
     }
 }
