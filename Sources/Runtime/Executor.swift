@@ -16,6 +16,8 @@ public final class Executor {
     private let buffers: [AlignedBuffer]
     private let workspaces: [AlignedBuffer]
     private let convShapes: [Int: sm_conv2d_shape]
+    /// Run-time origins of window nodes (e.g. the refine crops, whose position is chosen per frame).
+    private var windowOrigins: [Int: (top: Int, left: Int)] = [:]
 
     /// Work below this many multiply-accumulates runs on one thread: splitting costs more than it saves.
     static let parallelThreshold = 2_000_000
@@ -92,6 +94,16 @@ public final class Executor {
         workspaces = (0..<self.threads).map { _ in AlignedBuffer(bytes: max(workspaceBytes, 64)) }
     }
 
+    /// Moves a window node's origin for the following runs. The window's size stays what the graph was built with,
+    /// so no buffer changes: one refine executor serves every cell of the score map.
+    public func setWindowOrigin(_ nodeName: String, top: Int, left: Int) throws {
+        guard let index = graph.nodes.firstIndex(where: { $0.name == nodeName }),
+              case .window = graph.nodes[index].operation else {
+            throw GraphError.shapeMismatch(node: nodeName, detail: "no window node of that name")
+        }
+        windowOrigins[index] = (top, left)
+    }
+
     /// Runs the graph. Inputs are matched by name and checked against the graph's shapes ([1,C,H,W] or [C,H,W]).
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
         for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
@@ -164,7 +176,8 @@ public final class Executor {
             }
         case .resizeNearest:
             k.resize_nearest_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), out, Int32(os.height), Int32(os.width))
-        case .window(let top, let left, _, _):
+        case .window(var top, var left, _, _):
+            if let o = windowOrigins[index] { (top, left) = (o.top, o.left) }
             k.window_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(top), Int32(left), out,
                          Int32(os.height), Int32(os.width))
         case .add(let relu):

@@ -92,8 +92,8 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     }
 
     /// The correlation half of a DepthCorr block: conv_kernel(zf), conv_search(xf), depth-wise correlation.
-    private func correlation(_ g: inout GraphBuilder, _ block: String, zf: ValueID, xf: ValueID) throws -> ValueID {
-        let k = try g.conv2d(block + ".conv_kernel", zf, conv(block + ".conv_kernel.0"), relu: true)
+    private func correlation(_ g: inout GraphBuilder, _ block: String, zf: ValueID?, kernel: ValueID?, xf: ValueID) throws -> ValueID {
+        let k = try kernel ?? g.conv2d(block + ".conv_kernel", zf!, conv(block + ".conv_kernel.0"), relu: true)
         let s = try g.conv2d(block + ".conv_search", xf, conv(block + ".conv_search.0"), relu: true)
         return try g.depthwiseCrossCorrelation(block + ".xcorr", search: s, kernel: k)
     }
@@ -103,16 +103,55 @@ public final class SiamMaskNetwork: @unchecked Sendable {
         return try g.conv2d(block + ".head.3", h, conv(block + ".head.3"), relu: false)
     }
 
-    public func searchGraph() throws -> Graph {
+    /// The three depth-wise correlation blocks, in the order of the tracking graphs' kernel inputs.
+    public static let correlationBlocks = ["rpn_model.cls", "rpn_model.loc", "mask_model.mask"]
+    public static let kernelInputNames = ["kernel_cls", "kernel_loc", "kernel_mask"]
+
+    /// Template side for tracking: zf and the three blocks' conv_kernel outputs, which depend only on the template
+    /// and so run once per target instead of every frame (spec pitfall 29).
+    public func templateKernelsGraph() throws -> Graph {
+        var g = GraphBuilder()
+        let z = g.input("template", ActivationShape(3, Self.exemplarSize, Self.exemplarSize))
+        let taps = try backbone(&g, z)
+        let zf = try adjust(&g, taps[3])
+        g.output("zf", zf)
+        for (block, name) in zip(Self.correlationBlocks, Self.kernelInputNames) {
+            g.output(name, try g.conv2d(block + ".conv_kernel", zf, conv(block + ".conv_kernel.0"), relu: true))
+        }
+        return g.build()
+    }
+
+    /// Shape of each precomputed correlation kernel (C x 5 x 5).
+    public var kernelShape: ActivationShape {
+        let side = Self.templateFeatureSide - 2
+        return ActivationShape(widths.correlation, side, side)
+    }
+
+    /// The search graph with zf given (the `run --graph search` interface).
+    public func searchGraph() throws -> Graph { try searchGraph(precomputedKernels: false) }
+
+    /// The search graph fed with the precomputed kernels (inputs kernel_cls, kernel_loc, kernel_mask) as a tracker
+    /// runs it every frame.
+    public func trackingSearchGraph() throws -> Graph { try searchGraph(precomputedKernels: true) }
+
+    private func searchGraph(precomputedKernels: Bool) throws -> Graph {
         var g = GraphBuilder()
         let x = g.input("search", ActivationShape(3, Self.instanceSize, Self.instanceSize))
-        let zfSide = Self.templateFeatureSide
-        let zf = g.input("zf", ActivationShape(widths.adjust, zfSide, zfSide))
+        var kernels: [ValueID?] = [nil, nil, nil]
+        var zf: ValueID?
+        if precomputedKernels {
+            kernels = Self.kernelInputNames.map { g.input($0, kernelShape) }
+        } else {
+            zf = g.input("zf", ActivationShape(widths.adjust, Self.templateFeatureSide, Self.templateFeatureSide))
+        }
         let taps = try backbone(&g, x)
         let xf = try adjust(&g, taps[3])
-        let cls = try head(&g, "rpn_model.cls", try correlation(&g, "rpn_model.cls", zf: zf, xf: xf))
-        let loc = try head(&g, "rpn_model.loc", try correlation(&g, "rpn_model.loc", zf: zf, xf: xf))
-        let corr = try correlation(&g, "mask_model.mask", zf: zf, xf: xf)
+        func corr(_ i: Int) throws -> ValueID {
+            try correlation(&g, Self.correlationBlocks[i], zf: zf, kernel: kernels[i], xf: xf)
+        }
+        let cls = try head(&g, "rpn_model.cls", try corr(0))
+        let loc = try head(&g, "rpn_model.loc", try corr(1))
+        let corr = try corr(2)
         g.output("cls", cls)
         g.output("loc", loc)
         g.output("corr", corr)
@@ -129,6 +168,22 @@ public final class SiamMaskNetwork: @unchecked Sendable {
                 "f2": ActivationShape(s[1], 31, 31), "corr": ActivationShape(widths.correlation, Self.scoreSize, Self.scoreSize)]
     }
 
+    /// Origins of the refine graph's four windows at a cell: pad(F0, 16) then rows 4y..4y+60; pad(F1, 8) then
+    /// 2y..2y+30; pad(F2, 4) then y..y+14; the correlation vector at (y, x).
+    public static func refineWindowOrigins(row: Int, column: Int) -> [(node: String, top: Int, left: Int)] {
+        let r = "refine_model."
+        return [(r + "crop0", 4 * row - 16, 4 * column - 16), (r + "crop1", 2 * row - 8, 2 * column - 8),
+                (r + "crop2", row - 4, column - 4), (r + "pick", row, column)]
+    }
+
+    /// Points an executor of a refine graph at another cell without rebuilding anything.
+    public static func moveRefine(_ executor: Executor, row: Int, column: Int) throws {
+        guard (0..<scoreSize).contains(row), (0..<scoreSize).contains(column) else {
+            throw GraphError.shapeMismatch(node: "refine", detail: "position (\(row),\(column)) is outside the \(scoreSize)x\(scoreSize) score map")
+        }
+        for o in refineWindowOrigins(row: row, column: column) { try executor.setWindowOrigin(o.node, top: o.top, left: o.left) }
+    }
+
     /// The refine module at cell (row, column) of the 25x25 score map: zero-padded windows of F0, F1, F2 over the
     /// same 127x127 sub-window of the search crop, and the correlation vector at the cell.
     public func refineGraph(row: Int, column: Int) throws -> Graph {
@@ -140,11 +195,11 @@ public final class SiamMaskNetwork: @unchecked Sendable {
         let f0 = g.input("f0", shapes["f0"]!), f1 = g.input("f1", shapes["f1"]!), f2 = g.input("f2", shapes["f2"]!)
         let corr = g.input("corr", shapes["corr"]!)
         let r = "refine_model."
-        // pad(F0, 16) then rows 4y..4y+60; pad(F1, 8) then 2y..2y+30; pad(F2, 4) then y..y+14.
-        let q0 = try g.window(r + "crop0", f0, top: 4 * row - 16, left: 4 * column - 16, height: 61, width: 61)
-        let q1 = try g.window(r + "crop1", f1, top: 2 * row - 8, left: 2 * column - 8, height: 31, width: 31)
-        let q2 = try g.window(r + "crop2", f2, top: row - 4, left: column - 4, height: 15, width: 15)
-        let q3 = try g.window(r + "pick", corr, top: row, left: column, height: 1, width: 1)
+        let o = Self.refineWindowOrigins(row: row, column: column)
+        let q0 = try g.window(o[0].node, f0, top: o[0].top, left: o[0].left, height: 61, width: 61)
+        let q1 = try g.window(o[1].node, f1, top: o[1].top, left: o[1].left, height: 31, width: 31)
+        let q2 = try g.window(o[2].node, f2, top: o[2].top, left: o[2].left, height: 15, width: 15)
+        let q3 = try g.window(o[3].node, corr, top: o[3].top, left: o[3].left, height: 1, width: 1)
 
         func pair(_ name: String, _ x: ValueID) throws -> ValueID {
             let a = try g.conv2d(r + name + ".0", x, conv(r + name + ".0"), padding: 1, relu: true)

@@ -55,6 +55,30 @@ final class GraphGoldenTests: XCTestCase {
         print("graph goldens checked on tiers \(tested.map(\.rawValue))")
     }
 
+    /// The tracker's split (kernels once per target, search with precomputed kernels) gives exactly the outputs of
+    /// the plain search graph, and one refine executor moved between cells equals a graph built at each cell.
+    func testTrackingGraphsEqualThePlainGraphs() throws {
+        let net = try Self.network()
+        let t = try Executor(graph: try net.templateKernelsGraph()).run(["template": try Self.golden(FixtureFiles.templateInput)])
+        let search = try Self.golden(FixtureFiles.searchInput)
+        let plain = try Executor(graph: try net.searchGraph()).run(["search": search, "zf": t["zf"]!])
+        var feeds = ["search": search]
+        for name in SiamMaskNetwork.kernelInputNames { feeds[name] = t[name]! }
+        let tracking = try Executor(graph: try net.trackingSearchGraph()).run(feeds)
+        for name in ["cls", "loc", "corr", "f0", "f1", "f2"] { XCTAssertEqual(tracking[name], plain[name], name) }
+
+        var inputs: [String: Tensor] = [:]
+        for name in ["f0", "f1", "f2", "corr"] { inputs[name] = plain[name]! }
+        let moving = try Executor(graph: try net.refineGraph(row: 12, column: 12))
+        for (row, col) in [(0, 0), (3, 21), (24, 24), (12, 12), (24, 0)] {
+            try SiamMaskNetwork.moveRefine(moving, row: row, column: col)
+            let a = try moving.run(inputs)["mask"]
+            let b = try Executor(graph: try net.refineGraph(row: row, column: col)).run(inputs)["mask"]
+            XCTAssertEqual(a, b, "refine at (\(row),\(col))")
+        }
+        XCTAssertThrowsError(try SiamMaskNetwork.moveRefine(moving, row: -1, column: 3))
+    }
+
     func testRefineRejectsPositionsOutsideTheMap() throws {
         let net = try Self.network()
         XCTAssertThrowsError(try net.refineGraph(row: 25, column: 0))
