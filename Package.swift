@@ -22,15 +22,22 @@ let package = Package(
         .target(name: "CONNX", path: "Sources/CONNX", exclude: ["README.md"],
                 linkerSettings: [.linkedLibrary("protobuf-c")]),
 
+        // JPEG (libturbojpeg, TurboJPEG 2.x API) and PNG (libspng) from Debian, behind a small C shim.
+        .target(name: "CImageIO", path: "Sources/CImageIO", exclude: ["README.md"],
+                linkerSettings: [.linkedLibrary("turbojpeg"), .linkedLibrary("spng")]),
+
         // Swift layers, dependencies pointing down only.
         .target(name: "Tensors", exclude: ["README.md"]),
         .target(name: "SiamMaskLayout", dependencies: ["Tensors", "ModelFormat"], exclude: ["README.md"]),
         .target(name: "ModelFormat", dependencies: ["Tensors", "CZstd"], exclude: ["README.md"]),
         .target(name: "Importers", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "CONNX"], exclude: ["README.md"]),
         .target(name: "Runtime", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"]),
-        .target(name: "SiamMask", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "Runtime"], exclude: ["README.md"]),
+        .target(name: "SiamMask", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "Runtime", "Imaging"], exclude: ["README.md"]),
+        .target(name: "Imaging", dependencies: ["CImageIO"], exclude: ["README.md"]),
+        .target(name: "Synthetic", dependencies: ["Imaging"], exclude: ["README.md"]),
+        .target(name: "Evaluation", dependencies: ["Imaging"], exclude: ["README.md"]),
         .target(name: "SiamMaskCLI", dependencies: [
-            "Tensors", "SiamMaskLayout", "ModelFormat", "Importers", "Runtime", "SiamMask",
+            "Tensors", "SiamMaskLayout", "ModelFormat", "Importers", "Runtime", "SiamMask", "Imaging", "Synthetic", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: ["README.md"]),
         .executableTarget(name: "siammask", dependencies: ["SiamMaskCLI"]),
@@ -42,7 +49,10 @@ let package = Package(
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "ModelFormat", "SiamMaskLayout", "TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CKernels", "TestSupport"]),
-        .testTarget(name: "SiamMaskTests", dependencies: ["SiamMask", "Importers", "TestSupport"]),
+        .testTarget(name: "SiamMaskTests", dependencies: ["SiamMask", "Importers", "Imaging", "Evaluation", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["SiamMaskCLI", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging", "TestSupport"]),
+        .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Imaging", "TestSupport"]),
     ]
 )

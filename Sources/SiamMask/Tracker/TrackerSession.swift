@@ -1,0 +1,258 @@
+import Foundation
+import Imaging
+import Runtime
+import SiamMaskLayout
+import Tensors
+
+/// How a target is given on the first frame.
+public enum TrackerInitialization: Sendable {
+    /// x, y, w, h (0-based, top-left corner): pos = (x + w/2, y + h/2).
+    case box(x: Double, y: Double, width: Double, height: Double)
+    /// A VOT polygon x1,y1,...,x4,y4: the official polygon-to-box rule.
+    case polygon([Double])
+    /// A first-frame object mask (nonzero = object): its bounding rectangle, as the DAVIS protocol does.
+    case mask([UInt8], width: Int, height: Int)
+}
+
+public enum TrackerError: Error, Equatable, CustomStringConvertible {
+    case invalidTarget(String)
+    case frameSizeChanged(expected: String, actual: String)
+    case notAColourFrame
+    case unknownPreset(String, available: [String])
+
+    public var description: String {
+        switch self {
+        case .invalidTarget(let why): return "invalid initial target: \(why)"
+        case .frameSizeChanged(let e, let a): return "frame size changed from \(e) to \(a)"
+        case .notAColourFrame: return "frames must be 3-channel BGR"
+        case .unknownPreset(let p, let a): return "unknown preset '\(p)' (the model has \(a.joined(separator: ", ")))"
+        }
+    }
+}
+
+/// One frame's result.
+public struct TrackResult: Sendable {
+    /// Target centre and size after the frame (clamped to the image as the official tracker does).
+    public var center: (x: Double, y: Double)
+    public var size: (width: Double, height: Double)
+    /// Axis-aligned box from the clamped centre and size: x, y, w, h.
+    public var box: (x: Double, y: Double, width: Double, height: Double) {
+        (center.x - size.width / 2, center.y - size.height / 2, size.width, size.height)
+    }
+    /// Rotated box: 4 corners (minimum-area rectangle of the largest mask contour, or the unclamped axis-aligned
+    /// box when the mask is too small).
+    public var polygon: [(x: Double, y: Double)]
+    /// Raw foreground probability of the chosen anchor (not the penalised score).
+    public var score: Float
+    /// Flat anchor index a*625 + row*25 + col.
+    public var best: Int
+    /// Best and second-best penalised, windowed scores (near-ties explain disagreements between implementations).
+    public var bestPScore: Double
+    public var secondPScore: Double
+    /// H x W probability map (-1 outside the back-projected window) and the binary mask (> seg_thr).
+    public var probability: [Float]
+    public var mask: [UInt8]
+    /// Seconds spent per stage: crop, network, post-processing.
+    public var timings: (crop: Double, network: Double, post: Double)
+}
+
+/// A SiamMask tracking session for one target: the official `siamese_init` / `siamese_track` loop (spec §5) over
+/// the Swift runtime. Template-side correlation kernels run once here; the refine module runs at the chosen cell only,
+/// and the 3969-channel mask head is never computed.
+public final class TrackerSession {
+    public let network: SiamMaskNetwork
+    public let parameters: TrackerHyperParameters
+    public let threads: Int
+
+    private let searchExecutor: Executor
+    private let refineExecutor: Executor
+    private let templateExecutor: Executor
+    private let anchors: [(x: Float, y: Float, w: Float, h: Float)]
+    private let window: [Double]
+    private var kernels: [String: Tensor] = [:]
+    private var avgChans: [Double] = []
+    private var frameSize: (width: Int, height: Int) = (0, 0)
+    public private(set) var center: (x: Double, y: Double) = (0, 0)
+    public private(set) var size: (width: Double, height: Double) = (0, 0)
+
+    static let scoreSize = SiamMaskNetwork.scoreSize
+    static let anchorCount = SiamMaskWidths.anchorCount
+
+    public init(network: SiamMaskNetwork, parameters: TrackerHyperParameters, threads: Int = 1) throws {
+        self.network = network
+        self.parameters = parameters
+        self.threads = threads
+        templateExecutor = try Executor(graph: network.templateKernelsGraph(), threads: threads)
+        searchExecutor = try Executor(graph: network.trackingSearchGraph(), threads: threads)
+        refineExecutor = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads)
+        anchors = TrackerGeometry.anchorGrid(network.model.anchors, scoreSize: Self.scoreSize)
+        window = TrackerGeometry.cosineWindow(scoreSize: Self.scoreSize, anchors: anchors.count / (Self.scoreSize * Self.scoreSize))
+    }
+
+    /// Convenience: a session with a named preset of the model file ("vot", "davis").
+    public convenience init(network: SiamMaskNetwork, preset: String? = nil, threads: Int = 1) throws {
+        let name = preset ?? network.model.defaultPreset
+        guard let p = network.model.presets[name] else {
+            throw TrackerError.unknownPreset(name, available: network.model.presets.keys.sorted())
+        }
+        try self.init(network: network, parameters: p, threads: threads)
+    }
+
+    /// `siamese_init`: average colour, exemplar crop of side round(sqrt((w+p)(h+p))), template kernels.
+    public func initialize(frame: Image, target: TrackerInitialization) throws {
+        guard frame.channels == 3 else { throw TrackerError.notAColourFrame }
+        var cx: Double, cy: Double, w: Double, h: Double
+        switch target {
+        case .box(let x, let y, let bw, let bh):
+            (cx, cy, w, h) = (x + bw / 2, y + bh / 2, bw, bh)
+        case .polygon(let v):
+            guard v.count == 8, v.allSatisfy(\.isFinite) else { throw TrackerError.invalidTarget("a VOT polygon has 8 finite values") }
+            (cx, cy, w, h) = TrackerGeometry.votPolygonToBox(v)
+        case .mask(let m, let mw, let mh):
+            guard mw == frame.width, mh == frame.height, m.count == mw * mh else {
+                throw TrackerError.invalidTarget("the mask is \(mw)x\(mh), the frame \(frame.width)x\(frame.height)")
+            }
+            guard let r = TrackerGeometry.boundingRect(of: m, width: mw, height: mh) else {
+                throw TrackerError.invalidTarget("the mask is empty")
+            }
+            (cx, cy, w, h) = (Double(r.x) + Double(r.w) / 2, Double(r.y) + Double(r.h) / 2, Double(r.w), Double(r.h))
+        }
+        guard w.isFinite, h.isFinite, w > 0, h > 0 else { throw TrackerError.invalidTarget("size \(w)x\(h) must be positive") }
+        guard cx.isFinite, cy.isFinite, cx >= 0, cy >= 0, cx <= Double(frame.width), cy <= Double(frame.height) else {
+            throw TrackerError.invalidTarget("centre (\(cx), \(cy)) lies outside the \(frame.width)x\(frame.height) frame")
+        }
+        frameSize = (frame.width, frame.height)
+        center = (cx, cy)
+        size = (w, h)
+        avgChans = TrackerGeometry.averageColour(frame)
+        let context = parameters.contextAmount * (w + h)
+        let sz = Int(((w + context) * (h + context)).squareRoot().rounded(.toNearestOrEven))
+        let z = SubwindowCrop.crop(frame, center: center, modelSize: parameters.exemplarSize, originalSize: max(sz, 1),
+                                   averageColour: avgChans)
+        kernels = try templateExecutor.run(["template": z])
+        kernels["zf"] = nil
+    }
+
+    /// `siamese_track` with the mask and refine branches on.
+    public func track(_ frame: Image) throws -> TrackResult {
+        guard frame.channels == 3 else { throw TrackerError.notAColourFrame }
+        guard frame.width == frameSize.width, frame.height == frameSize.height else {
+            throw TrackerError.frameSizeChanged(expected: "\(frameSize.width)x\(frameSize.height)", actual: "\(frame.width)x\(frame.height)")
+        }
+        let p = parameters
+        let t0 = Date()
+        let (tw, th) = size
+        let wcX = th + p.contextAmount * (tw + th), hcX = tw + p.contextAmount * (tw + th)
+        let sX0 = (wcX * hcX).squareRoot()
+        let scaleX = Double(p.exemplarSize) / sX0
+        let pad = (Double(p.instanceSize - p.exemplarSize) / 2) / scaleX
+        let sX = sX0 + 2 * pad
+        let side = sX.rounded(.toNearestOrEven)
+        let cropBox = (x: center.x - side / 2, y: center.y - side / 2, side: side)
+        let x = SubwindowCrop.crop(frame, center: center, modelSize: p.instanceSize, originalSize: max(Int(side), 1),
+                                   averageColour: avgChans)
+        let t1 = Date()
+        var feeds = kernels
+        feeds["search"] = x
+        let out = try searchExecutor.run(feeds)
+        let t2 = Date()
+
+        // Scores and boxes, in float32 as the official numpy code holds the network outputs.
+        let cls = out["cls"]!.floats, loc = out["loc"]!.floats
+        let cells = Self.scoreSize * Self.scoreSize, count = anchors.count
+        var fg = [Float](repeating: 0, count: count)
+        var boxes = [(Float, Float, Float, Float)](repeating: (0, 0, 0, 0), count: count)
+        let na = count / cells
+        for a in 0..<na {
+            for c in 0..<cells {
+                let n = a * cells + c
+                let bg = cls[a * cells + c], f = cls[(na + a) * cells + c]
+                let m = max(bg, f)
+                let e0 = expf(bg - m), e1 = expf(f - m)
+                fg[n] = e1 * (1 / (e0 + e1))
+                let an = anchors[n]
+                let dx = loc[(0 * na + a) * cells + c], dy = loc[(1 * na + a) * cells + c]
+                let dw = loc[(2 * na + a) * cells + c], dh = loc[(3 * na + a) * cells + c]
+                boxes[n] = (dx * an.w + an.x, dy * an.h + an.y, expf(dw) * an.w, expf(dh) * an.h)
+            }
+        }
+        // Penalties: numpy keeps float32 arrays when combined with float64 scalars.
+        let tcW = tw * scaleX, tcH = th * scaleX
+        let padC = (tcW + tcH) * 0.5
+        let szTarget = Float(((tcW + padC) * (tcH + padC)).squareRoot())
+        let ratioTarget = Float(tcW / tcH)
+        let penaltyK = Float(p.penaltyK)
+        var penalty = [Float](repeating: 0, count: count)
+        var best = 0
+        var bestScore = -Double.infinity, secondScore = -Double.infinity
+        let wi = p.windowInfluence
+        for n in 0..<count {
+            let (_, _, bw, bh) = boxes[n]
+            let padB = (bw + bh) * 0.5
+            let sc = ((bw + padB) * (bh + padB)).squareRoot() / szTarget
+            let sC = max(sc, 1 / sc)
+            let rc = ratioTarget / (bw / bh)
+            let rC = max(rc, 1 / rc)
+            penalty[n] = expf(-(rC * sC - 1) * penaltyK)
+            let ps = penalty[n] * fg[n]
+            // float32 pscore * (1 - wi) stays float32; adding the float64 window makes it float64.
+            let pscore = Double(ps * Float(1 - wi)) + window[n] * wi
+            if pscore > bestScore {
+                secondScore = bestScore
+                bestScore = pscore
+                best = n
+            } else if pscore > secondScore {
+                secondScore = pscore
+            }
+        }
+        let (bx, by, bw, bh) = boxes[best]
+        let scaleF = Float(scaleX)
+        let pred = (bx / scaleF, by / scaleF, bw / scaleF, bh / scaleF)
+        let lr = Double(penalty[best] * fg[best]) * p.learningRate
+        var newCenter = (x: Double(pred.0) + center.x, y: Double(pred.1) + center.y)
+        var newSize = (width: tw * (1 - lr) + Double(pred.2) * lr, height: th * (1 - lr) + Double(pred.3) * lr)
+
+        // Refine at the chosen cell, sigmoid, back-projection into the frame.
+        let row = (best % cells) / Self.scoreSize, col = best % Self.scoreSize
+        try SiamMaskNetwork.moveRefine(refineExecutor, row: row, column: col)
+        let logits = try refineExecutor.run(["f0": out["f0"]!, "f1": out["f1"]!, "f2": out["f2"]!, "corr": out["corr"]!])["mask"]!.floats
+        let t3 = Date()
+        let mask127 = logits.map { 1 / (1 + expf(-$0)) }
+        let (W, H) = (frameSize.width, frameSize.height)
+        let s = cropBox.side / Double(p.instanceSize)
+        let half = Double(p.baseSize) / 2, stride = Double(network.model.anchors.stride)
+        let sub = (x: cropBox.x + (Double(col) - half) * stride * s, y: cropBox.y + (Double(row) - half) * stride * s,
+                   w: s * Double(p.exemplarSize), h: s * Double(p.exemplarSize))
+        let s2 = Double(p.outSize) / sub.w
+        let back = (x: -sub.x * s2, y: -sub.y * s2, w: Double(W) * s2, h: Double(H) * s2)
+        // crop_back(mask, back_box, (W, H)): a = (W - 1) / back.w, b = (H - 1) / back.h.
+        let a = Double(W - 1) / back.w, b = Double(H - 1) / back.h
+        let matrix = [a, 0, -a * back.x, 0, b, -b * back.y]
+        let probability = ImageKernels.warpAffine(mask127, width: p.outSize, height: p.outSize, matrix: matrix,
+                                                  outputWidth: W, outputHeight: H, borderValue: -1)
+        let threshold = Float(p.segmentationThreshold)
+        let binary = probability.map { $0 > threshold ? UInt8(1) : 0 }
+        let contours = ImageKernels.findExternalContours(binary, width: W, height: H)
+        let areas = contours.map { ImageKernels.contourArea($0) }
+        var polygon: [(x: Double, y: Double)]
+        if let maxArea = areas.max(), maxArea > 100 {
+            let contour = contours[areas.firstIndex(of: maxArea)!]
+            polygon = ImageKernels.boxPoints(ImageKernels.minAreaRect(contour)).map { (Double($0.x), Double($0.y)) }
+        } else {
+            let x0 = newCenter.x - newSize.width / 2, y0 = newCenter.y - newSize.height / 2
+            polygon = [(x0, y0), (x0 + newSize.width, y0), (x0 + newSize.width, y0 + newSize.height), (x0, y0 + newSize.height)]
+        }
+        // Clamping comes after the polygon (spec pitfall 18).
+        newCenter.x = max(0, min(Double(W), newCenter.x))
+        newCenter.y = max(0, min(Double(H), newCenter.y))
+        newSize.width = max(10, min(Double(W), newSize.width))
+        newSize.height = max(10, min(Double(H), newSize.height))
+        center = newCenter
+        size = newSize
+        let t4 = Date()
+        return TrackResult(center: center, size: size, polygon: polygon, score: fg[best], best: best,
+                           bestPScore: bestScore, secondPScore: secondScore, probability: probability, mask: binary,
+                           timings: (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1) + t3.timeIntervalSince(t2),
+                                     t4.timeIntervalSince(t3)))
+    }
+}

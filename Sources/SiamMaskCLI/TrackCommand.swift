@@ -1,0 +1,147 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Imaging
+import ModelFormat
+import SiamMask
+import SiamMaskLayout
+
+struct TrackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "track",
+        abstract: "Track one object through an image sequence or video: rotated boxes, masks and overlays.",
+        discussion: """
+        PATH is a DAVIS sequence (ROOT/JPEGImages/480p/SEQ), a VOT folder (frames + groundtruth.txt), an OTB folder
+        (img/ + groundtruth_rect.txt), a synthetic sequence (frames + masks/ + groundtruth.txt), a plain folder of
+        frames, or a video file (needs ffmpeg). Without --init*, the sequence's first-frame ground truth is used.
+        Writes OUT/polygons.txt, OUT/results.jsonl, OUT/masks/NNNNN.png and OUT/overlay/NNNNN.jpg, atomically.
+        """)
+
+    @Argument(help: "The .siam model.")
+    var model: String
+
+    @Option(help: "The sequence folder or video file.")
+    var sequence: String
+
+    @Option(help: "Initial box x,y,w,h (0-based pixels).")
+    var `init`: String?
+
+    @Option(help: "Initial VOT polygon x1,y1,x2,y2,x3,y3,x4,y4.")
+    var initPolygon: String?
+
+    @Option(help: "Initial object mask (PNG, nonzero = object): its bounding rectangle, as the DAVIS protocol does.")
+    var initMask: String?
+
+    @Option(help: "Hyper-parameter preset: vot, davis or auto (davis for DAVIS sequences, else the model's default).")
+    var preset: String = "auto"
+
+    @Option(help: "Track at most this many frames.")
+    var frames: Int?
+
+    @Option(help: "Worker threads.")
+    var threads: Int = 1
+
+    @Flag(help: "Do not write overlay frames.")
+    var noOverlay = false
+
+    @Option(help: "Output folder (must not exist, or be empty).")
+    var out: String
+
+    func validate() throws {
+        if [`init`, initPolygon, initMask].compactMap({ $0 }).count > 1 {
+            throw ValidationError("give at most one of --init, --init-polygon and --init-mask")
+        }
+        if let f = frames, f < 1 { throw ValidationError("--frames must be at least 1") }
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    func run() throws {
+        let start = Date()
+        let seq = try reporting("cannot open \(sequence)") { try SequenceReader.open(URL(fileURLWithPath: sequence)) }
+        let network = try reporting("cannot load \(model)") {
+            try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: model))))
+        }
+        let presetName = preset == "auto" ? (seq.layout == .davis ? "davis" : network.model.defaultPreset) : preset
+        let session = try reporting("cannot start the tracker") {
+            try TrackerSession(network: network, preset: presetName, threads: threads)
+        }
+        let reader = try reporting("cannot read \(sequence)") { try FrameReader(seq) }
+        guard let first = try reporting("cannot read the first frame", { try reader.next() }) else {
+            throw CommandFailure("\(sequence): the sequence has no frames")
+        }
+        let target = try reporting("cannot initialise") { try initialization(seq, frame: first) }
+        try reporting("cannot initialise") { try session.initialize(frame: first, target: target) }
+
+        let output = try OutputFolder(URL(fileURLWithPath: out))
+        var writer = try reporting("cannot write to \(out)") { try TrackOutputWriter(folder: output.staging, overlays: !noOverlay) }
+        try reporting("cannot write to \(out)") { try writer.writeInitial(frame: first, center: session.center, size: session.size, target: target) }
+        let progress = ProgressBar(total: frames.map { min($0, seq.frameCount ?? $0) } ?? seq.frameCount)
+        var stage = (decode: 0.0, crop: 0.0, network: 0.0, post: 0.0, write: 0.0)
+        var count = 1
+        let trackStart = Date()
+        while frames.map({ count < $0 }) ?? true {
+            let d0 = Date()
+            guard let frame = try reporting("cannot read frame \(count)", { try reader.next() }) else { break }
+            stage.decode += Date().timeIntervalSince(d0)
+            let result = try reporting("frame \(count)") { try session.track(frame) }
+            stage.crop += result.timings.crop
+            stage.network += result.timings.network
+            stage.post += result.timings.post
+            let w0 = Date()
+            try reporting("cannot write frame \(count)") { try writer.write(frame: frame, index: count, result: result) }
+            stage.write += Date().timeIntervalSince(w0)
+            count += 1
+            progress.update(count, elapsed: Date().timeIntervalSince(trackStart))
+        }
+        progress.finish()
+        try reporting("cannot write to \(out)") {
+            try writer.finish()
+            try output.commit()
+        }
+        let tracked = Double(max(count - 1, 1))
+        print(String(format: "tracked %d frames of %@ (%@ preset) into %@ in %.2f s", count, seq.name, presetName, out,
+                     Date().timeIntervalSince(start)))
+        print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms",
+                     stage.decode / tracked * 1000, stage.crop / tracked * 1000, stage.network / tracked * 1000,
+                     stage.post / tracked * 1000, stage.write / tracked * 1000))
+    }
+
+    private func initialization(_ seq: TrackingSequence, frame: Image) throws -> TrackerInitialization {
+        func numbers(_ text: String, _ count: Int, _ option: String) throws -> [Double] {
+            let v = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            guard v.count == count, v.allSatisfy({ $0 != nil && $0!.isFinite }) else {
+                throw CommandFailure("\(option) expects \(count) comma-separated numbers, got '\(text)'")
+            }
+            return v.map { $0! }
+        }
+        if let b = `init` {
+            let v = try numbers(b, 4, "--init")
+            return try checkedBox(v[0], v[1], v[2], v[3], frame: frame)
+        }
+        if let p = initPolygon { return .polygon(try numbers(p, 8, "--init-polygon")) }
+        if let m = initMask { return try maskInit(URL(fileURLWithPath: m), frame: frame) }
+        switch seq.initialTarget {
+        case .polygon(let pts)?: return .polygon(pts.flatMap { [$0.x, $0.y] })
+        case .box(let b)?: return try checkedBox(b.x, b.y, b.width, b.height, frame: frame)
+        case .mask(let url)?: return try maskInit(url, frame: frame)
+        case .missing?, nil:
+            throw CommandFailure("\(seq.name) has no first-frame ground truth: give --init x,y,w,h, --init-polygon or --init-mask")
+        }
+    }
+
+    private func checkedBox(_ x: Double, _ y: Double, _ w: Double, _ h: Double, frame: Image) throws -> TrackerInitialization {
+        guard w > 0, h > 0 else { throw CommandFailure("the initial box \(x),\(y),\(w),\(h) has zero or negative size") }
+        guard x < Double(frame.width), y < Double(frame.height), x + w > 0, y + h > 0 else {
+            throw CommandFailure("the initial box \(x),\(y),\(w),\(h) lies outside the \(frame.width)x\(frame.height) frame")
+        }
+        return .box(x: x, y: y, width: w, height: h)
+    }
+
+    private func maskInit(_ url: URL, frame: Image) throws -> TrackerInitialization {
+        let m = try reporting("cannot read mask \(url.path)") { try Image.read(contentsOf: url, as: .grey) }
+        guard m.width == frame.width, m.height == frame.height else {
+            throw CommandFailure("mask \(url.lastPathComponent) is \(m.width)x\(m.height), the frames are \(frame.width)x\(frame.height)")
+        }
+        return .mask(m.pixels, width: m.width, height: m.height)
+    }
+}
