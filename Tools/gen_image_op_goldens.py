@@ -15,7 +15,8 @@ python3-opencv), into Tests/RuntimeTests/Goldens/ for Tests/RuntimeTests/ImageKe
 
 Real footage is never copied: for frames and DAVIS masks the goldens hold the file name, the crop geometry and
 the sha256 of cv2's output (plus a few sampled values for diagnostics); the Swift test decodes the same files
-itself (libturbojpeg / libspng, the decoders cv2.imread agrees with bit for bit here) and skips without the data.
+itself (libturbojpeg / libspng; check_decoders below verifies they agree with cv2.imread bit for bit on every
+file used) and skips without the data.
 
 Hashes: sha256 of the output array's bytes (uint8, or float32 little-endian, row-major). Contours: sha256 over
 every contour in order of int32 LE [n, x0, y0, x1, y1, ...].
@@ -24,6 +25,8 @@ Usage: /usr/bin/python3 Tools/gen_image_op_goldens.py [--data-root /work/shared/
 """
 
 import argparse
+import ctypes
+import ctypes.util
 import hashlib
 import json
 import math
@@ -422,6 +425,51 @@ def contour_goldens(data_root, rng):
             "point_sets": point_sets(rng)}
 
 
+def check_decoders(root, jpegs, pngs):
+    """The Swift test decodes the footage with libturbojpeg (BGR, default flags) and libspng (G8); check that
+    they give exactly cv2.imread's pixels for every file the goldens use. Skipped when a library is missing."""
+    try:
+        tj = ctypes.CDLL(ctypes.util.find_library("turbojpeg") or "libturbojpeg.so.0")
+        sp = ctypes.CDLL(ctypes.util.find_library("spng") or "libspng.so.0")
+    except OSError as e:
+        print("warning: decoder check skipped (%s)" % e)
+        return
+    P, I = ctypes.c_void_p, ctypes.c_int
+    tj.tjInitDecompress.restype = P
+    tj.tjDecompressHeader3.argtypes = [P, ctypes.c_char_p, ctypes.c_ulong] + [ctypes.POINTER(I)] * 4
+    tj.tjDecompress2.argtypes = [P, ctypes.c_char_p, ctypes.c_ulong, P, I, I, I, I, I]
+    tj.tjDestroy.argtypes = [P]
+    sp.spng_ctx_new.restype = P
+    sp.spng_ctx_new.argtypes = [I]
+    sp.spng_ctx_free.argtypes = [P]
+    sp.spng_set_png_buffer.argtypes = [P, ctypes.c_char_p, ctypes.c_size_t]
+    sp.spng_decoded_image_size.argtypes = [P, I, ctypes.POINTER(ctypes.c_size_t)]
+    sp.spng_decode_image.argtypes = [P, P, ctypes.c_size_t, I, I]
+    handle = tj.tjInitDecompress()
+    for f in sorted(set(jpegs)):
+        data = open(os.path.join(root, f), "rb").read()
+        w, h, sub, cs = I(), I(), I(), I()
+        assert tj.tjDecompressHeader3(handle, data, len(data), ctypes.byref(w), ctypes.byref(h), ctypes.byref(sub),
+                                      ctypes.byref(cs)) == 0, f
+        out = np.zeros((h.value, w.value, 3), np.uint8)
+        assert tj.tjDecompress2(handle, data, len(data), out.ctypes.data, w.value, 0, h.value, 1, 0) == 0, f  # TJPF_BGR
+        if not np.array_equal(out, cv2.imread(os.path.join(root, f))):
+            raise SystemExit("libturbojpeg and cv2.imread disagree on %s" % f)
+    tj.tjDestroy(handle)
+    for f in sorted(set(pngs)):
+        data = open(os.path.join(root, f), "rb").read()
+        ref = cv2.imread(os.path.join(root, f), cv2.IMREAD_GRAYSCALE)
+        ctx = sp.spng_ctx_new(0)
+        size = ctypes.c_size_t()
+        assert sp.spng_set_png_buffer(ctx, data, len(data)) == 0 and sp.spng_decoded_image_size(ctx, 64, ctypes.byref(size)) == 0
+        out = np.zeros(ref.shape, np.uint8)
+        assert size.value == out.size and sp.spng_decode_image(ctx, out.ctypes.data, size.value, 64, 0) == 0, f  # SPNG_FMT_G8
+        sp.spng_ctx_free(ctx)
+        if not np.array_equal(out, ref):
+            raise SystemExit("libspng and cv2.imread disagree on %s" % f)
+    print("decoders agree with cv2.imread on %d JPEG and %d PNG files" % (len(set(jpegs)), len(set(pngs))))
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -438,6 +486,8 @@ def main():
         "image_warp.json": warp_goldens(np.random.default_rng(2)),
         "image_contours.json": contour_goldens(args.data_root, np.random.default_rng(3)),
     }
+    check_decoders(args.data_root, [c["file"] for c in outputs["image_resize.json"]["frames"]],
+                   [c["file"] for c in outputs["image_contours.json"]["davis"]])
     for name, doc in outputs.items():
         path = os.path.join(args.out, name)
         with open(path, "w") as f:

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the project needs from Debian. Usage: Tools/setup.sh [--python]
-#   (no option)  the Swift product's libraries: protobuf-c, zstd, turbojpeg, spng, pkg-config
+#   (no option)  the Swift product's libraries: protobuf-c, zstd, turbojpeg, spng, pkg-config; ffmpeg for video input
 #   --python     also the reference side in Tools/: Debian's torch/numpy/opencv and a venv with onnx + onnxruntime
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libprotobuf-c-dev protobuf-c-compiler libzstd-dev libturbojpeg0-dev libspng-dev pkg-config)
+packages=(libprotobuf-c-dev protobuf-c-compiler libzstd-dev libturbojpeg0-dev libspng-dev pkg-config ffmpeg)
 python=0
 [[ "${1:-}" == "--python" ]] && python=1
 if (( python )); then packages+=(python3-torch python3-numpy python3-opencv python3-venv python3-pip); fi

@@ -333,6 +333,25 @@ int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out
     return CIIO_OK;
 }
 
+int ciio_png_exif(const uint8_t *data, size_t size, uint8_t *buf, size_t buflen, size_t *len, char *msg, size_t msglen) {
+    if (!data || !len) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
+    *len = 0;
+    struct spng_ihdr ihdr;
+    int status = CIIO_OK;
+    spng_ctx *ctx = png_open(data, size, &ihdr, msg, msglen, &status);
+    if (!ctx) return status;
+    struct spng_exif exif;
+    memset(&exif, 0, sizeof exif);
+    // Before any decoding, libspng has read the chunks up to the first IDAT only, as OpenCV's header pass does.
+    int err = spng_get_exif(ctx, &exif);
+    if (!err && exif.data) {
+        *len = exif.length;
+        if (buf && buflen) memcpy(buf, exif.data, exif.length < buflen ? exif.length : buflen);
+    }
+    spng_ctx_free(ctx);
+    return CIIO_OK;
+}
+
 int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, int level, int style,
                     uint8_t **out, size_t *outsize, char *msg, size_t msglen) {
     if (!pixels || !out || !outsize) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");

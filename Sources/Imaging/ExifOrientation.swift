@@ -1,4 +1,7 @@
-/// EXIF orientation (TIFF tag 0x0112) as OpenCV applies it after decoding a JPEG (imgcodecs' ApplyExifOrientation).
+import CImageIO
+
+/// EXIF orientation (TIFF tag 0x0112) as OpenCV 4.6's imread applies it after decoding a JPEG or a PNG
+/// (imgcodecs' ApplyExifOrientation).
 public enum ExifOrientation: Int, Sendable {
     case topLeft = 1, topRight, bottomRight, bottomLeft, leftTop, rightTop, rightBottom, leftBottom
 
@@ -27,6 +30,23 @@ public enum ExifOrientation: Int, Sendable {
             i += length
         }
         return nil
+    }
+
+    /// The orientation in a PNG's eXIf chunk (a bare TIFF structure) placed before the image data, as OpenCV 4.6
+    /// reads it; nil when absent or unparsable.
+    public static func pngOrientation(_ data: UnsafeRawBufferPointer) -> ExifOrientation? {
+        guard let base = data.baseAddress else { return nil }
+        var length = 0
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var message = [CChar](repeating: 0, count: 256)
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        guard ciio_png_exif(bytes, data.count, &buffer, buffer.count, &length, &message, message.count) == CIIO_OK,
+              length > 0 else { return nil }
+        if length > buffer.count {
+            buffer = [UInt8](repeating: 0, count: length)
+            guard ciio_png_exif(bytes, data.count, &buffer, buffer.count, &length, &message, message.count) == CIIO_OK else { return nil }
+        }
+        return buffer.prefix(length).withUnsafeBytes { tiffOrientation($0) }
     }
 
     /// Tag 0x0112 of IFD0 in a TIFF structure ("II"/"MM", 42, IFD offset).

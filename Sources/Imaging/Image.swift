@@ -171,9 +171,8 @@ extension Image {
         }
         if status != CIIO_OK { throw error(status, message, fileFormat, name) }
         var image = try Image(width: w, height: h, channels: channels, pixels: pixels)
-        if fileFormat == .jpeg, let orientation = ExifOrientation.jpegOrientation(raw), orientation != .topLeft {
-            image = image.oriented(orientation)
-        }
+        let orientation = fileFormat == .jpeg ? ExifOrientation.jpegOrientation(raw) : ExifOrientation.pngOrientation(raw)
+        if let orientation, orientation != .topLeft { image = image.oriented(orientation) }
         return image
     }
 

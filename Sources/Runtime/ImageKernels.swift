@@ -59,17 +59,32 @@ public enum ImageKernels {
         precondition(matrix.count == 6, "warpAffine: the matrix has 6 values")
         precondition(width >= 1 && height >= 1 && outputWidth >= 1 && outputHeight >= 1, "warpAffine: sizes must be >= 1")
         var out = [Float](repeating: 0, count: outputWidth * outputHeight)
-        let fn = reference ? sm_warp_affine_f32_reference : sm_warp_affine_f32
-        let rc = src.withUnsafeBufferPointer { s in
+        src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { d in
-                matrix.withUnsafeBufferPointer { m in
-                    fn(s.baseAddress, Int32(width), Int32(height), width, d.baseAddress, Int32(outputWidth),
-                       Int32(outputHeight), outputWidth, m.baseAddress, inverseMap ? 1 : 0, borderValue)
-                }
+                warpAffine(s, width: width, height: height, rowStride: width, matrix: matrix, into: d,
+                           outputWidth: outputWidth, outputHeight: outputHeight, outputRowStride: outputWidth,
+                           borderValue: borderValue, inverseMap: inverseMap, reference: reference)
             }
         }
-        precondition(rc == SM_IMAGE_OK, "sm_warp_affine_f32 failed (\(rc))")
         return out
+    }
+
+    /// Warp between strided buffers (strides in floats), e.g. into a frame-sized buffer reused across frames.
+    public static func warpAffine(_ src: UnsafeBufferPointer<Float>, width: Int, height: Int, rowStride: Int,
+                                  matrix: [Double], into dst: UnsafeMutableBufferPointer<Float>, outputWidth: Int,
+                                  outputHeight: Int, outputRowStride: Int, borderValue: Float = -1,
+                                  inverseMap: Bool = false, reference: Bool = false) {
+        precondition(matrix.count == 6, "warpAffine: the matrix has 6 values")
+        precondition(width >= 1 && height >= 1 && outputWidth >= 1 && outputHeight >= 1, "warpAffine: sizes must be >= 1")
+        precondition(rowStride >= width && src.count >= (height - 1) * rowStride + width, "warpAffine: source buffer too small")
+        precondition(outputRowStride >= outputWidth && dst.count >= (outputHeight - 1) * outputRowStride + outputWidth,
+                     "warpAffine: output buffer too small")
+        let fn = reference ? sm_warp_affine_f32_reference : sm_warp_affine_f32
+        let rc = matrix.withUnsafeBufferPointer { m in
+            fn(src.baseAddress, Int32(width), Int32(height), rowStride, dst.baseAddress, Int32(outputWidth),
+               Int32(outputHeight), outputRowStride, m.baseAddress, inverseMap ? 1 : 0, borderValue)
+        }
+        precondition(rc == SM_IMAGE_OK, "sm_warp_affine_f32 failed (\(rc))")
     }
 
     // MARK: Contours

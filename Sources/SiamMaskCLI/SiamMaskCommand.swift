@@ -4,7 +4,7 @@ public struct SiamMaskCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "siammask",
         abstract: "Convert, inspect and run SiamMask models on the CPU.",
-        subcommands: [ConvertCommand.self, InspectCommand.self, RunCommand.self, TrackCommand.self])
+        subcommands: [ConvertCommand.self, InspectCommand.self, RunCommand.self, TrackCommand.self, SynthCommand.self])
     public init() {}
 }
 

@@ -17,19 +17,19 @@ public struct SynthCommand: ParsableCommand {
             renamed into place, so a failure leaves nothing behind.
             """)
 
-    @Option(help: "Random seed (any unsigned 64-bit integer).")
+    @Option(parsing: .unconditional, help: "Random seed (any unsigned 64-bit integer).")
     var seed: UInt64
 
-    @Option(help: "Number of frames (1...\(SynthOptions.maxFrames)).")
+    @Option(parsing: .unconditional, help: "Number of frames (1...\(SynthOptions.maxFrames)).")
     var frames: Int
 
     @Option(help: "Output folder (flat: must not exist or be empty; davis: the dataset root).")
     var out: String
 
-    @Option(help: "Frame width in pixels.")
+    @Option(parsing: .unconditional, help: "Frame width in pixels.")
     var width: Int = 854
 
-    @Option(help: "Frame height in pixels.")
+    @Option(parsing: .unconditional, help: "Frame height in pixels.")
     var height: Int = 480
 
     @Option(help: "easy, medium or hard: speed, clutter, distractors, occlusion, illumination change and blur.")
@@ -38,7 +38,7 @@ public struct SynthCommand: ParsableCommand {
     @Option(help: "Frame image format: jpg or png (masks are always png).")
     var format: String = "jpg"
 
-    @Option(help: "JPEG quality of the frames (1...100).")
+    @Option(parsing: .unconditional, help: "JPEG quality of the frames (1...100).")
     var quality: Int = 90
 
     @Option(help: "flat or davis.")
@@ -47,8 +47,11 @@ public struct SynthCommand: ParsableCommand {
     @Option(help: "Sequence name in the davis layout (default synth-SEED-DIFFICULTY).")
     var name: String?
 
-    @Option(help: "Threads rendering and encoding frames (the output does not depend on it).")
+    @Option(parsing: .unconditional, help: "Threads rendering and encoding frames (the output does not depend on it).")
     var threads: Int = 2
+
+    // Numeric options parse their next argument unconditionally, so that "--width -5" reaches validation and gets
+    // a clear message instead of being taken for an option.
 
     public init() {}
 

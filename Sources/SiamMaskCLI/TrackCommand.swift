@@ -44,6 +44,11 @@ struct TrackCommand: ParsableCommand {
     @Flag(help: "Do not write overlay frames.")
     var noOverlay = false
 
+    @Option(help: ArgumentHelp("Replay target states from another tracker's results.jsonl (cx, cy, w, h per frame): "
+                               + "before frame f the state is set to that file's frame f-1, for per-frame parity tests.",
+                               visibility: .hidden))
+    var replayStates: String?
+
     @Option(help: "Output folder (must not exist, or be empty).")
     var out: String
 
@@ -75,6 +80,7 @@ struct TrackCommand: ParsableCommand {
         let output = try OutputFolder(URL(fileURLWithPath: out))
         var writer = try reporting("cannot write to \(out)") { try TrackOutputWriter(folder: output.staging, overlays: !noOverlay) }
         try reporting("cannot write to \(out)") { try writer.writeInitial(frame: first, center: session.center, size: session.size, target: target) }
+        let replay = try replayStates.map { path in try reporting("cannot read \(path)") { try Self.states(URL(fileURLWithPath: path)) } }
         let progress = ProgressBar(total: frames.map { min($0, seq.frameCount ?? $0) } ?? seq.frameCount)
         var stage = (decode: 0.0, crop: 0.0, network: 0.0, post: 0.0, write: 0.0)
         var count = 1
@@ -83,6 +89,7 @@ struct TrackCommand: ParsableCommand {
             let d0 = Date()
             guard let frame = try reporting("cannot read frame \(count)", { try reader.next() }) else { break }
             stage.decode += Date().timeIntervalSince(d0)
+            if let replay, let s = replay[count - 1] { session.setState(center: (s[0], s[1]), size: (s[2], s[3])) }
             let result = try reporting("frame \(count)") { try session.track(frame) }
             stage.crop += result.timings.crop
             stage.network += result.timings.network
@@ -104,6 +111,19 @@ struct TrackCommand: ParsableCommand {
         print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms",
                      stage.decode / tracked * 1000, stage.crop / tracked * 1000, stage.network / tracked * 1000,
                      stage.post / tracked * 1000, stage.write / tracked * 1000))
+    }
+
+    /// frame -> [cx, cy, w, h] from a results.jsonl.
+    static func states(_ url: URL) throws -> [Int: [Double]] {
+        var out: [Int: [Double]] = [:]
+        for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
+            guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let f = obj["frame"] as? Int else { throw CommandFailure("\(url.path): not a results.jsonl line") }
+            let v = ["cx", "cy", "w", "h"].compactMap { (obj[$0] as? NSNumber)?.doubleValue }
+            guard v.count == 4 else { throw CommandFailure("\(url.path): frame \(f) lacks cx, cy, w, h") }
+            out[f] = v
+        }
+        return out
     }
 
     private func initialization(_ seq: TrackingSequence, frame: Image) throws -> TrackerInitialization {

@@ -160,7 +160,7 @@ struct Scene: Sendable {
             let bar = occluderRNG.chance(0.6)
             let kind: ShapeKind = bar ? .roundedRectangle : .blob
             let shape = Outline.make(kind, &occluderRNG)
-            let thickness = minTargetHalf * occluderRNG.uniform(0.15, 0.35)
+            let thickness = minTargetHalf * occluderRNG.uniform(0.2, 0.5)
             let sx = bar ? targetHalf * occluderRNG.uniform(1.5, 3) : minTargetHalf * occluderRNG.uniform(0.3, 0.5)
             let sy = bar ? thickness : sx * occluderRNG.uniform(0.7, 1)
             let heading = occluderRNG.uniform(0, DMath.twoPi)

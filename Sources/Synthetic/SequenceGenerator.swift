@@ -76,7 +76,7 @@ public enum SynthError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidOption(message): return "invalid option: \(message)"
-        case let .outputExists(path): return "\(path) already exists and is not empty; choose another --out or remove it"
+        case let .outputExists(path): return "\(path) already exists (and is not an empty folder); choose another --out or --name, or remove it"
         case let .cannotCreate(path, reason): return "cannot create \(path): \(reason)"
         case let .cannotWrite(path, reason): return "cannot write \(path): \(reason)"
         }

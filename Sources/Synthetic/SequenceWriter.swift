@@ -274,7 +274,11 @@ public enum SequenceWriter {
         guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw SynthError.cannotCreate(path: url.path, reason: "parent folder \(parent.path) does not exist")
         }
-        return try makeTemporaryDirectory(in: parent, prefix: url.lastPathComponent + ".tmp")
+        do {
+            return try makeTemporaryDirectory(in: parent, prefix: url.lastPathComponent + ".tmp")
+        } catch let SynthError.cannotCreate(_, reason) {
+            throw SynthError.cannotCreate(path: url.path, reason: "\(reason) (creating a temporary folder in \(parent.path))")
+        }
     }
 
     static func makeTemporaryDirectory(in parent: URL, prefix: String) throws -> URL {

@@ -67,6 +67,10 @@ int ciio_png_header(const uint8_t *data, size_t size, int *width, int *height, i
 int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize,
                     char *msg, size_t msglen);
 
+/// Copies the payload of the PNG's eXIf chunk (a TIFF structure), if one comes before the image data, into `buf`
+/// (up to `buflen` bytes); *len receives its full length, 0 when there is none. Never fails on a missing chunk.
+int ciio_png_exif(const uint8_t *data, size_t size, uint8_t *buf, size_t buflen, size_t *len, char *msg, size_t msglen);
+
 /// PNG encoder styles: adaptive row filters (libspng's default, for photos), or no filters with run-length
 /// deflate (much faster and smaller for masks and label maps).
 #define CIIO_PNG_ADAPTIVE 0

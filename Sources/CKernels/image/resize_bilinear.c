@@ -208,13 +208,14 @@ int sm_resize_bilinear_u8(const uint8_t *src, int32_t sw, int32_t sh, size_t src
             }
             h[k] = slot[found];
         }
-        const int16_t *h0 = h[0], *h1 = h[1];
+        const uint16_t *h0 = (const uint16_t *)h[0], *h1 = (const uint16_t *)h[1];
+        const uint16_t ub0 = (uint16_t)b0, ub1 = (uint16_t)b1;
         uint8_t *d = dst + (size_t)dy * dst_stride;
         for (int32_t e = 0; e < n; e++) {
-            // Written as 16-bit multiply-high so that compilers emit pmulhw-like code; no saturation can bind
-            // here (t0 + t1 <= 1020).
-            int16_t t0 = (int16_t)(((int32_t)h0[e] * b0) >> 16), t1 = (int16_t)(((int32_t)h1[e] * b1) >> 16);
-            d[e] = (uint8_t)((int16_t)(t0 + t1 + 2) >> 2);
+            // Everything here is non-negative (h <= 32655, b <= 2048): unsigned 16-bit multiply-high, which
+            // compilers vectorise well; no saturation can bind (t0 + t1 <= 1020).
+            uint16_t t0 = (uint16_t)(((uint32_t)h0[e] * ub0) >> 16), t1 = (uint16_t)(((uint32_t)h1[e] * ub1) >> 16);
+            d[e] = (uint8_t)((uint16_t)(t0 + t1 + 2) >> 2);
         }
     }
     free(xs);

@@ -90,33 +90,87 @@ int sm_warp_affine_f32_reference(const float *src, int32_t sw, int32_t sh, size_
     return SM_IMAGE_OK;
 }
 
-// ---- Fast: per-column deltas once, rows that miss the source filled directly ------------------------------------
+// ---- Fast ------------------------------------------------------------------------------------------------------
+// General matrices: per-column deltas computed once, rows that miss the source filled directly. Axis-aligned
+// matrices (M1 == M3 == 0 after inversion, the tracker's back-projection): X depends on the column only and Y on
+// the row only, so positions and weights are tabulated once per column and once per row, and pixels whose 2x2
+// footprint is inside the source take a branch-free path. The weights are the same float products (wy * wx) and
+// the sum has the same order, so the result is the reference's bit for bit.
+
+typedef struct {
+    int32_t pos;     // integer source coordinate (saturated to int16)
+    int32_t frac;    // 1/32 fraction
+    int32_t kind;    // 0: both taps inside, 1: one tap outside, 2: footprint fully outside
+    float w0, w1;    // 1 - frac/32, frac/32
+} axis_tap;
+
+static inline axis_tap make_tap(int32_t fixed, int32_t n) {
+    axis_tap t;
+    t.pos = sm_sat_s16(fixed >> INTER_BITS);
+    t.frac = fixed & (INTER_TAB - 1);
+    t.kind = (uint32_t)t.pos < (uint32_t)(n - 1) ? 0 : (t.pos >= n || t.pos + 1 < 0) ? 2 : 1;
+    t.w0 = 1.0f - (float)t.frac * (1.0f / INTER_TAB);
+    t.w1 = (float)t.frac * (1.0f / INTER_TAB);
+    return t;
+}
+
+static int warp_axis_aligned(const float *src, int32_t sw, int32_t sh, size_t src_stride, float *dst, int32_t dw,
+                             int32_t dh, size_t dst_stride, const double M[6], float border) {
+    axis_tap *cols = (axis_tap *)malloc((size_t)dw * sizeof(axis_tap));
+    if (!cols) return SM_IMAGE_OUT_OF_MEMORY;
+    // With M1 == 0, (M1*y + M2) is M2 for every row, exactly.
+    const int32_t X0 = wrap_add(sm_round_d((M[1] * 0 + M[2]) * AB_SCALE), ROUND_DELTA);
+    for (int32_t x = 0; x < dw; x++)
+        cols[x] = make_tap(wrap_add(X0, sm_round_d(M[0] * x * AB_SCALE)) >> (AB_BITS - INTER_BITS), sw);
+    for (int32_t y = 0; y < dh; y++) {
+        float *d = dst + (size_t)y * dst_stride;
+        const int32_t Y0 = wrap_add(sm_round_d((M[4] * y + M[5]) * AB_SCALE), ROUND_DELTA);
+        const axis_tap r = make_tap(Y0 >> (AB_BITS - INTER_BITS), sh);
+        if (r.kind == 2) {
+            for (int32_t x = 0; x < dw; x++) d[x] = border;
+            continue;
+        }
+        if (r.kind == 1) {
+            for (int32_t x = 0; x < dw; x++) {
+                const axis_tap c = cols[x];
+                d[x] = interpolate(src, sw, sh, src_stride, c.pos, r.pos, c.frac, r.frac, border);
+            }
+            continue;
+        }
+        const float *row0 = src + (size_t)r.pos * src_stride, *row1 = row0 + src_stride;
+        for (int32_t x = 0; x < dw; x++) {
+            const axis_tap c = cols[x];
+            if (c.kind == 0) {
+                const float w0 = r.w0 * c.w0, w1 = r.w0 * c.w1, w2 = r.w1 * c.w0, w3 = r.w1 * c.w1;
+                d[x] = row0[c.pos] * w0 + row0[c.pos + 1] * w1 + row1[c.pos] * w2 + row1[c.pos + 1] * w3;
+            } else if (c.kind == 2) {
+                d[x] = border;
+            } else {
+                d[x] = interpolate(src, sw, sh, src_stride, c.pos, r.pos, c.frac, r.frac, border);
+            }
+        }
+    }
+    free(cols);
+    return SM_IMAGE_OK;
+}
 
 int sm_warp_affine_f32(const float *src, int32_t sw, int32_t sh, size_t src_stride, float *dst, int32_t dw,
                        int32_t dh, size_t dst_stride, const double m[6], int32_t inverse_map, float border) {
     if (!check_args(src, sw, sh, src_stride, dst, dw, dh, dst_stride, m)) return SM_IMAGE_BAD_ARGUMENT;
     double M[6];
     inverse_matrix(m, inverse_map, M);
+    if (M[1] == 0.0 && M[3] == 0.0) return warp_axis_aligned(src, sw, sh, src_stride, dst, dw, dh, dst_stride, M, border);
     int32_t *adelta = (int32_t *)malloc(2 * (size_t)dw * sizeof(int32_t));
     if (!adelta) return SM_IMAGE_OUT_OF_MEMORY;
     int32_t *bdelta = adelta + dw;
-    int row_constant_y = 1;   // Y independent of x (M3 == 0, the tracker's axis-aligned case)
     for (int32_t x = 0; x < dw; x++) {
         adelta[x] = sm_round_d(M[0] * x * AB_SCALE);
         bdelta[x] = sm_round_d(M[3] * x * AB_SCALE);
-        row_constant_y &= bdelta[x] == 0;
     }
     for (int32_t y = 0; y < dh; y++) {
         float *d = dst + (size_t)y * dst_stride;
         int32_t X0 = wrap_add(sm_round_d((M[1] * y + M[2]) * AB_SCALE), ROUND_DELTA);
         int32_t Y0 = wrap_add(sm_round_d((M[4] * y + M[5]) * AB_SCALE), ROUND_DELTA);
-        if (row_constant_y) {
-            int32_t sy = sm_sat_s16(Y0 >> AB_BITS);
-            if (sy >= sh || sy + 1 < 0) {
-                for (int32_t x = 0; x < dw; x++) d[x] = border;
-                continue;
-            }
-        }
         for (int32_t x = 0; x < dw; x++) {
             int32_t X = wrap_add(X0, adelta[x]) >> (AB_BITS - INTER_BITS);
             int32_t sx = sm_sat_s16(X >> INTER_BITS);

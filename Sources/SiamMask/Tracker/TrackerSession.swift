@@ -133,6 +133,13 @@ public final class TrackerSession {
         kernels["zf"] = nil
     }
 
+    /// Replaces the target state (centre and size, image pixels) before the next frame. Used to replay another
+    /// implementation's states, so each frame can be compared on equal inputs.
+    public func setState(center: (x: Double, y: Double), size: (width: Double, height: Double)) {
+        self.center = center
+        self.size = size
+    }
+
     /// `siamese_track` with the mask and refine branches on.
     public func track(_ frame: Image) throws -> TrackResult {
         guard frame.channels == 3 else { throw TrackerError.notAColourFrame }
