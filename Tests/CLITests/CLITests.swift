@@ -97,4 +97,66 @@ final class CLITests: XCTestCase {
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: out), "a failed command left output behind")
     }
+
+    /// synth -> track on the synthetic layout (ground-truth init), every output file written, and the VOT/JSON formats.
+    func testSynthThenTrackWritesEveryOutput() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seq = dir.appendingPathComponent("seq").path
+        var r = try run(["synth", "--seed", "11", "--frames", "6", "--width", "320", "--height", "240", "--out", seq])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = dir.appendingPathComponent("track").path
+        r = try run(["track", TestPaths.fixture(FixtureFiles.siam).path, "--sequence", seq, "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("per frame: decode"), r.stdout)
+        let polygons = try String(contentsOfFile: "\(out)/polygons.txt", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(polygons.count, 6)
+        XCTAssertTrue(polygons.allSatisfy { $0.split(separator: ",").count == 8 })
+        let results = try String(contentsOfFile: "\(out)/results.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(results.count, 6)
+        let last = try JSONSerialization.jsonObject(with: Data(results[5].utf8)) as! [String: Any]
+        for key in ["frame", "cx", "cy", "w", "h", "score", "best", "polygon"] { XCTAssertNotNil(last[key], key) }
+        for f in 0..<6 {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: String(format: "%@/masks/%05d.png", out, f)))
+            XCTAssertTrue(FileManager.default.fileExists(atPath: String(format: "%@/overlay/%05d.jpg", out, f)))
+        }
+        // The output folder exists now: a second run refuses instead of mixing results.
+        r = try run(["track", TestPaths.fixture(FixtureFiles.siam).path, "--sequence", seq, "--out", out])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("already exists"), r.stderr)
+    }
+
+    /// Bad tracking input: one line, non-zero exit, no output folder and no staging folder left behind.
+    func testTrackBadInputLeavesNothing() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let seq = dir.appendingPathComponent("seq")
+        var r = try run(["synth", "--seed", "3", "--frames", "3", "--width", "160", "--height", "120", "--out", seq.path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let siam = TestPaths.fixture(FixtureFiles.siam).path
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let corrupt = dir.appendingPathComponent("corrupt")
+        try FileManager.default.copyItem(at: seq, to: corrupt)
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10]).write(to: corrupt.appendingPathComponent("00001.jpg"))
+        let out = dir.appendingPathComponent("out").path
+        let cases: [([String], String)] = [
+            (["--sequence", seq.path, "--init", "500,500,20,20"], "outside"),
+            (["--sequence", seq.path, "--init", "10,10,0,20"], "zero or negative size"),
+            (["--sequence", seq.path, "--init", "10,10,20"], "4 comma-separated numbers"),
+            (["--sequence", empty.path], "no frames"),
+            (["--sequence", dir.appendingPathComponent("missing").path], "no such file"),
+            (["--sequence", corrupt.path], "00001.jpg"),
+            (["--sequence", seq.path, "--init-mask", dir.appendingPathComponent("nope.png").path], "cannot read mask"),
+            (["--sequence", seq.path, "--preset", "turbo"], "unknown preset"),
+        ]
+        for (args, expected) in cases {
+            r = try run(["track", siam, "--out", out] + args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.stderr.contains(expected), "\(args.joined(separator: " ")): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(args): output left behind")
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") }
+            XCTAssertEqual(leftovers, [], "\(args): staging folder left behind")
+        }
+    }
 }
