@@ -304,56 +304,6 @@ final class ImageKernelsTests: XCTestCase {
         XCTAssertEqual(ImageKernels.convexHull([]), [])
     }
 
-    // MARK: Timing (opt-in: SIAMMASK_IMAGE_TIMING=1 swift test -c release --filter ImageKernelsTests/testTiming)
-
-    func testTiming() throws {
-        guard ProcessInfo.processInfo.environment["SIAMMASK_IMAGE_TIMING"] == "1" else {
-            throw XCTSkip("set SIAMMASK_IMAGE_TIMING=1 (and build with -c release) to print timings")
-        }
-        let frame = Synthetic.u8(width: 854, height: 480, channels: 3, seed: 1, kind: "gradient")
-        func time(_ label: String, _ reps: Int, _ body: () -> Void) {
-            body()
-            var best = Double.infinity
-            for _ in 0..<5 {
-                let t0 = DispatchTime.now().uptimeNanoseconds
-                for _ in 0..<reps { body() }
-                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t0) / Double(reps))
-            }
-            print(String(format: "%@: %.3f ms", label, best / 1e6))
-        }
-        for (side, model) in [(406, 127), (254, 127), (447, 255), (815, 255), (140, 255)] {
-            let w = min(side, 854), h = min(side, 480)
-            var out = [UInt8](repeating: 0, count: model * model * 3)
-            for reference in [false, true] {
-                time("resize \(w)x\(h) BGR -> \(model)x\(model)\(reference ? " (reference)" : "")", 20) {
-                    frame.withUnsafeBufferPointer { p in
-                        out.withUnsafeMutableBufferPointer {
-                            ImageKernels.resizeBilinear(p, width: w, height: h, channels: 3, rowStride: 854 * 3, into: $0,
-                                                        toWidth: model, toHeight: model, outputRowStride: model * 3,
-                                                        reference: reference)
-                        }
-                    }
-                }
-            }
-        }
-        let mask = Synthetic.f32(width: 127, height: 127, seed: 1, kind: "blob")
-        let s = 300.0 / 127, m = [853.0 / 854 * s, 0, 853.0 / 854 * 250, 0, 479.0 / 480 * s, 479.0 / 480 * 90]
-        for reference in [false, true] {
-            time("warpAffine 127x127 -> 854x480\(reference ? " (reference)" : "")", 10) {
-                _ = ImageKernels.warpAffine(mask, width: 127, height: 127, matrix: m, outputWidth: 854, outputHeight: 480,
-                                            reference: reference)
-            }
-        }
-        let warped = ImageKernels.warpAffine(mask, width: 127, height: 127, matrix: m, outputWidth: 854, outputHeight: 480)
-        let binary = warped.map { $0 > 0.35 ? UInt8(1) : 0 }
-        time("findContours + largest + minAreaRect + boxPoints, 854x480", 10) {
-            let cs = ImageKernels.findExternalContours(binary, width: 854, height: 480)
-            let areas = cs.map { ImageKernels.contourArea($0) }
-            if let i = areas.indices.max(by: { areas[$0] < areas[$1] }) {
-                _ = ImageKernels.boxPoints(ImageKernels.minAreaRect(cs[i]))
-            }
-        }
-    }
 
     // MARK: Helpers
 
