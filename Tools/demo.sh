@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# The main job on the bundled default: set up, build (release), convert the bundled reduced-width model from its
-# PyTorch checkpoint, show it, run the three graphs and compare every output with the PyTorch goldens.
-# (Tracking on footage arrives with the tracker; until then this exercises the whole convert -> run path.)
+# The main job on the bundled default: set up, build (release), convert the bundled model from its PyTorch
+# checkpoint, generate a synthetic sequence, track it (overlays a person can look at in out/demo/track/overlay),
+# print accuracy against the generator's ground truth, and check the three graphs against the PyTorch goldens.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Tools/setup.sh
 swift build -c release --product siammask
 B=.build/release/siammask
-F=Models/fixture
 OUT=${OUT:-out/demo}
 rm -rf "$OUT"; mkdir -p "$OUT"
 
-$B convert "$F/siammask_legacy_wrapped_cuda.pth" -o "$OUT/model.siam"
-$B inspect "$OUT/model.siam" | head -8
-$B run "$OUT/model.siam" --graph template --input template="$F/template_input.npy" --output "$OUT"
-$B run "$OUT/model.siam" --graph search --input search="$F/search_input.npy" --input zf="$F/template_zf.npy" --output "$OUT"
-$B run "$OUT/model.siam" --graph refine --pos 12,12 --output "$OUT/refine_r12_c12" \
-    --input f0="$F/search_f0.npy" --input f1="$F/search_f1.npy" --input f2="$F/search_f2.npy" --input corr="$F/search_corr.npy"
+# The trained test model when it is bundled, else the reduced-width fixture (random weights: it will not track).
+if [[ -f Models/siammask-synth.pth ]]; then SRC=Models/siammask-synth.pth; else SRC=Models/fixture/siammask_legacy_wrapped_cuda.pth; fi
+$B convert "$SRC" -o "$OUT/model.siam"
+$B inspect "$OUT/model.siam" > "$OUT/model.txt"; head -4 "$OUT/model.txt"
+$B synth --seed 42 --frames 60 --difficulty medium --out "$OUT/sequence"
+$B track "$OUT/model.siam" --sequence "$OUT/sequence" --threads 2 --out "$OUT/track"
+echo "overlays: $OUT/track/overlay/, masks: $OUT/track/masks/, polygons: $OUT/track/polygons.txt"
 
-# Compare with the PyTorch goldens (numpy when present; the Swift tests make the same check in CI).
-if command -v /usr/bin/python3 >/dev/null && /usr/bin/python3 -c "import numpy" 2>/dev/null; then
-    /usr/bin/python3 - "$OUT" "$F" <<'PY'
+# The three graphs of the fixture against PyTorch's goldens.
+F=Models/fixture
+$B run "$F/siammask.siam" --graph template --input template="$F/template_input.npy" --output "$OUT/graphs" > "$OUT/run.log"; tail -1 "$OUT/run.log"
+$B run "$F/siammask.siam" --graph search --input search="$F/search_input.npy" --input zf="$F/template_zf.npy" \
+    --output "$OUT/graphs" > "$OUT/run.log"; tail -1 "$OUT/run.log"
+$B run "$F/siammask.siam" --graph refine --pos 12,12 --output "$OUT/graphs/refine_r12_c12" \
+    --input f0="$F/search_f0.npy" --input f1="$F/search_f1.npy" --input f2="$F/search_f2.npy" --input corr="$F/search_corr.npy" > "$OUT/run.log"; tail -1 "$OUT/run.log"
+if /usr/bin/python3 -c "import numpy" 2>/dev/null; then
+    /usr/bin/python3 - "$OUT/graphs" "$F" <<'PY'
 import sys, numpy as np
 out, fx = sys.argv[1], sys.argv[2]
 pairs = [("zf", "template_zf")] + [(n, "search_" + n) for n in ("cls", "loc", "corr", "f0", "f1", "f2")] \
@@ -34,5 +40,5 @@ for ours, ref in pairs:
 sys.exit(0 if ok else 1)
 PY
 else
-    echo "numpy not installed: outputs are in $OUT; Tools/test.sh checks them against the goldens"
+    echo "numpy not installed: graph outputs are in $OUT/graphs; Tools/test.sh checks them against the goldens"
 fi

@@ -84,6 +84,7 @@ struct TrackCommand: ParsableCommand {
         let progress = ProgressBar(total: frames.map { min($0, seq.frameCount ?? $0) } ?? seq.frameCount)
         var stage = (decode: 0.0, crop: 0.0, network: 0.0, post: 0.0, write: 0.0)
         var count = 1
+        var accuracy = AccuracyTally()
         let trackStart = Date()
         while frames.map({ count < $0 }) ?? true {
             let d0 = Date()
@@ -97,6 +98,7 @@ struct TrackCommand: ParsableCommand {
             let w0 = Date()
             try reporting("cannot write frame \(count)") { try writer.write(frame: frame, index: count, result: result) }
             stage.write += Date().timeIntervalSince(w0)
+            try reporting("cannot read the ground truth of frame \(count)") { try accuracy.add(result, sequence: seq, frame: count) }
             count += 1
             progress.update(count, elapsed: Date().timeIntervalSince(trackStart))
         }
@@ -108,6 +110,7 @@ struct TrackCommand: ParsableCommand {
         let tracked = Double(max(count - 1, 1))
         print(String(format: "tracked %d frames of %@ (%@ preset) into %@ in %.2f s", count, seq.name, presetName, out,
                      Date().timeIntervalSince(start)))
+        if let summary = accuracy.summary { print(summary) }
         print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms",
                      stage.decode / tracked * 1000, stage.crop / tracked * 1000, stage.network / tracked * 1000,
                      stage.post / tracked * 1000, stage.write / tracked * 1000))
@@ -164,4 +167,53 @@ struct TrackCommand: ParsableCommand {
         }
         return .mask(m.pixels, width: m.width, height: m.height)
     }
+}
+
+/// Accuracy against the sequence's own ground truth, where it has one: box IoU of the tracker's axis-aligned box with
+/// the ground-truth box (VOT polygons by the official rule) and IoU of the binary masks where masks exist.
+struct AccuracyTally {
+    private var boxIoUs: [Double] = []
+    private var maskIoUs: [Double] = []
+
+    mutating func add(_ r: TrackResult, sequence: TrackingSequence, frame: Int) throws {
+        let b = r.box
+        let ours = Box(x: b.x, y: b.y, width: b.width, height: b.height)
+        if frame < sequence.groundTruth.count {
+            switch sequence.groundTruth[frame] {
+            case .polygon(let p):
+                let g = TrackerGeometry.votPolygonToBox(p.flatMap { [$0.x, $0.y] })
+                boxIoUs.append(ours.intersectionOverUnion(Box(x: g.cx - g.w / 2, y: g.cy - g.h / 2, width: g.w, height: g.h)))
+            case .box(let g):
+                boxIoUs.append(ours.intersectionOverUnion(g))
+            case .mask, .missing:
+                break
+            }
+        }
+        if frame < sequence.masks.count, let url = sequence.masks[frame] {
+            let m = try Image.read(contentsOf: url, as: .grey)
+            guard m.pixels.count == r.mask.count else { return }
+            var inter = 0, union = 0
+            for i in 0..<r.mask.count {
+                let a = m.pixels[i] != 0, c = r.mask[i] != 0
+                if a && c { inter += 1 }
+                if a || c { union += 1 }
+            }
+            maskIoUs.append(union == 0 ? 1 : Double(inter) / Double(union))
+            if case .mask? = sequence.groundTruth[safe: frame], let g = TrackerGeometry.boundingRect(of: m.pixels, width: m.width, height: m.height) {
+                boxIoUs.append(ours.intersectionOverUnion(Box(x: Double(g.x), y: Double(g.y), width: Double(g.w), height: Double(g.h))))
+            }
+        }
+    }
+
+    var summary: String? {
+        func mean(_ v: [Double]) -> String { String(format: "%.3f", v.reduce(0, +) / Double(v.count)) }
+        var parts: [String] = []
+        if !boxIoUs.isEmpty { parts.append("mean box IoU \(mean(boxIoUs)) over \(boxIoUs.count) frames") }
+        if !maskIoUs.isEmpty { parts.append("mean mask IoU \(mean(maskIoUs)) over \(maskIoUs.count) frames") }
+        return parts.isEmpty ? nil : "against the ground truth: " + parts.joined(separator: ", ")
+    }
+}
+
+extension Array {
+    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }
