@@ -35,6 +35,18 @@ struct TrackCommand: ParsableCommand {
     @Option(help: "Hyper-parameter preset: vot, davis or auto (davis for DAVIS sequences, else the model's default).")
     var preset: String = "auto"
 
+    @Option(help: "Override the preset's penalty_k (scale/ratio change penalty).")
+    var penaltyK: Double?
+
+    @Option(help: "Override the preset's window_influence (cosine window weight).")
+    var windowInfluence: Double?
+
+    @Option(help: "Override the preset's lr (size update rate).")
+    var lr: Double?
+
+    @Option(help: "Override the preset's seg_thr (mask threshold).")
+    var segThr: Double?
+
     @Option(help: "Track at most this many frames.")
     var frames: Int?
 
@@ -58,6 +70,12 @@ struct TrackCommand: ParsableCommand {
         }
         if let f = frames, f < 1 { throw ValidationError("--frames must be at least 1") }
         if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+        for (name, v) in [("--penalty-k", penaltyK), ("--lr", lr)] where v.map({ !$0.isFinite || $0 < 0 }) ?? false {
+            throw ValidationError("\(name) must be a non-negative number")
+        }
+        for (name, v) in [("--window-influence", windowInfluence), ("--seg-thr", segThr)] where v.map({ !(0...1).contains($0) }) ?? false {
+            throw ValidationError("\(name) must be between 0 and 1")
+        }
     }
 
     func run() throws {
@@ -67,8 +85,15 @@ struct TrackCommand: ParsableCommand {
             try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: model))))
         }
         let presetName = preset == "auto" ? (seq.layout == .davis ? "davis" : network.model.defaultPreset) : preset
+        guard var parameters = network.model.presets[presetName] else {
+            throw CommandFailure("unknown preset '\(presetName)' (the model has \(network.model.presets.keys.sorted().joined(separator: ", ")))")
+        }
+        if let v = penaltyK { parameters.penaltyK = v }
+        if let v = windowInfluence { parameters.windowInfluence = v }
+        if let v = lr { parameters.learningRate = v }
+        if let v = segThr { parameters.segmentationThreshold = v }
         let session = try reporting("cannot start the tracker") {
-            try TrackerSession(network: network, preset: presetName, threads: threads)
+            try TrackerSession(network: network, parameters: parameters, threads: threads)
         }
         let reader = try reporting("cannot read \(sequence)") { try FrameReader(seq) }
         guard let first = try reporting("cannot read the first frame", { try reader.next() }) else {
