@@ -50,11 +50,13 @@ def evaluate(model, sequences, out, python):
         s = json.loads((dest / "summary.json").read_text())
         rows.append({"sequence": name, "box_iou": s["mean_box_iou"], "mask_iou": s["mean_mask_iou"],
                      "losses": losses(s["per_frame"]["box_iou"]), "frames": s["tracked_frames"]})
-    def mean(key):
-        vals = [r[key] for r in rows if r[key] is not None]
+    def mean(key, synthetic):
+        vals = [r[key] for r in rows if r[key] is not None and r["sequence"].startswith("synth-") == synthetic]
         return sum(vals) / len(vals) if vals else None
-    return {"sequences": rows, "mean_box_iou": mean("box_iou"), "mean_mask_iou": mean("mask_iou"),
-            "mean_losses": mean("losses")}
+    # Held-out synthetic sequences and real footage are summarised separately.
+    return {"sequences": rows, "mean_box_iou": mean("box_iou", True), "mean_mask_iou": mean("mask_iou", True),
+            "mean_losses": mean("losses", True), "real_mean_box_iou": mean("box_iou", False),
+            "real_mean_mask_iou": mean("mask_iou", False), "real_mean_losses": mean("losses", False)}
 
 
 def main():
@@ -102,8 +104,11 @@ def main():
     for key in ("model", "baseline"):
         if key in report:
             m = report[key]
-            print(f"{key:9s} mean box IoU {fmt(m['mean_box_iou'])}, mean mask IoU {fmt(m['mean_mask_iou'])}, "
+            print(f"{key:9s} synthetic: mean box IoU {fmt(m['mean_box_iou'])}, mean mask IoU {fmt(m['mean_mask_iou'])}, "
                   f"losses per sequence {fmt(m['mean_losses'])}")
+            if m["real_mean_box_iou"] is not None:
+                print(f"{key:9s} real: mean box IoU {fmt(m['real_mean_box_iou'])}, mean mask IoU "
+                      f"{fmt(m['real_mean_mask_iou'])}, losses per sequence {fmt(m['real_mean_losses'])}")
 
 
 if __name__ == "__main__":
