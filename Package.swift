@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "ImportersTests", dependencies: ["Importers", "ModelFormat", "SiamMaskLayout", "TestSupport"]),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "CKernels", "TestSupport"], exclude: ["Goldens"]),
-        .testTarget(name: "SiamMaskTests", dependencies: ["SiamMask", "Importers", "Imaging", "Evaluation", "TestSupport"], exclude: ["Goldens"]),
+        .testTarget(name: "SiamMaskTests", dependencies: ["SiamMask", "Importers", "Imaging", "Evaluation", "Synthetic", "TestSupport"], exclude: ["Goldens"]),
         .testTarget(name: "CLITests", dependencies: ["SiamMaskCLI", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging", "TestSupport"]),
