@@ -51,6 +51,10 @@ sm_tier sm_tier_for_cap(const char *cap) {
     int limit = SM_TIER_COUNT - 1;
     if (cap) {
         int parsed = sm_tier_from_name(cap);
+        // The int8 tier names cap the fp32 kernels at the matching level (one variable caps both families).
+        if (parsed < 0 && strcasecmp(cap, "avx512vnni") == 0) parsed = SM_TIER_AVX512;
+        if (parsed < 0 && strcasecmp(cap, "avxvnni") == 0) parsed = SM_TIER_AVX2;
+        if (parsed < 0 && (strcasecmp(cap, "neon") == 0 || strcasecmp(cap, "neondot") == 0)) parsed = SM_TIER_REFERENCE;
         if (parsed < 0)
             fprintf(stderr, "siammask: ignoring unknown SIAMMASK_MAX_TIER '%s' (use reference, avx2 or avx512)\n",
                     cap);

@@ -1,0 +1,216 @@
+// int8_avx2.c — the AVX2 int8 tier for CPUs without VNNI. vpmaddubsw (u8 x s8 pairs summed into int16) would
+// saturate: 2 * 255 * 127 = 64770 > 32767. So activations are zero-extended to int16 when B is built, weights are
+// packed as int16, and vpmaddwd (int16 x int16 pairs summed into int32) is exact: |pair| <= 2 * 255 * 128.
+// Convolution: 6 channels x 16 pixels register tile (12 ymm accumulators of 8 pixels, k in pairs), the driver in
+// int8_gemm_driver.h. Cross-correlation: blocks of 4 output rows, tap pairs over even and odd output pixels (two
+// accumulators of 8 lanes per row).
+#if defined(__x86_64__)
+#include "../kernels_internal.h"
+#include "int8_internal.h"
+
+#include <immintrin.h>
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC target("avx2")
+#endif
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF   // gcc ignores it: build with -ffp-contract=off
+#endif
+
+#include "int8_x86_common.h"
+
+#define SM_I8_FN(name) sm_i8_avx2_##name
+#define SM_I8_TIER SM_INT8_TIER_AVX2
+#ifndef SM_I8_MR
+#define SM_I8_MR 6
+#endif
+#ifndef SM_I8_NV
+#define SM_I8_NV 2
+#endif
+#define SM_I8_VL 8
+#define SM_I8_G 2
+#define SM_I8_KALIGN 4
+#define SM_I8_ATYPE int16_t
+#define SM_I8_BTYPE uint16_t
+#define SM_I8_TERM_SHIFT 0
+#ifndef SM_I8_B_BUDGET
+#define SM_I8_B_BUDGET (256 * 1024)
+#endif
+
+// ---- convolution ----
+
+static inline __attribute__((always_inline)) void sm_i8_y2_micro(const int NV, int32_t groups,
+                                                                 const int16_t *restrict a,
+                                                                 const uint16_t *restrict b, size_t ldb,
+                                                                 const sm_i8_ep *e, int32_t o0, int32_t rows,
+                                                                 size_t at, size_t plane, int32_t n) {
+    __m256i acc[SM_I8_MR][SM_I8_NV];
+    for (int r = 0; r < SM_I8_MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_si256();
+    for (int32_t g = 0; g < groups; g++) {
+        __m256i bv[SM_I8_NV];
+        for (int v = 0; v < NV; v++) bv[v] = _mm256_loadu_si256((const __m256i *)(b + v * 16));
+        for (int r = 0; r < SM_I8_MR; r++) {
+            int32_t w;
+            memcpy(&w, a + 2 * r, 4);
+            const __m256i wr = _mm256_set1_epi32(w);
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(bv[v], wr));
+        }
+        a += SM_I8_MR * 2;
+        b += ldb;
+    }
+    for (int r = 0; r < SM_I8_MR; r++) {
+        if (r >= rows) break;
+        for (int v = 0; v < NV; v++)
+            sm_i8_y_finish(acc[r][v], e, o0 + r, at + (size_t)r * plane + (size_t)v * 8, n - v * 8);
+    }
+}
+
+#define SM_I8_Y2_MICRO(NV)                                                                                      \
+    static void sm_i8_y2_micro_##NV(int32_t groups, const int16_t *a, const uint16_t *b, size_t ldb,           \
+                                    const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane,      \
+                                    int32_t n) {                                                               \
+        sm_i8_y2_micro(NV, groups, a, b, ldb, e, o0, rows, at, plane, n);                                      \
+    }
+SM_I8_Y2_MICRO(1)
+#if SM_I8_NV >= 2
+SM_I8_Y2_MICRO(2)
+#endif
+#if SM_I8_NV >= 3
+SM_I8_Y2_MICRO(3)
+#endif
+
+static void sm_i8_avx2_tile(int32_t nv, int32_t groups, const int16_t *a, const uint16_t *b, size_t ldb,
+                            const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane, int32_t n) {
+    switch (nv) {
+    case 1: sm_i8_y2_micro_1(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+#if SM_I8_NV >= 2
+    case 2: sm_i8_y2_micro_2(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+#endif
+#if SM_I8_NV >= 3
+    case 3: sm_i8_y2_micro_3(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+#endif
+    default: break;
+    }
+}
+
+static void sm_i8_avx2_interleave(uint16_t *dst, const uint8_t *const *rows, size_t n) {
+    sm_i8_x86_interleave2_u16(dst, rows, n);
+}
+
+#include "int8_gemm_driver.h"
+
+// ---- depth-wise cross-correlation ----
+// Each search row is zero-extended into the workspace (padded). Tap pair g of output pixel j = j0 + 2m + ph is the
+// int32 lane m of a load at j0 + ph + 2g (int16 elements): even and odd pixels accumulate separately and are
+// interleaved before the epilogue. Blocks of 4 output rows x 16 pixels.
+
+static size_t sm_i8_avx2_xcorr_packed_bytes(int32_t channels, int32_t kh, int32_t kw) {
+    return sm_i8_xcorr_packed_bytes(channels, kh, kw);
+}
+
+static void sm_i8_avx2_xcorr_pack(const int8_t *kernel, int32_t channels, int32_t kh, int32_t kw, int32_t zs,
+                                  void *packed) {
+    sm_i8_xcorr_pack(kernel, channels, kh, kw, zs, 0, SM_INT8_TIER_AVX2, packed);
+}
+
+// int16 elements per padded row: every load of a 16-pixel chunk stays inside.
+static inline size_t sm_i8_avx2_xcorr_ld(int32_t sw, int32_t kw) {
+    return sm_i8_round_up((size_t)sw + 16 + sm_i8_xcorr_kw4(kw) + 16, 16);
+}
+
+static size_t sm_i8_avx2_xcorr_workspace_bytes(int32_t sh, int32_t sw, int32_t kh, int32_t kw) {
+    (void)kh;
+    if (sh <= 0 || sw <= 0) return 0;
+    return (size_t)sh * sm_i8_avx2_xcorr_ld(sw, kw) * sizeof(uint16_t);
+}
+
+// R output rows from i0, pixels j0 .. j0 + 15 of one channel (R x 2 independent accumulators).
+static inline __attribute__((always_inline)) void sm_i8_y2_xcorr_rows(const int R, const uint16_t *rows, size_t ld,
+                                                                      const int8_t *kc, int32_t kh, int32_t kw,
+                                                                      int32_t kw4, int32_t i0, int32_t j0,
+                                                                      const sm_i8_ep *e, int32_t c, int32_t OH,
+                                                                      int32_t OW) {
+    const int32_t pairs = (kw + 1) / 2;
+    __m256i even[4], odd[4];
+    for (int q = 0; q < R; q++) even[q] = odd[q] = _mm256_setzero_si256();
+    for (int32_t u = 0; u < kh; u++) {
+        for (int32_t g = 0; g < pairs; g++) {
+            const int8_t *kp = kc + (size_t)u * kw4 + 2 * g;
+            const __m256i wb = _mm256_set1_epi32(
+                (int32_t)((uint32_t)(uint16_t)(int16_t)kp[0] | ((uint32_t)(uint16_t)(int16_t)kp[1] << 16)));
+            for (int q = 0; q < R; q++) {
+                const uint16_t *row = rows + (size_t)(i0 + q + u) * ld + j0 + 2 * g;
+                even[q] = _mm256_add_epi32(even[q], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)row), wb));
+                odd[q] = _mm256_add_epi32(odd[q], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(row + 1)), wb));
+            }
+        }
+    }
+    for (int q = 0; q < R; q++) {
+        const __m256i lo = _mm256_unpacklo_epi32(even[q], odd[q]), hi = _mm256_unpackhi_epi32(even[q], odd[q]);
+        const size_t at = ((size_t)c * OH + i0 + q) * OW + j0;
+        sm_i8_y_finish(_mm256_permute2x128_si256(lo, hi, 0x20), e, c, at, OW - j0);   // pixels j0 .. j0 + 7
+        if (OW - j0 > 8) sm_i8_y_finish(_mm256_permute2x128_si256(lo, hi, 0x31), e, c, at + 8, OW - j0 - 8);
+    }
+}
+
+static void sm_i8_avx2_xcorr(const uint8_t *search, int32_t channels, int32_t sh, int32_t sw, const void *packed,
+                             int32_t kh, int32_t kw, const sm_int8_epilogue *epilogue, void *output,
+                             int32_t channel_begin, int32_t channel_end, void *workspace) {
+    (void)channels;
+    const int32_t OH = sh - kh + 1, OW = sw - kw + 1;
+    if (OH <= 0 || OW <= 0) return;
+    sm_i8_ep ep;
+    sm_i8_resolve(&ep, epilogue, packed, output);
+    const int32_t kw4 = (int32_t)sm_i8_xcorr_kw4(kw);
+    const int8_t *kernel = (const int8_t *)sm_i8_weights(packed);
+    const size_t ld = sm_i8_avx2_xcorr_ld(sw, kw);
+    uint16_t *rows = (uint16_t *)workspace;
+    for (int32_t c = channel_begin; c < channel_end; c++) {
+        const uint8_t *plane = search + (size_t)c * sh * sw;
+        for (int32_t y = 0; y < sh; y++) {
+            uint16_t *d = rows + (size_t)y * ld;
+            const uint8_t *s = plane + (size_t)y * sw;
+            int32_t x = 0;
+            for (; x + 16 <= sw; x += 16)
+                _mm256_storeu_si256((__m256i *)(d + x), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + x))));
+            for (; x < sw; x++) d[x] = s[x];
+            memset(d + sw, 0, (ld - (size_t)sw) * sizeof(uint16_t));
+        }
+        const int8_t *kc = kernel + (size_t)c * kh * kw4;
+        for (int32_t i0 = 0; i0 < OH; i0 += 4) {
+            for (int32_t j0 = 0; j0 < OW; j0 += 16) {
+                switch (OH - i0) {
+                case 1: sm_i8_y2_xcorr_rows(1, rows, ld, kc, kh, kw, kw4, i0, j0, &ep, c, OH, OW); break;
+                case 2: sm_i8_y2_xcorr_rows(2, rows, ld, kc, kh, kw, kw4, i0, j0, &ep, c, OH, OW); break;
+                case 3: sm_i8_y2_xcorr_rows(3, rows, ld, kc, kh, kw, kw4, i0, j0, &ep, c, OH, OW); break;
+                default: sm_i8_y2_xcorr_rows(4, rows, ld, kc, kh, kw, kw4, i0, j0, &ep, c, OH, OW); break;
+                }
+            }
+        }
+    }
+}
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#elif defined(__GNUC__)
+#pragma GCC pop_options
+#endif
+
+const sm_int8_kernel_table sm_int8_avx2_table = {
+    .tier = SM_INT8_TIER_AVX2,
+    .name = "avx2",
+    .conv2d_u8s8_packed_bytes = sm_i8_avx2_conv_packed_bytes,
+    .conv2d_u8s8_pack = sm_i8_avx2_conv_pack,
+    .conv2d_u8s8_workspace_bytes = sm_i8_avx2_conv_workspace_bytes,
+    .conv2d_u8s8 = sm_i8_avx2_conv,
+    .xcorr_u8s8_packed_bytes = sm_i8_avx2_xcorr_packed_bytes,
+    .xcorr_u8s8_pack = sm_i8_avx2_xcorr_pack,
+    .xcorr_u8s8_workspace_bytes = sm_i8_avx2_xcorr_workspace_bytes,
+    .depthwise_xcorr_u8s8 = sm_i8_avx2_xcorr,
+};
+#endif
