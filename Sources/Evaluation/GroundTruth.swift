@@ -40,18 +40,18 @@ public enum GroundTruth: Equatable, Sendable {
     case mask(URL)
     /// A frame with no annotation (e.g. NaN lines in VOT after occlusion).
     case missing
+}
 
-    /// The axis-aligned bounding box of a polygon or box (masks need loading: see `SequenceReader.box(of:)`).
-    public var boundingBox: Box? {
-        switch self {
-        case .box(let b): return b
-        case .polygon(let p):
-            let xs = p.map(\.x), ys = p.map(\.y)
-            guard let x0 = xs.min(), let x1 = xs.max(), let y0 = ys.min(), let y1 = ys.max() else { return nil }
-            return Box(x: x0, y: y0, width: x1 - x0, height: y1 - y0)
-        case .mask, .missing: return nil
-        }
+/// Intersection over union of two binary masks of one size (nonzero = object); two empty masks agree fully.
+public func maskIntersectionOverUnion(_ a: [UInt8], _ b: [UInt8]) -> Double {
+    precondition(a.count == b.count, "masks of different sizes")
+    var inter = 0, union = 0
+    for i in 0..<a.count {
+        let x = a[i] != 0, y = b[i] != 0
+        if x && y { inter += 1 }
+        if x || y { union += 1 }
     }
+    return union == 0 ? 1 : Double(inter) / Double(union)
 }
 
 public enum GroundTruthParser {

@@ -40,8 +40,6 @@ public final class Executor {
         var lastUse = [Int](repeating: -1, count: valueCount)
         for (i, node) in graph.nodes.enumerated() { for v in node.inputs { lastUse[v.index] = i } }
         for (_, v) in graph.outputs { lastUse[v.index] = Int.max }
-        var producedAt = [Int](repeating: -1, count: valueCount)
-        for (i, node) in graph.nodes.enumerated() { producedAt[node.output.index] = i }
 
         // Greedy best-fit assignment of values to buffers, in execution order.
         var capacities: [Int] = []
@@ -71,7 +69,6 @@ public final class Executor {
         for (i, node) in graph.nodes.enumerated() {
             // An output never shares memory with the node's own inputs: assign while inputs are still held.
             assign(node.output.index, at: i)
-            _ = producedAt
         }
         bufferOfValue = owner
         buffers = capacities.map { AlignedBuffer(floats: $0) }

@@ -56,9 +56,7 @@ struct RunCommand: ParsableCommand {
             named[name] = try reporting("cannot read input '\(name)'") { try NPY.read(URL(fileURLWithPath: path)) }
         }
         let loadStart = Date()
-        let network = try reporting("cannot load \(model)") {
-            try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: model))))
-        }
+        let network = try loadNetwork(model)
         let loadSeconds = Date().timeIntervalSince(loadStart)
         let g: Graph = try reporting("cannot build the \(graph.rawValue) graph") {
             switch graph {

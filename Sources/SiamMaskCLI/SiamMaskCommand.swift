@@ -1,4 +1,8 @@
 import ArgumentParser
+import Foundation
+import ModelFormat
+import SiamMask
+import SiamMaskLayout
 
 public struct SiamMaskCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -12,6 +16,13 @@ public struct SiamMaskCommand: ParsableCommand {
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
     init(_ message: String) { description = message }
+}
+
+/// Reads a `.siam` file, checks it against the architecture and builds the network's weights.
+func loadNetwork(_ path: String) throws -> SiamMaskNetwork {
+    try reporting("cannot load \(path)") {
+        try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: path))))
+    }
 }
 
 /// Runs `body`, turning any error into a one-line `CommandFailure` that names what failed.

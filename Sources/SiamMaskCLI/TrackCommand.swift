@@ -81,9 +81,7 @@ struct TrackCommand: ParsableCommand {
     func run() throws {
         let start = Date()
         let seq = try reporting("cannot open \(sequence)") { try SequenceReader.open(URL(fileURLWithPath: sequence)) }
-        let network = try reporting("cannot load \(model)") {
-            try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: model))))
-        }
+        let network = try loadNetwork(model)
         let presetName = preset == "auto" ? (seq.layout == .davis ? "davis" : network.model.defaultPreset) : preset
         guard var parameters = network.model.presets[presetName] else {
             throw CommandFailure("unknown preset '\(presetName)' (the model has \(network.model.presets.keys.sorted().joined(separator: ", ")))")
@@ -217,14 +215,9 @@ struct AccuracyTally {
         if frame < sequence.masks.count, let url = sequence.masks[frame] {
             let m = try Image.read(contentsOf: url, as: .grey)
             guard m.pixels.count == r.mask.count else { return }
-            var inter = 0, union = 0
-            for i in 0..<r.mask.count {
-                let a = m.pixels[i] != 0, c = r.mask[i] != 0
-                if a && c { inter += 1 }
-                if a || c { union += 1 }
-            }
-            maskIoUs.append(union == 0 ? 1 : Double(inter) / Double(union))
-            if case .mask? = sequence.groundTruth[safe: frame], let g = TrackerGeometry.boundingRect(of: m.pixels, width: m.width, height: m.height) {
+            maskIoUs.append(maskIntersectionOverUnion(m.pixels, r.mask))
+            if frame < sequence.groundTruth.count, case .mask = sequence.groundTruth[frame],
+               let g = TrackerGeometry.boundingRect(of: m.pixels, width: m.width, height: m.height) {
                 boxIoUs.append(ours.intersectionOverUnion(Box(x: Double(g.x), y: Double(g.y), width: Double(g.w), height: Double(g.h))))
             }
         }
@@ -237,8 +230,4 @@ struct AccuracyTally {
         if !maskIoUs.isEmpty { parts.append("mean mask IoU \(mean(maskIoUs)) over \(maskIoUs.count) frames") }
         return parts.isEmpty ? nil : "against the ground truth: " + parts.joined(separator: ", ")
     }
-}
-
-extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -68,13 +68,7 @@ final class TrackerGoldenTests: XCTestCase {
                 XCTAssertLessThanOrEqual(d, Self.polygonPixels, "\(name) frame \(f): polygon")
                 let shape = (g["mask_shape"] as! [Int])
                 let ref = decodeRLE((g["mask_rle"] as! [NSNumber]).map(\.intValue), count: shape[0] * shape[1])
-                var inter = 0, union = 0
-                for i in 0..<ref.count {
-                    let a = ref[i] != 0, b = r.mask[i] != 0
-                    if a && b { inter += 1 }
-                    if a || b { union += 1 }
-                }
-                let iou = union == 0 ? 1 : Double(inter) / Double(union)
+                let iou = maskIntersectionOverUnion(ref, r.mask)
                 worstIoU = min(worstIoU, iou)
                 XCTAssertGreaterThanOrEqual(iou, Self.maskIoU, "\(name) frame \(f): mask IoU")
             }

@@ -32,18 +32,13 @@ final class TrainedModelTests: XCTestCase {
             var f = 1
             while let frame = try reader.next() {
                 let r = try session.track(frame)
-                guard case .polygon(let p)? = seq.groundTruth[safe: f] else { break }
+                guard f < seq.groundTruth.count, case .polygon(let p) = seq.groundTruth[f] else { break }
                 let g = TrackerGeometry.votPolygonToBox(p.flatMap { [$0.x, $0.y] })
                 let b = r.box
                 boxIoU.append(Box(x: b.x, y: b.y, width: b.width, height: b.height)
                     .intersectionOverUnion(Box(x: g.cx - g.w / 2, y: g.cy - g.h / 2, width: g.w, height: g.h)))
                 let gt = try Image.read(contentsOf: try XCTUnwrap(seq.masks[f]), as: .grey).pixels
-                var inter = 0, union = 0
-                for i in 0..<gt.count {
-                    if gt[i] != 0 && r.mask[i] != 0 { inter += 1 }
-                    if gt[i] != 0 || r.mask[i] != 0 { union += 1 }
-                }
-                maskIoU.append(union == 0 ? 1 : Double(inter) / Double(union))
+                maskIoU.append(maskIntersectionOverUnion(gt, r.mask))
                 f += 1
             }
             let meanBox = boxIoU.reduce(0, +) / Double(boxIoU.count), meanMask = maskIoU.reduce(0, +) / Double(maskIoU.count)
@@ -53,8 +48,4 @@ final class TrainedModelTests: XCTestCase {
             XCTAssertGreaterThan(boxIoU.min()!, 0, "seed \(seed): the target was lost")
         }
     }
-}
-
-private extension Array {
-    subscript(safe index: Int) -> Element? { indices.contains(index) ? self[index] : nil }
 }

@@ -19,17 +19,21 @@ public enum SubwindowCrop {
         var patch = [UInt8](repeating: 0, count: side * side * 3)
         image.pixels.withUnsafeBufferPointer { src in
             patch.withUnsafeMutableBufferPointer { dst in
+                // Pixels outside the image take the padding colour.
+                func pad(_ row: Int, _ columns: Range<Int>) {
+                    for c in columns { dst[row + 3 * c] = fill[0]; dst[row + 3 * c + 1] = fill[1]; dst[row + 3 * c + 2] = fill[2] }
+                }
                 for r in 0..<side {
                     let y = y0 + r
                     let out = r * side * 3
                     // Columns inside the image copy in one block; the rest is the padding colour.
                     let xa = max(0, -x0), xb = min(side, w - x0)
                     if y < 0 || y >= h || xa >= xb {
-                        for c in 0..<side { dst[out + 3 * c] = fill[0]; dst[out + 3 * c + 1] = fill[1]; dst[out + 3 * c + 2] = fill[2] }
+                        pad(out, 0..<side)
                         continue
                     }
-                    for c in 0..<xa { dst[out + 3 * c] = fill[0]; dst[out + 3 * c + 1] = fill[1]; dst[out + 3 * c + 2] = fill[2] }
-                    for c in xb..<max(xb, side) { dst[out + 3 * c] = fill[0]; dst[out + 3 * c + 1] = fill[1]; dst[out + 3 * c + 2] = fill[2] }
+                    pad(out, 0..<xa)
+                    pad(out, xb..<side)
                     let from = (y * w + x0 + xa) * 3
                     (dst.baseAddress! + out + 3 * xa).update(from: src.baseAddress! + from, count: (xb - xa) * 3)
                 }
