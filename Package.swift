@@ -32,12 +32,14 @@ let package = Package(
         .target(name: "ModelFormat", dependencies: ["Tensors", "CZstd"], exclude: ["README.md"]),
         .target(name: "Importers", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "CONNX"], exclude: ["README.md"]),
         .target(name: "Runtime", dependencies: ["Tensors", "CKernels"], exclude: ["README.md"]),
-        .target(name: "SiamMask", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "Runtime", "Imaging"], exclude: ["README.md"]),
+        // Generic calibration and quantisation maths (observers, range reduction, tables); knows no SiamMask.
+        .target(name: "Quantization", dependencies: ["Tensors"], exclude: ["README.md"]),
+        .target(name: "SiamMask", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "Runtime", "Imaging", "Quantization"], exclude: ["README.md"]),
         .target(name: "Imaging", dependencies: ["CImageIO"], exclude: ["README.md"]),
         .target(name: "Synthetic", dependencies: ["Imaging"], exclude: ["README.md"]),
-        .target(name: "Evaluation", dependencies: ["Imaging"], exclude: ["README.md"]),
+        .target(name: "Evaluation", dependencies: ["Imaging", "Tensors", "Runtime", "SiamMask", "SiamMaskLayout", "ModelFormat", "Quantization"], exclude: ["README.md"]),
         .target(name: "SiamMaskCLI", dependencies: [
-            "Tensors", "SiamMaskLayout", "ModelFormat", "Importers", "Runtime", "SiamMask", "Imaging", "Synthetic", "Evaluation",
+            "Tensors", "SiamMaskLayout", "ModelFormat", "Importers", "Runtime", "SiamMask", "Imaging", "Synthetic", "Evaluation", "Quantization",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], exclude: ["README.md"]),
         .executableTarget(name: "siammask", dependencies: ["SiamMaskCLI"]),
@@ -53,6 +55,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["SiamMaskCLI", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Imaging", "TestSupport"]),
+        .testTarget(name: "QuantizationTests", dependencies: ["Quantization", "TestSupport"]),
         .testTarget(name: "SyntheticTests", dependencies: ["Synthetic", "Imaging", "TestSupport"]),
     ]
 )

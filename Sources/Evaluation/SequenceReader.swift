@@ -10,6 +10,8 @@ public enum SequenceError: Error, Equatable, CustomStringConvertible {
     case unreadableFrame(String, String)
     case ffmpegMissing
     case videoFailed(String)
+    case noInitialTarget(String)
+    case empty(String)
 
     public var description: String {
         switch self {
@@ -21,6 +23,8 @@ public enum SequenceError: Error, Equatable, CustomStringConvertible {
         case .unreadableFrame(let p, let why): return "cannot read frame \(p): \(why)"
         case .ffmpegMissing: return "reading video needs ffmpeg on PATH (apt-get install ffmpeg), or extract the frames to a folder"
         case .videoFailed(let why): return "video decoding failed: \(why)"
+        case .noInitialTarget(let n): return "\(n) has no first-frame ground truth to start the tracker from"
+        case .empty(let n): return "\(n): the sequence has no frames"
         }
     }
 }

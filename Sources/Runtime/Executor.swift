@@ -2,19 +2,42 @@ import CKernels
 import Dispatch
 import Tensors
 
-/// Runs a graph on one kernel tier. Buffers are planned once (an activation's memory is reused as soon as its last
-/// reader has run) and kept across runs, so a tracker pays no allocation per frame. Not reentrant: one run at a time.
+/// Which nodes of a graph run in int8, and the uint8 encodings of the activations they read and write.
+public struct Int8Configuration: Sendable {
+    /// Encodings by `Graph.encodingSource` name (node or graph input).
+    public var encodings: [String: UInt8Encoding]
+    /// Nodes kept in float32 although they could run in int8 (mixed precision). A convolution runs in int8 only
+    /// when its weights have an int8 form; a depth-wise correlation whenever its search input has an encoding.
+    public var float32Nodes: Set<String>
+    /// int8 kernel tier; nil: the active one (the best the CPU has, capped by SIAMMASK_MAX_TIER).
+    public var tier: sm_int8_tier?
+
+    public init(encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [], tier: sm_int8_tier? = nil) {
+        self.encodings = encodings
+        self.float32Nodes = float32Nodes
+        self.tier = tier
+    }
+}
+
+/// Runs a graph on one kernel tier. The graph is first lowered: with an int8 configuration, int8 nodes read and
+/// write uint8 activations and quantise / dequantise steps are inserted where float32 and int8 nodes meet. Buffers
+/// are planned once (an activation's memory is reused as soon as its last reader has run) and kept across runs, so a
+/// tracker pays no allocation per frame. Not reentrant: one run at a time.
 public final class Executor {
     public let graph: Graph
     public let threads: Int
     public let tier: sm_tier
-    /// Called after every node with its name, output shape and values (for drift and calibration observers).
+    /// Called for every graph input, then after every node, with its name, shape and float values (uint8
+    /// activations dequantised) — the hook of calibration and drift observers.
     public var observer: ((String, ActivationShape, UnsafeBufferPointer<Float>) -> Void)?
 
     private let table: UnsafePointer<sm_kernel_table>
+    private let int8Table: UnsafePointer<sm_int8_kernel_table>?
+    private let plan: LoweredGraph
     private let bufferOfValue: [Int]
     private let buffers: [AlignedBuffer]
     private let workspaces: [AlignedBuffer]
+    private let observerScratch: AlignedBuffer?
     private let convShapes: [Int: sm_conv2d_shape]
     /// Run-time origins of window nodes (e.g. the refine crops, whose position is chosen per frame).
     private var windowOrigins: [Int: (top: Int, left: Int)] = [:]
@@ -24,8 +47,9 @@ public final class Executor {
 
     /// - Parameters:
     ///   - threads: worker threads for large layers (1 = no threading).
-    ///   - tier: kernel tier; defaults to the active one (the best the CPU has, capped by SIAMMASK_MAX_TIER).
-    public init(graph: Graph, threads: Int = 1, tier: sm_tier? = nil) throws {
+    ///   - tier: float32 kernel tier; defaults to the active one (the best the CPU has, capped by SIAMMASK_MAX_TIER).
+    ///   - int8: run the nodes it selects in int8; nil: everything in float32.
+    public init(graph: Graph, threads: Int = 1, tier: sm_tier? = nil, int8: Int8Configuration? = nil) throws {
         self.graph = graph
         self.threads = max(1, threads)
         let chosen = tier ?? sm_active_tier()
@@ -34,19 +58,30 @@ public final class Executor {
         }
         self.tier = chosen
         table = t
+        if let int8 {
+            let t8 = int8.tier ?? sm_int8_active_tier()
+            guard sm_int8_tier_supported(t8) != 0, let k = sm_int8_kernels_for_tier(t8) else {
+                throw GraphError.shapeMismatch(node: "executor", detail: "int8 kernel tier \(t8.rawValue) is not available on this CPU")
+            }
+            int8Table = k
+        } else {
+            int8Table = nil
+        }
+        let lowered = try LoweredGraph(graph, int8: int8)
+        plan = lowered
 
-        // Liveness: the last node index that reads each value; graph outputs live to the end.
-        let valueCount = graph.shapes.count
+        // Liveness over the lowered steps: the last step that reads each value; graph outputs live to the end.
+        let valueCount = lowered.values.count
         var lastUse = [Int](repeating: -1, count: valueCount)
-        for (i, node) in graph.nodes.enumerated() { for v in node.inputs { lastUse[v.index] = i } }
-        for (_, v) in graph.outputs { lastUse[v.index] = Int.max }
+        for (i, step) in lowered.steps.enumerated() { for v in step.inputs { lastUse[v] = i } }
+        for v in lowered.outputs { lastUse[v] = Int.max }
 
-        // Greedy best-fit assignment of values to buffers, in execution order.
+        // Greedy best-fit assignment of values to buffers (in bytes), in execution order.
         var capacities: [Int] = []
         var owner = [Int](repeating: -1, count: valueCount)
-        var freeUntil: [Int] = []   // node index after which a buffer is free again
+        var freeUntil: [Int] = []   // step index after which a buffer is free again
         func assign(_ v: Int, at step: Int) {
-            let need = graph.shapes[v].count
+            let need = lowered.values[v].bytes
             var best = -1
             for b in 0..<capacities.count where freeUntil[b] < step {
                 if capacities[b] >= need, best < 0 || capacities[b] < capacities[best] { best = b }
@@ -65,31 +100,55 @@ public final class Executor {
             owner[v] = best
             freeUntil[best] = lastUse[v] == -1 ? step : lastUse[v]
         }
-        for (_, v) in graph.inputs { assign(v.index, at: -1) }
-        for (i, node) in graph.nodes.enumerated() {
-            // An output never shares memory with the node's own inputs: assign while inputs are still held.
-            assign(node.output.index, at: i)
+        for v in lowered.inputs { assign(v, at: -1) }
+        for (i, step) in lowered.steps.enumerated() {
+            // An output never shares memory with the step's own inputs: assign while inputs are still held.
+            assign(step.output, at: i)
         }
         bufferOfValue = owner
-        buffers = capacities.map { AlignedBuffer(floats: $0) }
+        buffers = capacities.map { AlignedBuffer(bytes: $0) }
 
         var shapes: [Int: sm_conv2d_shape] = [:]
         var workspaceBytes = 0
-        for (i, node) in graph.nodes.enumerated() {
-            guard case .conv2d(let w, let stride, let padding, let dilation, _) = node.operation else { continue }
-            let input = graph.shapes[node.inputs[0].index], output = graph.shapes[node.output.index]
-            var s = sm_conv2d_shape(
-                in_channels: Int32(input.channels), in_height: Int32(input.height), in_width: Int32(input.width),
-                out_channels: Int32(output.channels), out_height: Int32(output.height), out_width: Int32(output.width),
-                kernel_h: Int32(w.kernel), kernel_w: Int32(w.kernel), stride_h: Int32(stride), stride_w: Int32(stride),
-                pad_top: Int32(padding), pad_left: Int32(padding), dilation_h: Int32(dilation), dilation_w: Int32(dilation))
-            shapes[i] = s
-            workspaceBytes = max(workspaceBytes, t.pointee.conv2d_f32_workspace_bytes(&s, s.out_height))
-            _ = w.packed(for: t, shape: s)   // pack up front so the first run is not slower
+        for (i, step) in lowered.steps.enumerated() {
+            switch step.kind {
+            case .float(.conv2d(let w, let stride, let padding, let dilation, _)):
+                var s = Self.convShape(graph, step, w, stride, padding, dilation)
+                shapes[i] = s
+                workspaceBytes = max(workspaceBytes, t.pointee.conv2d_f32_workspace_bytes(&s, s.out_height))
+                _ = w.packed(for: t, shape: s)   // pack up front so the first run is not slower
+            case .int8Conv(let c):
+                var s = Self.convShape(graph, step, c.weights, c.stride, c.padding, c.dilation)
+                shapes[i] = s
+                workspaceBytes = max(workspaceBytes, int8Table!.pointee.conv2d_u8s8_workspace_bytes(&s, s.out_height))
+                _ = c.weights.packedInt8(for: int8Table!, shape: s, inputZeroPoint: c.input.zeroPoint)
+            case .int8Correlation(let x):
+                let k = int8Table!.pointee
+                x.packed = AlignedBuffer(bytes: max(64, k.xcorr_u8s8_packed_bytes(Int32(x.channels), Int32(x.kernelHeight), Int32(x.kernelWidth))))
+                workspaceBytes = max(workspaceBytes, k.xcorr_u8s8_workspace_bytes(Int32(x.searchHeight), Int32(x.searchWidth),
+                                                                                  Int32(x.kernelHeight), Int32(x.kernelWidth)))
+            default: break
+            }
         }
         convShapes = shapes
         workspaces = (0..<self.threads).map { _ in AlignedBuffer(bytes: max(workspaceBytes, 64)) }
+        let largestU8 = lowered.values.filter { $0.encoding != nil }.map(\.count).max()
+        observerScratch = largestU8.map { AlignedBuffer(floats: $0) }
     }
+
+    private static func convShape(_ graph: Graph, _ step: LoweredGraph.Step, _ w: ConvolutionWeights, _ stride: Int,
+                                  _ padding: Int, _ dilation: Int) -> sm_conv2d_shape {
+        let node = graph.nodes[step.node!]
+        let input = graph.shapes[node.inputs[0].index], output = graph.shapes[node.output.index]
+        return sm_conv2d_shape(
+            in_channels: Int32(input.channels), in_height: Int32(input.height), in_width: Int32(input.width),
+            out_channels: Int32(output.channels), out_height: Int32(output.height), out_width: Int32(output.width),
+            kernel_h: Int32(w.kernel), kernel_w: Int32(w.kernel), stride_h: Int32(stride), stride_w: Int32(stride),
+            pad_top: Int32(padding), pad_left: Int32(padding), dilation_h: Int32(dilation), dilation_w: Int32(dilation))
+    }
+
+    /// Names of the nodes that run in int8 after lowering, in execution order.
+    public var int8Nodes: [String] { plan.steps.compactMap { $0.isInt8 ? graph.nodes[$0.node!].name : nil } }
 
     /// Moves a window node's origin for the following runs. The window's size stays what the graph was built with,
     /// so no buffer changes: one refine executor serves every cell of the score map.
@@ -114,37 +173,76 @@ public final class Executor {
                 throw GraphError.wrongInputShape(name: name, expected: s.dims, actual: t.shape)
             }
             t.withUnsafeBytes { raw in
-                UnsafeMutableRawPointer(pointer(v)).copyMemory(from: raw.baseAddress!, byteCount: s.count * 4)
+                pointer(v.index).copyMemory(from: raw.baseAddress!, byteCount: s.count * 4)
+            }
+            if let observer {
+                observer(name, s, UnsafeBufferPointer(start: pointer(v.index).assumingMemoryBound(to: Float.self), count: s.count))
             }
         }
-        for (i, node) in graph.nodes.enumerated() {
-            execute(node, index: i)
-            if let observer {
-                observer(node.name, graph.shapes[node.output.index],
-                         UnsafeBufferPointer(start: pointer(node.output), count: graph.shapes[node.output.index].count))
+        for (i, step) in plan.steps.enumerated() {
+            execute(step, index: i)
+            if let observer, let n = step.node {
+                let value = plan.values[step.output]
+                var view = pointer(step.output).assumingMemoryBound(to: Float.self)
+                if let e = value.encoding, let scratch = observerScratch {
+                    sm_dequantize_u8_f32(pointer(step.output).assumingMemoryBound(to: UInt8.self), value.count, e.scale,
+                                         e.zeroPoint, scratch.floats)
+                    view = scratch.floats
+                }
+                let node = graph.nodes[n]
+                observer(node.name, graph.shapes[node.output.index], UnsafeBufferPointer(start: view, count: value.count))
             }
         }
         var result: [String: Tensor] = [:]
-        for (name, v) in graph.outputs {
+        for ((name, v), lowered) in zip(graph.outputs, plan.outputs) {
             let s = graph.shapes[v.index]
-            result[name] = Tensor(shape: s.dims, floats: Array(UnsafeBufferPointer(start: pointer(v), count: s.count)))
+            let p = pointer(lowered).assumingMemoryBound(to: Float.self)
+            result[name] = Tensor(shape: s.dims, floats: Array(UnsafeBufferPointer(start: p, count: s.count)))
         }
         return result
     }
 
-    private func pointer(_ v: ValueID) -> UnsafeMutablePointer<Float> { buffers[bufferOfValue[v.index]].floats }
+    private func pointer(_ v: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(buffers[bufferOfValue[v]].floats) }
+    private func floats(_ v: Int) -> UnsafeMutablePointer<Float> { pointer(v).assumingMemoryBound(to: Float.self) }
+    private func bytes(_ v: Int) -> UnsafeMutablePointer<UInt8> { pointer(v).assumingMemoryBound(to: UInt8.self) }
 
-    private func execute(_ node: Node, index: Int) {
+    private func execute(_ step: LoweredGraph.Step, index: Int) {
+        switch step.kind {
+        case .float(let operation): executeFloat(operation, step, index: index)
+        case .int8Conv(let c): executeInt8Conv(c, step, index: index)
+        case .int8Correlation(let x): executeInt8Correlation(x, step)
+        case .maxPoolU8(let kernel, let stride, let padding):
+            let xs = plan.values[step.inputs[0]].shape, os = plan.values[step.output].shape
+            let (x, out) = (bytes(step.inputs[0]), bytes(step.output))
+            parallelRows(os.height, work: os.count * kernel * kernel / 8) { begin, end, _ in
+                sm_max_pool2d_u8(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(kernel), Int32(stride),
+                                 Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
+            }
+        case .windowU8(var top, var left, let pad):
+            if let o = windowOrigins[step.node!] { (top, left) = (o.top, o.left) }
+            let xs = plan.values[step.inputs[0]].shape, os = plan.values[step.output].shape
+            sm_window_u8(bytes(step.inputs[0]), Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(top), Int32(left),
+                         pad, bytes(step.output), Int32(os.height), Int32(os.width))
+        case .quantize(let e):
+            let value = plan.values[step.output]
+            sm_quantize_f32_u8(floats(step.inputs[0]), value.count, 1 / e.scale, e.zeroPoint, bytes(step.output))
+        case .dequantize(let e):
+            let value = plan.values[step.output]
+            sm_dequantize_u8_f32(bytes(step.inputs[0]), value.count, e.scale, e.zeroPoint, floats(step.output))
+        }
+    }
+
+    private func executeFloat(_ operation: Operation, _ step: LoweredGraph.Step, index: Int) {
         let k = table.pointee
-        let out = pointer(node.output)
-        let os = graph.shapes[node.output.index]
-        let x = pointer(node.inputs[0])
-        let xs = graph.shapes[node.inputs[0].index]
-        switch node.operation {
+        let out = floats(step.output)
+        let os = plan.values[step.output].shape
+        let x = floats(step.inputs[0])
+        let xs = plan.values[step.inputs[0]].shape
+        switch operation {
         case .conv2d(let w, _, _, _, let relu):
             var shape = convShapes[index]!
             let packed = w.packed(for: table, shape: shape)
-            let residual: UnsafePointer<Float>? = node.inputs.count > 1 ? UnsafePointer(pointer(node.inputs[1])) : nil
+            let residual: UnsafePointer<Float>? = step.inputs.count > 1 ? UnsafePointer(floats(step.inputs[1])) : nil
             let macs = os.count * w.inChannels * w.kernel * w.kernel
             w.bias.withUnsafeBufferPointer { bias in
                 var epilogue = sm_conv2d_epilogue(bias: bias.baseAddress, residual: residual, relu: relu ? 1 : 0)
@@ -165,8 +263,8 @@ public final class Executor {
                                  Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
             }
         case .depthwiseCrossCorrelation:
-            let kernelShape = graph.shapes[node.inputs[1].index]
-            let kp = pointer(node.inputs[1])
+            let kernelShape = plan.values[step.inputs[1]].shape
+            let kp = floats(step.inputs[1])
             parallelRows(os.channels, work: os.count * kernelShape.height * kernelShape.width) { begin, end, _ in
                 k.depthwise_xcorr_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), kp,
                                       Int32(kernelShape.height), Int32(kernelShape.width), out, Int32(begin), Int32(end))
@@ -174,13 +272,69 @@ public final class Executor {
         case .resizeNearest:
             k.resize_nearest_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), out, Int32(os.height), Int32(os.width))
         case .window(var top, var left, _, _):
-            if let o = windowOrigins[index] { (top, left) = (o.top, o.left) }
+            if let o = windowOrigins[step.node!] { (top, left) = (o.top, o.left) }
             k.window_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(top), Int32(left), out,
                          Int32(os.height), Int32(os.width))
         case .add(let relu):
-            k.add_f32(x, pointer(node.inputs[1]), out, os.count, relu ? 1 : 0)
+            k.add_f32(x, floats(step.inputs[1]), out, os.count, relu ? 1 : 0)
         case .sigmoid:
             k.sigmoid_f32(x, out, os.count)
+        }
+    }
+
+    private func executeInt8Conv(_ c: LoweredGraph.Int8Conv, _ step: LoweredGraph.Step, index: Int) {
+        let k = int8Table!
+        var shape = convShapes[index]!
+        let packed = c.weights.packedInt8(for: k, shape: shape, inputZeroPoint: c.input.zeroPoint)
+        let os = plan.values[step.output].shape
+        let macs = os.count * c.weights.inChannels * c.weights.kernel * c.weights.kernel
+        var epilogue = c.epilogue(residual: step.inputs.count > 1 ? UnsafeRawPointer(pointer(step.inputs[1])) : nil)
+        let (x, out) = (bytes(step.inputs[0]), pointer(step.output))
+        c.scales.withUnsafeBufferPointer { scales in
+            c.weights.int8!.bias.withUnsafeBufferPointer { bias in
+                epilogue.scale = scales.baseAddress
+                epilogue.bias = bias.baseAddress
+                parallelRows(os.height, work: macs) { begin, end, worker in
+                    k.pointee.conv2d_u8s8(&shape, x, packed, &epilogue, out, Int32(begin), Int32(end),
+                                          UnsafeMutableRawPointer(self.workspaces[worker].floats))
+                }
+            }
+        }
+    }
+
+    /// The correlation kernel (the template's features, a float input) is quantised symmetrically per channel on
+    /// every run: it is small (C x 5 x 5) and changes with the target.
+    private func executeInt8Correlation(_ x: LoweredGraph.Int8Correlation, _ step: LoweredGraph.Step) {
+        let k = int8Table!
+        let kernel = floats(step.inputs[1])
+        let taps = x.kernelHeight * x.kernelWidth
+        var scales = [Float](repeating: 0, count: x.channels)
+        var q = [Int8](repeating: 0, count: x.channels * taps)
+        for c in 0..<x.channels {
+            var largest: Float = 0
+            for i in 0..<taps { largest = max(largest, abs(kernel[c * taps + i])) }
+            let sk: Float = largest > 0 && largest.isFinite ? largest / 127 : 1
+            for i in 0..<taps {
+                let v = (kernel[c * taps + i] / sk).rounded(.toNearestOrEven)
+                q[c * taps + i] = Int8(max(-127, min(127, v.isNaN ? 0 : v)))
+            }
+            scales[c] = x.search.scale * sk
+        }
+        let packed = x.packed!
+        q.withUnsafeBufferPointer { qp in
+            k.pointee.xcorr_u8s8_pack(qp.baseAddress!, Int32(x.channels), Int32(x.kernelHeight), Int32(x.kernelWidth),
+                                      x.search.zeroPoint, packed.floats)
+        }
+        let os = plan.values[step.output].shape
+        var epilogue = x.epilogue()
+        let (s, out) = (bytes(step.inputs[0]), pointer(step.output))
+        scales.withUnsafeBufferPointer { sp in
+            epilogue.scale = sp.baseAddress
+            parallelRows(x.channels, work: os.count * taps) { begin, end, worker in
+                k.pointee.depthwise_xcorr_u8s8(s, Int32(x.channels), Int32(x.searchHeight), Int32(x.searchWidth), packed.floats,
+                                               Int32(x.kernelHeight), Int32(x.kernelWidth), &epilogue, out, Int32(begin),
+                                               Int32(end), UnsafeMutableRawPointer(self.workspaces[worker].floats))
+            }
         }
     }
 

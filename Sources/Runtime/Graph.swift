@@ -55,6 +55,19 @@ public struct Graph: Sendable {
 
     public func shape(of v: ValueID) -> ActivationShape { shapes[v.index] }
 
+    /// The node (or graph input) whose uint8 encoding a value carries: its producer's name, looking through max-pool
+    /// and window nodes, which keep their input's encoding (max commutes with an increasing affine map, and a window
+    /// pads with the zero point, a real zero). Calibration tables are keyed by these names.
+    public func encodingSource(of v: ValueID) -> String {
+        if let node = nodes.first(where: { $0.output == v }) {
+            switch node.operation {
+            case .maxPool2d, .window: return encodingSource(of: node.inputs[0])
+            default: return node.name
+            }
+        }
+        return inputs.first { $0.value == v }?.name ?? v.description
+    }
+
     /// Multiply-accumulates of the graph (convolutions, transposed convolutions and correlations).
     public var multiplyAccumulates: Int {
         nodes.reduce(0) { total, node in

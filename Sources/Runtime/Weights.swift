@@ -11,10 +11,15 @@ public final class ConvolutionWeights: @unchecked Sendable {
     public let kernel: Int
     public let weights: [Float]
     public let bias: [Float]
+    /// The int8 form, when the layer is quantised: an executor with an int8 configuration runs it with the int8
+    /// kernels; any other executor uses `weights` and `bias`, which then hold the dequantised values.
+    public let int8: Int8ConvolutionWeights?
     private let lock = NSLock()
     private var packedByShape: [PackKey: AlignedBuffer] = [:]
+    private var packedInt8ByShape: [PackKey: AlignedBuffer] = [:]
 
-    public init(name: String, weights: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int) {
+    public init(name: String, weights: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int,
+                int8: Int8ConvolutionWeights? = nil) {
         precondition(weights.count == outChannels * inChannels * kernel * kernel, "\(name): weight count")
         self.name = name
         self.outChannels = outChannels
@@ -23,6 +28,11 @@ public final class ConvolutionWeights: @unchecked Sendable {
         self.weights = weights
         self.bias = bias ?? [Float](repeating: 0, count: outChannels)
         precondition(self.bias.count == outChannels, "\(name): bias count")
+        if let q = int8 {
+            precondition(q.values.count == weights.count && q.scales.count == outChannels && q.bias.count == outChannels,
+                         "\(name): int8 weight counts")
+        }
+        self.int8 = int8
     }
 
     public convenience init(name: String, weight: Tensor, bias: Tensor?) throws {
@@ -36,7 +46,25 @@ public final class ConvolutionWeights: @unchecked Sendable {
                   inChannels: weight.shape[1], kernel: weight.shape[2])
     }
 
-    struct PackKey: Hashable { let tier: UInt32; let stride: Int32; let pad: Int32; let dilation: Int32; let inH: Int32; let inW: Int32 }
+    struct PackKey: Hashable {
+        let tier: UInt32; let stride: Int32; let pad: Int32; let dilation: Int32; let inH: Int32; let inW: Int32
+        var zeroPoint: Int32 = 0
+    }
+
+    /// Packed int8 weights for an int8 tier, geometry and input zero point (the packed per-channel term holds it).
+    func packedInt8(for table: UnsafePointer<sm_int8_kernel_table>, shape: sm_conv2d_shape, inputZeroPoint: Int32) -> UnsafeRawPointer {
+        let key = PackKey(tier: table.pointee.tier.rawValue, stride: shape.stride_h, pad: shape.pad_top,
+                          dilation: shape.dilation_h, inH: shape.in_height, inW: shape.in_width, zeroPoint: inputZeroPoint)
+        lock.lock()
+        defer { lock.unlock() }
+        if let p = packedInt8ByShape[key] { return UnsafeRawPointer(p.floats) }
+        var s = shape
+        let bytes = table.pointee.conv2d_u8s8_packed_bytes(&s)
+        let buffer = AlignedBuffer(bytes: max(bytes, 64))
+        int8!.values.withUnsafeBufferPointer { w in table.pointee.conv2d_u8s8_pack(&s, w.baseAddress!, inputZeroPoint, buffer.floats) }
+        packedInt8ByShape[key] = buffer
+        return UnsafeRawPointer(buffer.floats)
+    }
 
     /// Packed weights for a tier and geometry (the pack layout may depend on both).
     func packed(for table: UnsafePointer<sm_kernel_table>, shape: sm_conv2d_shape) -> UnsafePointer<Float> {
@@ -51,6 +79,19 @@ public final class ConvolutionWeights: @unchecked Sendable {
         weights.withUnsafeBufferPointer { w in table.pointee.conv2d_f32_pack(&s, w.baseAddress!, buffer.floats) }
         packedByShape[key] = buffer
         return UnsafePointer(buffer.floats)
+    }
+}
+
+/// A convolution's int8 weights: symmetric per output channel (real w = scales[o] * values), OIHW, with the bias as
+/// the float32 the int8 epilogue adds (the model file stores it as int32 at the accumulator scale).
+public struct Int8ConvolutionWeights: Sendable {
+    public let values: [Int8]
+    public let scales: [Float]
+    public let bias: [Float]
+    public init(values: [Int8], scales: [Float], bias: [Float]) {
+        self.values = values
+        self.scales = scales
+        self.bias = bias
     }
 }
 

@@ -35,6 +35,10 @@ public final class SiamMaskNetwork: @unchecked Sendable {
             let b = model.weights[layer.biasKey]
             if layer.transposed {
                 deconv = try TransposedConvolutionWeights(name: layer.module, weight: w, bias: b)
+            } else if let q = model.quantization?.layers[layer.module] {
+                convs[layer.module] = ConvolutionWeights(
+                    name: layer.module, weights: w.floats, bias: b?.floats, outChannels: q.shape[0], inChannels: q.shape[1],
+                    kernel: q.shape[2], int8: Int8ConvolutionWeights(values: q.values, scales: q.weightScales, bias: q.dequantizedBias))
             } else {
                 convs[layer.module] = try ConvolutionWeights(name: layer.module, weight: w, bias: b)
             }
@@ -45,6 +49,13 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     }
 
     private func conv(_ module: String) -> ConvolutionWeights { convs[module]! }
+
+    /// What the search and refine executors of a quantised model run in int8 (nil for a float32 model). The template
+    /// branch always runs in float32 (on the dequantised weights): it runs once per target.
+    public var int8Configuration: Int8Configuration? {
+        guard let q = model.quantization else { return nil }
+        return Int8Configuration(encodings: q.activations, float32Nodes: Set(q.float32Nodes))
+    }
 
     /// Backbone (ResNet-50 to layer3) from an image value. Returns P0 (stem output before the max-pool), P1, P2, P3.
     private func backbone(_ g: inout GraphBuilder, _ image: ValueID) throws -> [ValueID] {

@@ -7,8 +7,9 @@ import SiamMaskLayout
 public struct SiamMaskCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "siammask",
-        abstract: "Convert, inspect and run SiamMask models on the CPU.",
-        subcommands: [ConvertCommand.self, InspectCommand.self, RunCommand.self, TrackCommand.self, SynthCommand.self])
+        abstract: "Convert, calibrate, quantise, track with and validate SiamMask models on the CPU.",
+        subcommands: [ConvertCommand.self, CalibrateCommand.self, QuantizeCommand.self, TrackCommand.self, DriftCommand.self,
+                      InspectCommand.self, RunCommand.self, SynthCommand.self])
     public init() {}
 }
 

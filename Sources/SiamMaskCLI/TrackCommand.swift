@@ -166,29 +166,20 @@ struct TrackCommand: ParsableCommand {
         }
         if let p = initPolygon { return .polygon(try numbers(p, 8, "--init-polygon")) }
         if let m = initMask { return try maskInit(URL(fileURLWithPath: m), frame: frame) }
-        switch seq.initialTarget {
-        case .polygon(let pts)?: return .polygon(pts.flatMap { [$0.x, $0.y] })
-        case .box(let b)?: return try checkedBox(b.x, b.y, b.width, b.height, frame: frame)
-        case .mask(let url)?: return try maskInit(url, frame: frame)
-        case .missing?, nil:
+        if seq.initialTarget == nil || seq.initialTarget == .missing {
             throw CommandFailure("\(seq.name) has no first-frame ground truth: give --init x,y,w,h, --init-polygon or --init-mask")
         }
+        return try SequenceTracking.initialTarget(seq, frame: frame)
     }
 
     private func checkedBox(_ x: Double, _ y: Double, _ w: Double, _ h: Double, frame: Image) throws -> TrackerInitialization {
-        guard w > 0, h > 0 else { throw CommandFailure("the initial box \(x),\(y),\(w),\(h) has zero or negative size") }
-        guard x < Double(frame.width), y < Double(frame.height), x + w > 0, y + h > 0 else {
-            throw CommandFailure("the initial box \(x),\(y),\(w),\(h) lies outside the \(frame.width)x\(frame.height) frame")
+        do { return try SequenceTracking.checkedBox(x, y, w, h, frame: frame) } catch let e as TrackerError {
+            throw CommandFailure(e.description.replacingOccurrences(of: "invalid initial target: the box", with: "the initial box"))
         }
-        return .box(x: x, y: y, width: w, height: h)
     }
 
     private func maskInit(_ url: URL, frame: Image) throws -> TrackerInitialization {
-        let m = try reporting("cannot read mask \(url.path)") { try Image.read(contentsOf: url, as: .grey) }
-        guard m.width == frame.width, m.height == frame.height else {
-            throw CommandFailure("mask \(url.lastPathComponent) is \(m.width)x\(m.height), the frames are \(frame.width)x\(frame.height)")
-        }
-        return .mask(m.pixels, width: m.width, height: m.height)
+        try reporting("cannot read mask \(url.path)") { try SequenceTracking.maskTarget(url, frame: frame) }
     }
 }
 
@@ -199,28 +190,9 @@ struct AccuracyTally {
     private var maskIoUs: [Double] = []
 
     mutating func add(_ r: TrackResult, sequence: TrackingSequence, frame: Int) throws {
-        let b = r.box
-        let ours = Box(x: b.x, y: b.y, width: b.width, height: b.height)
-        if frame < sequence.groundTruth.count {
-            switch sequence.groundTruth[frame] {
-            case .polygon(let p):
-                let g = TrackerGeometry.votPolygonToBox(p.flatMap { [$0.x, $0.y] })
-                boxIoUs.append(ours.intersectionOverUnion(Box(x: g.cx - g.w / 2, y: g.cy - g.h / 2, width: g.w, height: g.h)))
-            case .box(let g):
-                boxIoUs.append(ours.intersectionOverUnion(g))
-            case .mask, .missing:
-                break
-            }
-        }
-        if frame < sequence.masks.count, let url = sequence.masks[frame] {
-            let m = try Image.read(contentsOf: url, as: .grey)
-            guard m.pixels.count == r.mask.count else { return }
-            maskIoUs.append(maskIntersectionOverUnion(m.pixels, r.mask))
-            if frame < sequence.groundTruth.count, case .mask = sequence.groundTruth[frame],
-               let g = TrackerGeometry.boundingRect(of: m.pixels, width: m.width, height: m.height) {
-                boxIoUs.append(ours.intersectionOverUnion(Box(x: Double(g.x), y: Double(g.y), width: Double(g.w), height: Double(g.h))))
-            }
-        }
+        let overlap = try SequenceTracking.groundTruthOverlap(r, sequence: sequence, frame: frame)
+        if let b = overlap.box { boxIoUs.append(b) }
+        if let m = overlap.mask { maskIoUs.append(m) }
     }
 
     var summary: String? {

@@ -14,6 +14,13 @@ public struct CanonicalWeights: Sendable, Equatable {
 
     public subscript(name: String) -> Tensor? { tensors.first { $0.name == name }?.tensor }
 
+    /// Replaces an existing tensor of the same shape (quantisers swap in dequantised values).
+    public mutating func replace(_ name: String, with tensor: Tensor) {
+        guard let i = tensors.firstIndex(where: { $0.name == name }) else { preconditionFailure("no tensor \(name)") }
+        precondition(tensors[i].tensor.shape == tensor.shape, "\(name): shape changes")
+        tensors[i].tensor = tensor
+    }
+
     public static func == (a: CanonicalWeights, b: CanonicalWeights) -> Bool {
         a.widths == b.widths && a.tensors.count == b.tensors.count
             && zip(a.tensors, b.tensors).allSatisfy { $0.name == $1.name && $0.tensor == $1.tensor }

@@ -11,3 +11,14 @@ public struct QuantizationParameters: Sendable, Equatable {
         self.axis = axis
     }
 }
+
+/// A uint8 affine encoding of an activation tensor: real = scale * (q - zeroPoint).
+public struct UInt8Encoding: Hashable, Sendable, CustomStringConvertible {
+    public var scale: Float
+    public var zeroPoint: Int32
+    public init(scale: Float, zeroPoint: Int32) {
+        self.scale = scale
+        self.zeroPoint = zeroPoint
+    }
+    public var description: String { "u8(scale \(scale), zero point \(zeroPoint))" }
+}

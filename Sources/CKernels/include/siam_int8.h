@@ -162,6 +162,21 @@ sm_int8_tier sm_int8_active_tier(void);
 // The table of sm_int8_active_tier().
 const sm_int8_kernel_table *sm_int8_kernels(void);
 
+// Glue of mixed int8/fp32 graphs (int8/int8_convert.c; portable C, no tiers).
+// Quantise with the epilogue's rule: t = x * inv_scale, clamped to [-512, 512] (NaN -> -512),
+// q = clamp(round_half_to_even(t) + zero_point, 0, 255).
+void sm_quantize_f32_u8(const float *input, size_t count, float inv_scale, int32_t zero_point, uint8_t *output);
+// x = (float)(q - zero_point) * scale.
+void sm_dequantize_u8_f32(const uint8_t *input, size_t count, float scale, int32_t zero_point, float *output);
+// Max-pool of uint8 CHW (padded taps left out), output rows [row_begin, row_end); exact under any affine encoding
+// with a positive scale, so the output keeps the input's encoding.
+void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t kernel,
+                      int32_t stride, int32_t padding, uint8_t *output, int32_t out_height, int32_t out_width,
+                      int32_t row_begin, int32_t row_end);
+// out[c, y, x] = in[c, y + top, x + left], pad_value (the encoding's zero point: a real zero) outside.
+void sm_window_u8(const uint8_t *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t top,
+                  int32_t left, uint8_t pad_value, uint8_t *output, int32_t out_height, int32_t out_width);
+
 #ifdef __cplusplus
 }
 #endif

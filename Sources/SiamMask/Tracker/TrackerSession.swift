@@ -78,25 +78,46 @@ public final class TrackerSession {
     static let scoreSize = SiamMaskNetwork.scoreSize
     static let anchorCount = SiamMaskWidths.anchorCount
 
-    public init(network: SiamMaskNetwork, parameters: TrackerHyperParameters, threads: Int = 1) throws {
+    /// - Parameter int8: run the search and refine graphs of a quantised model in int8 (default); false runs the
+    ///   model's dequantised weights in float32.
+    public init(network: SiamMaskNetwork, parameters: TrackerHyperParameters, threads: Int = 1, int8: Bool = true) throws {
         self.network = network
         self.parameters = parameters
         self.threads = threads
+        let config = int8 ? network.int8Configuration : nil
         templateExecutor = try Executor(graph: network.templateKernelsGraph(), threads: threads)
-        searchExecutor = try Executor(graph: network.trackingSearchGraph(), threads: threads)
-        refineExecutor = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads)
+        searchExecutor = try Executor(graph: network.trackingSearchGraph(), threads: threads, int8: config)
+        refineExecutor = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads, int8: config)
         anchors = TrackerGeometry.anchorGrid(network.model.anchors, scoreSize: Self.scoreSize)
         window = TrackerGeometry.cosineWindow(scoreSize: Self.scoreSize, anchors: anchors.count / (Self.scoreSize * Self.scoreSize))
     }
 
     /// Convenience: a session with a named preset of the model file ("vot", "davis").
-    public convenience init(network: SiamMaskNetwork, preset: String? = nil, threads: Int = 1) throws {
+    public convenience init(network: SiamMaskNetwork, preset: String? = nil, threads: Int = 1, int8: Bool = true) throws {
         let name = preset ?? network.model.defaultPreset
         guard let p = network.model.presets[name] else {
             throw TrackerError.unknownPreset(name, available: network.model.presets.keys.sorted())
         }
-        try self.init(network: network, parameters: p, threads: threads)
+        try self.init(network: network, parameters: p, threads: threads, int8: int8)
     }
+
+    /// Sees every graph input and node output of the per-frame graphs (search, then refine), with float values:
+    /// the hook of calibration and drift.
+    public func setObserver(_ observer: ((String, ActivationShape, UnsafeBufferPointer<Float>) -> Void)?) {
+        searchExecutor.observer = observer
+        refineExecutor.observer = observer
+    }
+
+    /// Nodes of the per-frame graphs that run in int8.
+    public var int8Nodes: [String] { searchExecutor.int8Nodes + refineExecutor.int8Nodes }
+
+    /// The template-side correlation kernels of the current target (inputs of the search graph).
+    public var templateKernels: [String: Tensor] { kernels }
+
+    /// The last frame's search crop (3 x 255 x 255, float32) and refine cell, for probing other networks on the
+    /// same inputs.
+    public private(set) var lastSearchCrop: Tensor?
+    public private(set) var lastRefineCell: (row: Int, column: Int)?
 
     /// `siamese_init`: average colour, exemplar crop of side round(sqrt((w+p)(h+p))), template kernels.
     public func initialize(frame: Image, target: TrackerInitialization) throws {
@@ -159,6 +180,7 @@ public final class TrackerSession {
         let x = SubwindowCrop.crop(frame, center: center, modelSize: p.instanceSize, originalSize: max(Int(side), 1),
                                    averageColour: avgChans)
         let t1 = Date()
+        lastSearchCrop = x
         var feeds = kernels
         feeds["search"] = x
         let out = try searchExecutor.run(feeds)
@@ -222,6 +244,7 @@ public final class TrackerSession {
         // Refine at the chosen cell, sigmoid, back-projection into the frame.
         let row = (best % cells) / Self.scoreSize, col = best % Self.scoreSize
         try SiamMaskNetwork.moveRefine(refineExecutor, row: row, column: col)
+        lastRefineCell = (row, col)
         let logits = try refineExecutor.run(["f0": out["f0"]!, "f1": out["f1"]!, "f2": out["f2"]!, "corr": out["corr"]!])["mask"]!.floats
         let t3 = Date()
         let mask127 = logits.map { 1 / (1 + expf(-$0)) }

@@ -1,0 +1,73 @@
+// int8_convert.c — the glue of mixed int8/fp32 graphs: quantise, dequantise, max-pool and window on uint8
+// activations. One portable implementation each (they only move memory; the compiler vectorises the loops), so each
+// is its own reference. The quantise rule is the int8 epilogue's (siam_int8.h), so a value quantised here and one
+// written by a kernel's uint8 output are the same byte.
+#include "siam_int8.h"
+
+#include <math.h>
+#include <string.h>
+
+#pragma clang fp contract(off)
+
+void sm_quantize_f32_u8(const float *input, size_t count, float inv_scale, int32_t zero_point, uint8_t *output) {
+    for (size_t i = 0; i < count; i++) {
+        float t = input[i] * inv_scale;
+        t = (t > -512.0f) ? t : -512.0f;   // NaN -> -512
+        t = (t < 512.0f) ? t : 512.0f;
+        int32_t q = (int32_t)nearbyintf(t) + zero_point;
+        q = q < 0 ? 0 : (q > 255 ? 255 : q);
+        output[i] = (uint8_t)q;
+    }
+}
+
+void sm_dequantize_u8_f32(const uint8_t *input, size_t count, float scale, int32_t zero_point, float *output) {
+    for (size_t i = 0; i < count; i++) output[i] = (float)((int32_t)input[i] - zero_point) * scale;
+}
+
+void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t kernel,
+                      int32_t stride, int32_t padding, uint8_t *output, int32_t out_height, int32_t out_width,
+                      int32_t row_begin, int32_t row_end) {
+    for (int32_t c = 0; c < channels; c++) {
+        const uint8_t *plane = input + (size_t)c * in_height * in_width;
+        for (int32_t y = row_begin; y < row_end; y++) {
+            uint8_t *dst = output + ((size_t)c * out_height + y) * out_width;
+            const int32_t y0 = y * stride - padding;
+            const int32_t ky0 = y0 < 0 ? -y0 : 0;
+            const int32_t ky1 = y0 + kernel > in_height ? in_height - y0 : kernel;
+            for (int32_t x = 0; x < out_width; x++) {
+                const int32_t x0 = x * stride - padding;
+                const int32_t kx0 = x0 < 0 ? -x0 : 0;
+                const int32_t kx1 = x0 + kernel > in_width ? in_width - x0 : kernel;
+                uint8_t m = 0;   // padded taps are left out, as in the float max-pool (-inf padding)
+                for (int32_t ky = ky0; ky < ky1; ky++) {
+                    const uint8_t *row = plane + (size_t)(y0 + ky) * in_width + x0;
+                    for (int32_t kx = kx0; kx < kx1; kx++) m = row[kx] > m ? row[kx] : m;
+                }
+                dst[x] = m;
+            }
+        }
+    }
+}
+
+void sm_window_u8(const uint8_t *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t top,
+                  int32_t left, uint8_t pad_value, uint8_t *output, int32_t out_height, int32_t out_width) {
+    int32_t x_lo = left < 0 ? -left : 0;
+    int32_t x_hi = in_width - left;
+    if (x_hi > out_width) x_hi = out_width;
+    if (x_lo > out_width) x_lo = out_width;
+    if (x_hi < x_lo) x_hi = x_lo;
+    for (int32_t c = 0; c < channels; c++) {
+        for (int32_t y = 0; y < out_height; y++) {
+            uint8_t *dst = output + ((size_t)c * out_height + y) * out_width;
+            const int32_t sy = y + top;
+            if (sy < 0 || sy >= in_height || x_hi == x_lo) {
+                memset(dst, pad_value, (size_t)out_width);
+                continue;
+            }
+            const uint8_t *src = input + ((size_t)c * in_height + sy) * in_width;
+            if (x_lo > 0) memset(dst, pad_value, (size_t)x_lo);
+            memcpy(dst + x_lo, src + x_lo + left, (size_t)(x_hi - x_lo));
+            if (x_hi < out_width) memset(dst + x_hi, pad_value, (size_t)(out_width - x_hi));
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Quantization
+import SiamMask
+
+/// Calibration as the issue defines it: the float32 tracker runs over real sequences from their ground truth, so
+/// the activations observed are those of the crops the tracker really sees, and every input and node output of the
+/// per-frame graphs is recorded by an `ActivationObserver`.
+public enum CalibrationRunner {
+    public struct Observation {
+        public var observers: [String: ActivationObserver] = [:]
+        public var frames = 0
+        public var sources: [String] = []
+    }
+
+    public enum CalibrationError: Error, CustomStringConvertible {
+        case quantizedModel
+        public var description: String { "calibrate the float32 model, not a quantised one" }
+    }
+
+    /// - Parameters:
+    ///   - preset: "auto" (davis for DAVIS sequences, else the model's default) or a preset of the model.
+    ///   - maxFrames: frames tracked per sequence after the initial one (nil: all).
+    ///   - progress: called after each sequence with its name and frame count.
+    public static func observe(network: SiamMaskNetwork, sequences: [TrackingSequence], preset: String = "auto",
+                               maxFrames: Int? = nil, threads: Int = 1,
+                               progress: ((String, Int) -> Void)? = nil) throws -> Observation {
+        guard network.model.quantization == nil else { throw CalibrationError.quantizedModel }
+        var observation = Observation()
+        for sequence in sequences {
+            let session = try TrackerSession(network: network, preset: SequenceTracking.presetName(preset, sequence: sequence, network: network),
+                                             threads: threads)
+            var observers = observation.observers
+            session.setObserver { name, _, values in observers[name, default: ActivationObserver()].observe(values) }
+            let frames = try SequenceTracking.run([session], over: sequence, maxFrames: maxFrames) { _, _, _ in }
+            session.setObserver(nil)
+            observation.observers = observers
+            observation.frames += frames
+            observation.sources.append(sequence.name)
+            progress?(sequence.name, frames)
+        }
+        return observation
+    }
+
+    /// The table for one reduction method.
+    public static func table(_ observation: Observation, method: CalibrationMethod, model: String) -> CalibrationTable {
+        CalibrationTable.make(observers: observation.observers, method: method, model: model, sources: observation.sources,
+                              frames: observation.frames)
+    }
+}

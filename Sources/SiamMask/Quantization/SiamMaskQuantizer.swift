@@ -1,0 +1,115 @@
+import Quantization
+import Runtime
+import SiamMaskLayout
+import Tensors
+
+/// A node of the per-frame graphs (search and refine) that can run in int8.
+public struct QuantizableNode: Sendable, Equatable {
+    public enum Kind: String, Sendable { case convolution, correlation }
+    public let name: String
+    public let kind: Kind
+    /// Module of a convolution's weights (e.g. `features.features.layer1.0.downsample.0`); nil for a correlation.
+    public let module: String?
+    /// The encoding source of its (search) input: a node or graph-input name of the calibration table.
+    public let inputSource: String
+}
+
+public enum QuantizerError: Error, Equatable, CustomStringConvertible {
+    case alreadyQuantized
+    case missingCalibration(tensor: String, node: String)
+    case unknownLayer(String)
+
+    public var description: String {
+        switch self {
+        case .alreadyQuantized: return "the model is already quantised; quantise its float32 original"
+        case .missingCalibration(let t, let n): return "the calibration table has no entry for '\(t)' (needed by \(n)); calibrate with this model"
+        case .unknownLayer(let n): return "no per-frame layer is named '\(n)'"
+        }
+    }
+}
+
+/// Builds int8 SiamMask models: int8 symmetric per-output-channel weights, int32 biases at the accumulator scale,
+/// uint8 per-tensor activation encodings from a calibration. The template-only convolutions (the correlation blocks'
+/// conv_kernel) and the refine deconvolution stay float32: they run once per target or on a 1x1 input.
+public enum SiamMaskQuantizer {
+    /// The per-frame nodes that can run in int8, in execution order (search graph, then refine).
+    public static func quantizableNodes(_ network: SiamMaskNetwork) throws -> [QuantizableNode] {
+        var nodes: [QuantizableNode] = []
+        for graph in [try network.trackingSearchGraph(), try network.refineGraph(row: 12, column: 12)] {
+            for node in graph.nodes {
+                switch node.operation {
+                case .conv2d(let w, _, _, _, _):
+                    nodes.append(QuantizableNode(name: node.name, kind: .convolution, module: w.name,
+                                                 inputSource: graph.encodingSource(of: node.inputs[0])))
+                case .depthwiseCrossCorrelation:
+                    nodes.append(QuantizableNode(name: node.name, kind: .correlation, module: nil,
+                                                 inputSource: graph.encodingSource(of: node.inputs[0])))
+                default: break
+                }
+            }
+        }
+        return nodes
+    }
+
+    /// Quantises every quantisable node except those in `float32Nodes`.
+    /// - Parameter encodings: activation encodings by name (from a calibration table); each int8 node needs its
+    ///   input's and its own.
+    public static func quantize(_ model: SiamMaskModel, encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [],
+                                settings: [String: String] = [:]) throws -> SiamMaskModel {
+        guard model.quantization == nil else { throw QuantizerError.alreadyQuantized }
+        let network = try SiamMaskNetwork(model: model)
+        let nodes = try quantizableNodes(network)
+        let names = Set(nodes.map(\.name))
+        if let unknown = float32Nodes.first(where: { !names.contains($0) }) { throw QuantizerError.unknownLayer(unknown) }
+        var layers: [String: QuantizedLayer] = [:]
+        var activations: [String: UInt8Encoding] = [:]
+        var weights = model.weights
+        for node in nodes where !float32Nodes.contains(node.name) {
+            guard let input = encodings[node.inputSource] else { throw QuantizerError.missingCalibration(tensor: node.inputSource, node: node.name) }
+            guard let output = encodings[node.name] else { throw QuantizerError.missingCalibration(tensor: node.name, node: node.name) }
+            activations[node.inputSource] = input
+            activations[node.name] = output
+            guard let module = node.module else { continue }
+            let w = model.weights[module + ".weight"]!, b = model.weights[module + ".bias"]!
+            let q = PerChannelInt8.symmetric(weights: w.floats, outChannels: w.shape[0])
+            let bias = PerChannelInt8.int32Bias(b.floats, inputScale: input.scale, weightScales: q.scales)
+            let layer = QuantizedLayer(values: q.values, shape: w.shape, weightScales: q.scales, bias: bias,
+                                       biasScales: q.scales.map { input.scale * $0 })
+            layers[module] = layer
+            // The float32 paths (template branch) run what the int8 layer stands for.
+            weights.replace(module + ".weight", with: Tensor(shape: w.shape, floats: layer.dequantizedWeights))
+            weights.replace(module + ".bias", with: Tensor(shape: b.shape, floats: layer.dequantizedBias))
+        }
+        var result = model
+        result.weights = weights
+        result.quantization = ModelQuantization(layers: layers, activations: activations,
+                                                float32Nodes: nodes.filter { float32Nodes.contains($0.name) }.map(\.name),
+                                                settings: settings)
+        return result
+    }
+
+    /// Node names matching any of the glob patterns (`*` any run of characters, `?` one), by node or module name.
+    public static func nodes(matching patterns: [String], in nodes: [QuantizableNode]) -> Set<String> {
+        Set(nodes.filter { n in
+            patterns.contains { p in glob(p, n.name) || (n.module.map { glob(p, $0) } ?? false) }
+        }.map(\.name))
+    }
+
+    static func glob(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern), t = Array(text)
+        var (pi, ti, star, mark) = (0, 0, -1, 0)
+        while ti < t.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == t[ti] {
+                pi += 1; ti += 1
+            } else if pi < p.count, p[pi] == "*" {
+                star = pi; mark = ti; pi += 1
+            } else if star >= 0 {
+                pi = star + 1; mark += 1; ti = mark
+            } else {
+                return false
+            }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Evaluation
+import Foundation
+import Quantization
+
+struct CalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Record activation ranges by running the float32 tracker over real sequences.",
+        discussion: """
+        Each sequence is tracked from its first-frame ground truth, so the network sees the crops the tracker sees;
+        every input and node output of the per-frame graphs (search and refine) is observed. The observations are
+        reduced with --method: minmax, percentile[:P] (default P 99.99), entropy (KL) or mse. Writes a versioned
+        JSON table (Schemas/calibration-table.md), atomically.
+        """)
+
+    @Argument(help: "The float32 .siam model.")
+    var model: String
+
+    @Option(name: .customLong("sequence"), help: "A sequence folder or video with ground truth (repeatable).")
+    var sequences: [String] = []
+
+    @Option(help: "minmax, percentile[:P], entropy or mse.")
+    var method: String = "percentile"
+
+    @Option(help: "Frames tracked per sequence after the first (default: all).")
+    var frames: Int?
+
+    @Option(help: "Hyper-parameter preset: auto, vot or davis.")
+    var preset: String = "auto"
+
+    @Option(help: "Worker threads.")
+    var threads: Int = 1
+
+    @Option(name: .shortAndLong, help: "Output calibration table (.json).")
+    var output: String
+
+    func validate() throws {
+        if sequences.isEmpty { throw ValidationError("give at least one --sequence") }
+        if CalibrationMethod(parsing: method) == nil { throw ValidationError("unknown --method '\(method)' (minmax, percentile[:P], entropy, mse)") }
+        if let f = frames, f < 1 { throw ValidationError("--frames must be at least 1") }
+        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
+    }
+
+    func run() throws {
+        let start = Date()
+        let method = CalibrationMethod(parsing: self.method)!
+        let network = try loadNetwork(model)
+        let seqs = try openSequences(sequences)
+        let observation = try reporting("calibration failed") {
+            try CalibrationRunner.observe(network: network, sequences: seqs, preset: preset, maxFrames: frames, threads: threads) { name, n in
+                print("  \(name): \(n) frames")
+            }
+        }
+        let table = CalibrationRunner.table(observation, method: method, model: try modelIdentity(model))
+        try reporting("cannot write \(output)") { try table.write(to: URL(fileURLWithPath: output)) }
+        print(String(format: "calibrated %d tensors on %d frames of %d sequences (%@) -> %@ in %.1f s", table.tensors.count,
+                     observation.frames, seqs.count, method.name, output, Date().timeIntervalSince(start)))
+    }
+}
+
+/// Opens every sequence, naming the one that fails.
+func openSequences(_ paths: [String]) throws -> [TrackingSequence] {
+    try paths.map { p in try reporting("cannot open \(p)") { try SequenceReader.open(URL(fileURLWithPath: p)) } }
+}
+
+/// "name (N bytes, sha256 ...)" is overkill here: the file name and size identify the model for a person.
+func modelIdentity(_ path: String) throws -> String {
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    return "\(URL(fileURLWithPath: path).lastPathComponent) (\(size) bytes)"
+}

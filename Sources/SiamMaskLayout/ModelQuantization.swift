@@ -1,0 +1,51 @@
+import Tensors
+
+/// The int8 part of a quantised model: which convolutions carry int8 weights, the uint8 encodings of the
+/// activations (keyed by the runtime's node and input names), and the layers deliberately kept in float32.
+public struct ModelQuantization: Sendable, Equatable {
+    /// int8 convolutions by module name (e.g. `features.features.layer1.0.conv1`).
+    public var layers: [String: QuantizedLayer]
+    /// Activation encodings by node or graph-input name (`Graph.encodingSource`).
+    public var activations: [String: UInt8Encoding]
+    /// Nodes kept in float32 (convolutions by node name, and depth-wise correlations), sorted.
+    public var float32Nodes: [String]
+    /// Free-form settings for people (calibration method, sources, frames, drift budget, quantiser version).
+    public var settings: [String: String]
+
+    public init(layers: [String: QuantizedLayer], activations: [String: UInt8Encoding], float32Nodes: [String],
+                settings: [String: String] = [:]) {
+        self.layers = layers
+        self.activations = activations
+        self.float32Nodes = float32Nodes.sorted()
+        self.settings = settings
+    }
+}
+
+/// One int8 convolution: weights symmetric per output channel, bias int32 at the accumulator scale.
+public struct QuantizedLayer: Sendable, Equatable {
+    /// OIHW, in [-127, 127].
+    public var values: [Int8]
+    public var shape: [Int]
+    /// Per output channel: real weight = weightScales[o] * value.
+    public var weightScales: [Float]
+    /// Per output channel: real bias = biasScales[o] * bias[o], biasScales[o] = input scale x weightScales[o].
+    public var bias: [Int32]
+    public var biasScales: [Float]
+
+    public init(values: [Int8], shape: [Int], weightScales: [Float], bias: [Int32], biasScales: [Float]) {
+        self.values = values
+        self.shape = shape
+        self.weightScales = weightScales
+        self.bias = bias
+        self.biasScales = biasScales
+    }
+
+    /// The float32 weights the int8 ones stand for (used by float32 paths, e.g. the template branch).
+    public var dequantizedWeights: [Float] {
+        let per = values.count / max(1, shape[0])
+        return values.enumerated().map { Float($0.element) * weightScales[$0.offset / per] }
+    }
+
+    /// The float32 bias the int8 epilogue adds: Float(bias) x biasScale, rounded once.
+    public var dequantizedBias: [Float] { zip(bias, biasScales).map { Float($0) * $1 } }
+}
