@@ -1,6 +1,7 @@
 import Foundation
 import Quantization
 import SiamMask
+import Tensors
 
 /// Calibration as the issue defines it: the float32 tracker runs over real sequences from their ground truth, so
 /// the activations observed are those of the crops the tracker really sees, and every input and node output of the
@@ -22,7 +23,7 @@ public enum CalibrationRunner {
     ///   - maxFrames: frames tracked per sequence after the initial one (nil: all).
     ///   - progress: called after each sequence with its name and frame count.
     public static func observe(network: SiamMaskNetwork, sequences: [TrackingSequence], preset: String = "auto",
-                               maxFrames: Int? = nil, threads: Int = 1,
+                               maxFrames: Int? = nil, threads: Int = 1, saveInputs: URL? = nil,
                                progress: ((String, Int) -> Void)? = nil) throws -> Observation {
         guard network.model.quantization == nil else { throw CalibrationError.quantizedModel }
         var observation = Observation()
@@ -31,7 +32,14 @@ public enum CalibrationRunner {
                                              threads: threads)
             var observers = observation.observers
             session.setObserver { name, _, values in observers[name, default: ActivationObserver()].observe(values) }
-            let frames = try SequenceTracking.run([session], over: sequence, maxFrames: maxFrames) { _, _, _ in }
+            if let saveInputs { try FileManager.default.createDirectory(at: saveInputs, withIntermediateDirectories: true) }
+            let frames = try SequenceTracking.run([session], over: sequence, maxFrames: maxFrames) { index, _, _ in
+                // The inputs of the frame just tracked: the same crops the observers saw.
+                guard let saveInputs, let crop = session.lastSearchCrop, let zf = session.templateFeatures else { return }
+                let stem = String(format: "%@_%05d", sequence.name, index)
+                try NPY.write(crop.reshaped([1] + crop.shape.suffix(3)), to: saveInputs.appendingPathComponent(stem + "_search.npy"))
+                try NPY.write(zf, to: saveInputs.appendingPathComponent(stem + "_zf.npy"))
+            }
             session.setObserver(nil)
             observation.observers = observers
             observation.frames += frames

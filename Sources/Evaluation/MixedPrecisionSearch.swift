@@ -44,10 +44,8 @@ public enum MixedPrecisionSearch {
 
         let samples = try collectSamples(reference, sequences: sequences, options: options, count: sampleFrames)
         guard !samples.isEmpty else { throw SearchError.noSamples }
-        let sensitivity = try candidates.map { name in
-            (name: name, sqnrDB: try finalOutputSQNR(reference: reference, quantized: allInt8, onlyInt8: name,
-                                                     candidates: candidates, samples: samples, threads: options.threads))
-        }.sorted { $0.sqnrDB < $1.sqnrDB }
+        let sensitivity = try layerSensitivity(reference: reference, quantized: SiamMaskNetwork(model: allInt8),
+                                               candidates: candidates, samples: samples, threads: options.threads)
         log?("sensitivity measured on \(samples.count) frames; most harmful: "
              + sensitivity.prefix(5).map { String(format: "%@ %.1f dB", $0.name, $0.sqnrDB) }.joined(separator: ", "))
 
@@ -106,34 +104,55 @@ public enum MixedPrecisionSearch {
         return (0..<count).map { all[$0 * all.count / count] }
     }
 
-    /// SQNR (dB) of cls, loc and mask together (each normalised by its own energy, then averaged) with one layer int8.
-    static func finalOutputSQNR(reference: SiamMaskNetwork, quantized: SiamMaskModel, onlyInt8 name: String,
-                                candidates: [String], samples: [Sample], threads: Int) throws -> Double {
-        let network = try SiamMaskNetwork(model: quantized)
-        var config = network.int8Configuration!
-        config.float32Nodes = config.float32Nodes.union(candidates.filter { $0 != name })
-        let search = try Executor(graph: network.trackingSearchGraph(), threads: threads, int8: config)
-        let refine = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads, int8: config)
+    /// For each candidate alone in int8: SQNR (dB) of cls, loc and mask together (each error normalised by its own
+    /// reference energy, averaged over outputs and samples), most harmful (lowest) first.
+    static func layerSensitivity(reference: SiamMaskNetwork, quantized network: SiamMaskNetwork, candidates: [String],
+                                 samples: [Sample], threads: Int) throws -> [(name: String, sqnrDB: Double)] {
+        func features(_ o: [String: Tensor]) -> [String: Tensor] { ["f0": o["f0"]!, "f1": o["f1"]!, "f2": o["f2"]!, "corr": o["corr"]!] }
+        func feeds(_ s: Sample) -> [String: Tensor] {
+            var f = s.kernels
+            f["search"] = s.crop
+            return f
+        }
+        // The float32 outputs once per sample.
         let referenceSearch = try Executor(graph: reference.trackingSearchGraph(), threads: threads)
         let referenceRefine = try Executor(graph: reference.refineGraph(row: 12, column: 12), threads: threads)
-        var ratio = 0.0
+        var expected: [[[Float]]] = []
         for s in samples {
-            var feeds = s.kernels
-            feeds["search"] = s.crop
-            let r = try referenceSearch.run(feeds), c = try search.run(feeds)
-            for e in [refine, referenceRefine] { try SiamMaskNetwork.moveRefine(e, row: s.cell.row, column: s.cell.column) }
-            func features(_ o: [String: Tensor]) -> [String: Tensor] { ["f0": o["f0"]!, "f1": o["f1"]!, "f2": o["f2"]!, "corr": o["corr"]!] }
-            let rm = try referenceRefine.run(features(r))["mask"]!, cm = try refine.run(features(c))["mask"]!
-            for (a, b) in [(r["cls"]!, c["cls"]!), (r["loc"]!, c["loc"]!), (rm, cm)] {
-                var signal = 0.0, noise = 0.0
-                for (x, y) in zip(a.floats, b.floats) {
-                    signal += Double(x) * Double(x)
-                    noise += Double(x - y) * Double(x - y)
-                }
-                ratio += noise / max(signal, .leastNormalMagnitude)
-            }
+            let r = try referenceSearch.run(feeds(s))
+            try SiamMaskNetwork.moveRefine(referenceRefine, row: s.cell.row, column: s.cell.column)
+            expected.append([r["cls"]!.floats, r["loc"]!.floats, try referenceRefine.run(features(r))["mask"]!.floats])
         }
-        let meanRatio = ratio / Double(samples.count * 3)
-        return meanRatio > 0 ? -10 * log10(meanRatio) : LayerDrift.sqnrCapDB
+        let searchGraph = try network.trackingSearchGraph(), refineGraph = try network.refineGraph(row: 12, column: 12)
+        let base = network.int8Configuration!
+        var result: [(name: String, sqnrDB: Double)] = []
+        for name in candidates {
+            var config = base
+            config.float32Nodes = base.float32Nodes.union(candidates.filter { $0 != name })
+            let search = try Executor(graph: searchGraph, threads: threads, int8: config)
+            let refine = try Executor(graph: refineGraph, threads: threads, int8: config)
+            var ratio = 0.0
+            for (s, reference) in zip(samples, expected) {
+                let c = try search.run(feeds(s))
+                try SiamMaskNetwork.moveRefine(refine, row: s.cell.row, column: s.cell.column)
+                let outputs = [c["cls"]!.floats, c["loc"]!.floats, try refine.run(features(c))["mask"]!.floats]
+                for (a, b) in zip(reference, outputs) {
+                    var signal = 0.0, noise = 0.0
+                    a.withUnsafeBufferPointer { a in
+                        b.withUnsafeBufferPointer { b in
+                            for i in 0..<a.count {
+                                let x = Double(a[i]), e = Double(b[i]) - x
+                                signal += x * x
+                                noise += e * e
+                            }
+                        }
+                    }
+                    ratio += noise / max(signal, .leastNormalMagnitude)
+                }
+            }
+            let meanRatio = ratio / Double(samples.count * 3)
+            result.append((name, meanRatio > 0 ? -10 * log10(meanRatio) : LayerDrift.sqnrCapDB))
+        }
+        return result.sorted { $0.sqnrDB < $1.sqnrDB }
     }
 }

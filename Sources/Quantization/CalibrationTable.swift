@@ -184,10 +184,10 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
         }
     }
 
-    /// Pretty-printed JSON with sorted keys.
+    /// Pretty-printed JSON with sorted keys (slashes in names and paths left unescaped).
     public func encoded() throws -> Data {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         var data = try encoder.encode(self)
         data.append(0x0A)
         return data

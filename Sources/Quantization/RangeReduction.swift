@@ -26,7 +26,8 @@ extension ActivationObserver {
     }
 
     /// The value below which a `fraction` (0...1) of the finite values lie, linear within a histogram bin whose
-    /// interval is first clipped to [min, max]; min for 0, max for 1, 0 when nothing was observed.
+    /// interval is first clipped to [min, max] (exact zeros count as a point mass at 0); min for 0, max for 1, 0 when
+    /// nothing was observed.
     public func quantile(_ fraction: Double) -> Float {
         guard count > 0 else { return 0 }
         if !(fraction > 0) { return min }
@@ -34,8 +35,14 @@ extension ActivationObserver {
         let target = fraction * Double(count)
         var cumulative = 0.0
         for i in 0..<Self.binCount where histogram[i] > 0 {
-            let c = Double(histogram[i])
+            var c = Double(histogram[i])
             if cumulative + c >= target {
+                // Bin 1024 starts with the exact zeros, a point mass at 0, then its other values spread over [0, w).
+                if i == 1024 && zeroCount > 0 {
+                    if target - cumulative <= Double(zeroCount) { return 0 }
+                    cumulative += Double(zeroCount)
+                    c -= Double(zeroCount)
+                }
                 let (lo, hi) = clippedBin(i)
                 let v = Float(lo + (target - cumulative) / c * (hi - lo))
                 return Swift.max(min, Swift.min(max, v))

@@ -32,6 +32,9 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "Worker threads.")
     var threads: Int = 1
 
+    @Option(help: "Also save each frame's network inputs (search crop, zf) as NPY files here, for peer tools.")
+    var saveInputs: String?
+
     @Option(name: .shortAndLong, help: "Output calibration table (.json).")
     var output: String
 
@@ -48,7 +51,8 @@ struct CalibrateCommand: ParsableCommand {
         let network = try loadNetwork(model)
         let seqs = try openSequences(sequences)
         let observation = try reporting("calibration failed") {
-            try CalibrationRunner.observe(network: network, sequences: seqs, preset: preset, maxFrames: frames, threads: threads) { name, n in
+            try CalibrationRunner.observe(network: network, sequences: seqs, preset: preset, maxFrames: frames, threads: threads,
+                                          saveInputs: saveInputs.map { URL(fileURLWithPath: $0) }) { name, n in
                 print("  \(name): \(n) frames")
             }
         }

@@ -16,7 +16,8 @@ struct RunCommand: ParsableCommand {
           search:   search [1,3,255,255], zf -> cls [1,10,25,25], loc [1,20,25,25], corr [1,256,25,25],
                     f0 [1,64,125,125], f1 [1,256,63,63], f2 [1,512,31,31]
           refine:   f0, f1, f2, corr and --pos ROW,COL -> mask [1,1,127,127] (logits)
-        Channel counts scale with the model's widths.
+        Channel counts scale with the model's widths. An int8 model runs its search and refine graphs in int8 (the
+        template graph, and everything with --float32, on its dequantised weights in float32).
         """)
 
     enum GraphName: String, ExpressibleByArgument, CaseIterable { case template, search, refine }
@@ -38,6 +39,12 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Worker threads.")
     var threads: Int = 1
+
+    @Flag(help: "Run an int8 model's dequantised weights in float32.")
+    var float32 = false
+
+    @Option(help: "Also write every graph input and node output (dequantised) as NODE.npy into this folder.")
+    var dumpActivations: String?
 
     func validate() throws {
         if graph == .refine, pos == nil { throw ValidationError("--graph refine needs --pos ROW,COL") }
@@ -71,8 +78,14 @@ struct RunCommand: ParsableCommand {
             }
         }
         let runStart = Date()
+        let int8 = graph == .template || float32 ? nil : network.int8Configuration
+        var dumped: [(String, Tensor)] = []
         let outputs = try reporting("cannot run the \(graph.rawValue) graph") {
-            try Executor(graph: g, threads: threads).run(named)
+            let executor = try Executor(graph: g, threads: threads, int8: int8)
+            if dumpActivations != nil {
+                executor.observer = { name, shape, values in dumped.append((name, Tensor(shape: shape.dims, floats: Array(values)))) }
+            }
+            return try executor.run(named)
         }
         let runSeconds = Date().timeIntervalSince(runStart)
         let dir = URL(fileURLWithPath: output)
@@ -80,8 +93,16 @@ struct RunCommand: ParsableCommand {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             for (name, _) in g.outputs { try NPY.write(outputs[name]!, to: dir.appendingPathComponent(name + ".npy")) }
         }
+        if let dump = dumpActivations {
+            let d = URL(fileURLWithPath: dump)
+            try reporting("cannot write to \(dump)") {
+                try FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+                for (name, t) in dumped { try NPY.write(t, to: d.appendingPathComponent(name + ".npy")) }
+            }
+        }
         for (name, v) in g.outputs { print("\(name) \(g.shape(of: v).dims)") }
-        print(String(format: "loaded in %.0f ms; %@ graph (%.2f GMAC) ran in %.0f ms with %d thread(s), packing included",
-                     loadSeconds * 1000, graph.rawValue, Double(g.multiplyAccumulates) / 1e9, runSeconds * 1000, threads))
+        print(String(format: "loaded in %.0f ms; %@ graph (%.2f GMAC, %@) ran in %.0f ms with %d thread(s), packing included",
+                     loadSeconds * 1000, graph.rawValue, Double(g.multiplyAccumulates) / 1e9, int8 == nil ? "float32" : network.model.precision,
+                     runSeconds * 1000, threads))
     }
 }

@@ -127,6 +127,72 @@ final class CLITests: XCTestCase {
     }
 
     /// Bad tracking input: one line, non-zero exit, no output folder and no staging folder left behind.
+    /// The int8 pipeline through the executable: calibrate -> quantize -> inspect -> track -> drift (within budget and
+    /// over it), with the files each step promises and one-line errors for bad input.
+    func testCalibrateQuantizeTrackAndDrift() throws {
+        let dir = try TestPaths.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = TestPaths.fixture(FixtureFiles.siam).path
+        let seq = dir.appendingPathComponent("seq").path, calib = dir.appendingPathComponent("calib.json").path
+        let int8 = dir.appendingPathComponent("int8.siam").path
+        var r = try run(["synth", "--seed", "12", "--frames", "4", "--width", "320", "--height", "240", "--out", seq])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run(["calibrate", model, "--sequence", seq, "--method", "entropy", "--save-inputs", dir.appendingPathComponent("inputs").path, "-o", calib])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let table = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: calib))) as! [String: Any]
+        XCTAssertEqual(table["format"] as? String, "siammask-calibration")
+        XCTAssertEqual(table["method"] as? String, "entropy")
+        XCTAssertEqual(table["frames"] as? Int, 3)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("inputs/seq_00003_search.npy").path))
+
+        r = try run(["quantize", model, "--calibration", calib, "--keep-float32", "refine_model.post*", "-o", int8])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("(mixed)"), r.stdout)
+        r = try run(["inspect", int8])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("model.precision (string) = \"mixed\""), r.stdout)
+        XCTAssertTrue(r.stdout.contains("refine_model.post2") && r.stdout.contains("float32"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("features.features.conv1") && r.stdout.contains("in search 1 / 0"), r.stdout)
+
+        r = try run(["track", int8, "--sequence", seq, "--no-overlay", "--out", dir.appendingPathComponent("track").path])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let out = dir.appendingPathComponent("drift").path
+        r = try run(["drift", model, int8, "--sequence", seq, "--budget", "box_iou=0,mask_iou=0", "--out", out])
+        XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
+        for f in ["drift.json", "drift.md", "drift.svg"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(f)"), f) }
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/drift.json"))) as! [String: Any]
+        let summary = report["summary"] as! [String: Any]
+        XCTAssertEqual(summary["frames"] as? Int, 3)
+        for key in ["box_iou_mean", "mask_iou_mean", "center_error_px_mean"] { XCTAssertNotNil(summary[key] as? Double, key) }
+        let layers = report["layers"] as! [[String: Any]]
+        XCTAssertEqual(layers.first?["name"] as? String, "features.features.conv1")
+        XCTAssertEqual(layers.first { $0["name"] as? String == "refine_model.post2" }?["precision"] as? String, "float32")
+        // An impossible budget: the report is still written, and the exit status says it failed.
+        let over = dir.appendingPathComponent("drift-over").path
+        r = try run(["drift", model, int8, "--sequence", seq, "--budget", "sqnr_db=199", "--no-layers", "--out", over])
+        XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("over budget"), r.stdout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(over)/drift.md"))
+
+        // Bad input: one line, non-zero exit, nothing written.
+        for (args, message) in [
+            (["quantize", model, "--calibration", seq + "/groundtruth.txt", "-o", dir.appendingPathComponent("x.siam").path], "cannot read"),
+            (["quantize", model, "--calibration", calib, "--keep-float32", "nothing.like.this", "-o", dir.appendingPathComponent("x.siam").path], "matches no"),
+            (["quantize", int8, "--calibration", calib, "-o", dir.appendingPathComponent("x.siam").path], "already quantised"),
+            (["calibrate", int8, "--sequence", seq, "-o", dir.appendingPathComponent("x.json").path], "float32 model"),
+            (["calibrate", model, "--sequence", seq, "--method", "median", "-o", dir.appendingPathComponent("x.json").path], "unknown --method"),
+            (["drift", model, int8, "--sequence", seq, "--budget", "box_iou=2", "--out", dir.appendingPathComponent("x").path], "budget"),
+        ] {
+            r = try run(args)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            // The first line says what is wrong (option errors add ArgumentParser's usage lines after it).
+            XCTAssertTrue(r.stderr.split(separator: "\n").first?.contains(message) ?? false, "\(args): \(r.stderr)")
+        }
+        for leftover in ["x.siam", "x.json", "x"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent(leftover).path), leftover)
+        }
+    }
+
     func testTrackBadInputLeavesNothing() throws {
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -113,6 +113,8 @@ public final class TrackerSession {
 
     /// The template-side correlation kernels of the current target (inputs of the search graph).
     public var templateKernels: [String: Tensor] { kernels }
+    /// The current target's template features zf (the `search` graph's other input).
+    public private(set) var templateFeatures: Tensor?
 
     /// The last frame's search crop (3 x 255 x 255, float32) and refine cell, for probing other networks on the
     /// same inputs.
@@ -151,7 +153,7 @@ public final class TrackerSession {
         let z = SubwindowCrop.crop(frame, center: center, modelSize: parameters.exemplarSize, originalSize: max(sz, 1),
                                    averageColour: avgChans)
         kernels = try templateExecutor.run(["template": z])
-        kernels["zf"] = nil
+        templateFeatures = kernels.removeValue(forKey: "zf")
     }
 
     /// Replaces the target state (centre and size, image pixels) before the next frame. Used to replay another
