@@ -4,6 +4,37 @@
 
 #include "siam_kernels.h"
 
+#include <string.h>
+
+// Window of planar CHW elements of any size: out[c, y, x] = in[c, y + top, x + left], every byte of an element outside
+// the input set to pad_byte (0: a float zero; a uint8 encoding's zero point: its real zero). Rows move by memcpy.
+static inline void sm_window_elements(const void *input, int32_t channels, int32_t in_height, int32_t in_width,
+                                      int32_t top, int32_t left, size_t element_size, unsigned char pad_byte,
+                                      void *output, int32_t out_height, int32_t out_width) {
+    // Output columns [x_lo, x_hi) read input columns [x_lo + left, x_hi + left); the rest are padding.
+    int32_t x_lo = left < 0 ? -left : 0;
+    int32_t x_hi = in_width - left;
+    if (x_hi > out_width) x_hi = out_width;
+    if (x_lo > out_width) x_lo = out_width;
+    if (x_hi < x_lo) x_hi = x_lo;
+    const size_t e = element_size;
+    for (int32_t c = 0; c < channels; c++) {
+        for (int32_t y = 0; y < out_height; y++) {
+            unsigned char *dst = (unsigned char *)output + ((size_t)c * out_height + y) * out_width * e;
+            const int32_t sy = y + top;
+            if (sy < 0 || sy >= in_height || x_hi == x_lo) {
+                memset(dst, pad_byte, (size_t)out_width * e);
+                continue;
+            }
+            const unsigned char *src = (const unsigned char *)input + ((size_t)c * in_height + sy) * in_width * e;
+            if (x_lo > 0) memset(dst, pad_byte, (size_t)x_lo * e);
+            memcpy(dst + x_lo * e, src + (size_t)(x_lo + left) * e, (size_t)(x_hi - x_lo) * e);
+            if (x_hi < out_width) memset(dst + x_hi * e, pad_byte, (size_t)(out_width - x_hi) * e);
+        }
+    }
+}
+
+
 #ifdef __cplusplus
 extern "C" {
 #endif

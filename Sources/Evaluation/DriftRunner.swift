@@ -4,7 +4,8 @@ import SiamMask
 import Tensors
 
 /// Measures how far a candidate model (int8 or mixed) departs from its float32 reference:
-/// - end to end: both trackers run free over the same frames from the same ground-truth start; each frame's box,
+/// - end to end: both trackers run over the same frames from the same ground-truth start, free or in lockstep (the
+///   candidate restarted from the reference's state before each frame); each frame's box,
 ///   polygon and mask IoU, centre distance and score difference, and each tracker against the ground truth;
 /// - per layer: the reference tracker's own search crop, template kernels and refine cell are fed to both networks'
 ///   per-frame graphs, and every convolution and correlation output is compared (cosine, SQNR, max abs error).
@@ -15,11 +16,16 @@ public enum DriftRunner {
         public var maxFrames: Int?
         public var threads = 1
         public var layers = true
-        public init(preset: String = "auto", maxFrames: Int? = nil, threads: Int = 1, layers: Bool = true) {
+        /// Before each frame the candidate tracker takes the reference's state (centre and size), so every frame
+        /// compares the two networks from the same crop: the per-frame effect of quantisation, without the chaotic
+        /// divergence of two free-running trackers that part ways after one different decision.
+        public var lockstep = false
+        public init(preset: String = "auto", maxFrames: Int? = nil, threads: Int = 1, layers: Bool = true, lockstep: Bool = false) {
             self.preset = preset
             self.maxFrames = maxFrames
             self.threads = threads
             self.layers = layers
+            self.lockstep = lockstep
         }
     }
 
@@ -36,7 +42,8 @@ public enum DriftRunner {
             let preset = SequenceTracking.presetName(options.preset, sequence: sequence, network: reference)
             let ref = try TrackerSession(network: reference, preset: preset, threads: options.threads)
             let cand = try TrackerSession(network: candidate, preset: preset, threads: options.threads)
-            let frames = try SequenceTracking.run([ref, cand], over: sequence, maxFrames: options.maxFrames) { index, _, r in
+            let sync: (() -> Void)? = options.lockstep ? { cand.setState(center: ref.center, size: ref.size) } : nil
+            let frames = try SequenceTracking.run([ref, cand], over: sequence, maxFrames: options.maxFrames, beforeFrame: sync) { index, _, r in
                 result.frames.append(try frameDrift(sequence, index, r[0], r[1]))
                 if let probe, let crop = ref.lastSearchCrop, let cell = ref.lastRefineCell {
                     try probe.run(crop: crop, kernels: ref.templateKernels, cell: cell)

@@ -68,6 +68,7 @@ public enum SequenceTracking {
     /// session's result. Returns the number of tracked frames.
     @discardableResult
     public static func run(_ sessions: [TrackerSession], over sequence: TrackingSequence, maxFrames: Int? = nil,
+                           beforeFrame: (() -> Void)? = nil,
                            _ body: (Int, Image, [TrackResult]) throws -> Void) throws -> Int {
         let reader = try FrameReader(sequence)
         guard let first = try reader.next() else { throw SequenceError.empty(sequence.name) }
@@ -75,6 +76,7 @@ public enum SequenceTracking {
         for s in sessions { try s.initialize(frame: first, target: target) }
         var index = 1
         while maxFrames.map({ index <= $0 }) ?? true, let frame = try reader.next() {
+            beforeFrame?()
             let results = try sessions.map { try $0.track(frame) }
             try body(index, frame, results)
             index += 1

@@ -37,6 +37,9 @@ struct DriftCommand: ParsableCommand {
     @Flag(help: "Skip the per-layer comparison (end to end only; about twice as fast).")
     var noLayers = false
 
+    @Flag(help: "Start the int8 tracker from the float32 tracker's state on every frame: the per-frame effect of quantisation, free of the divergence of two trackers running free.")
+    var lockstep = false
+
     @Option(help: "Worker threads.")
     var threads: Int = 1
 
@@ -60,7 +63,8 @@ struct DriftCommand: ParsableCommand {
         let seqs = try openSequences(sequences)
         let measurement = try reporting("drift measurement failed") {
             try DriftRunner.measure(reference: referenceNetwork, candidate: candidateNetwork, sequences: seqs,
-                                    options: DriftRunner.Options(preset: preset, maxFrames: frames, threads: threads, layers: !noLayers)) { name, n in
+                                    options: DriftRunner.Options(preset: preset, maxFrames: frames, threads: threads, layers: !noLayers,
+                                                                 lockstep: lockstep)) { name, n in
                 print("  \(name): \(n) frames")
             }
         }
@@ -75,8 +79,8 @@ struct DriftCommand: ParsableCommand {
                                       frames: measurement.frames, layers: measurement.layers, budget: budget)
         try reporting("cannot write \(out)") { _ = try report.write(to: URL(fileURLWithPath: out)) }
         let s = report.summary
-        print(String(format: "drift over %d frames of %d sequences: box IoU %.4f (min %.4f), mask IoU %.4f (min %.4f), centre error %.2f px, |score diff| %.4f, %d disagreeing frames",
-                     s.frames, s.sequences, s.boxIoUMean, s.boxIoUMin, s.maskIoUMean, s.maskIoUMin, s.centerErrorPxMean,
+        print(String(format: "drift (%@) over %d frames of %d sequences: box IoU %.4f (min %.4f), mask IoU %.4f (min %.4f), centre error %.2f px, |score diff| %.4f, %d disagreeing frames",
+                     lockstep ? "lockstep" : "free-running", s.frames, s.sequences, s.boxIoUMean, s.boxIoUMin, s.maskIoUMean, s.maskIoUMin, s.centerErrorPxMean,
                      s.scoreDiffMeanAbs, s.disagreeingFrames))
         if let a = s.accuracy {
             print(String(format: "against the ground truth: float32 box IoU %.4f, mask IoU %.4f; candidate box IoU %.4f, mask IoU %.4f",

@@ -16,7 +16,8 @@ struct QuantizeCommand: ParsableCommand {
         per tensor with the table's scales and zero points. Layers matching --keep-float32 (glob on node or module
         names, repeatable) stay float32. With --drift-budget, the quantiser measures each layer's effect on the final
         outputs and keeps the fewest layers in float32 that bring the int8 tracker within the budget on the given
-        --sequence(s) (e.g. 0.95, or box_iou=0.95,mask_iou=0.95,center_error=2,sqnr_db=20). The per-frame layers run
+        --sequence(s) (e.g. 0.95, or box_iou=0.95,mask_iou=0.95,center_error=2,sqnr_db=20), with the int8 tracker
+        started from the float32 tracker's state on every frame (--free-running: both run free). The per-frame layers run
         in int8; the template branch runs once per target in float32 on the dequantised weights.
         """)
 
@@ -37,6 +38,9 @@ struct QuantizeCommand: ParsableCommand {
 
     @Option(help: "Frames per sequence for the drift budget (default: all).")
     var frames: Int?
+
+    @Flag(help: "Judge the budget on free-running trackers instead of lockstep (see `siammask drift --lockstep`).")
+    var freeRunning = false
 
     @Option(help: "Worker threads.")
     var threads: Int = 1
@@ -75,7 +79,7 @@ struct QuantizeCommand: ParsableCommand {
             let seqs = try openSequences(sequences)
             let outcome = try reporting("mixed-precision search failed") {
                 try MixedPrecisionSearch.run(model: fp32, encodings: encodings, alwaysFloat32: pinned, sequences: seqs, budget: budget,
-                                             options: DriftRunner.Options(maxFrames: frames, threads: threads, layers: false),
+                                             options: DriftRunner.Options(maxFrames: frames, threads: threads, layers: false, lockstep: !freeRunning),
                                              settings: settings) { print("  " + $0) }
             }
             quantized = outcome.model

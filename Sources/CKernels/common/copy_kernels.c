@@ -39,24 +39,5 @@ void sm_fast_resize_nearest_f32(const float *input, int32_t channels, int32_t in
 
 void sm_fast_window_f32(const float *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t top,
                         int32_t left, float *output, int32_t out_height, int32_t out_width) {
-    // Output columns [x_lo, x_hi) read input columns [x_lo + left, x_hi + left); the rest are zero.
-    int32_t x_lo = left < 0 ? -left : 0;
-    int32_t x_hi = in_width - left;
-    if (x_hi > out_width) x_hi = out_width;
-    if (x_lo > out_width) x_lo = out_width;
-    if (x_hi < x_lo) x_hi = x_lo;
-    for (int32_t c = 0; c < channels; c++) {
-        for (int32_t y = 0; y < out_height; y++) {
-            float *dst = output + ((size_t)c * out_height + y) * out_width;
-            const int32_t sy = y + top;
-            if (sy < 0 || sy >= in_height || x_hi == x_lo) {
-                memset(dst, 0, (size_t)out_width * sizeof(float));
-                continue;
-            }
-            const float *src = input + ((size_t)c * in_height + sy) * in_width;
-            if (x_lo > 0) memset(dst, 0, (size_t)x_lo * sizeof(float));
-            memcpy(dst + x_lo, src + x_lo + left, (size_t)(x_hi - x_lo) * sizeof(float));
-            if (x_hi < out_width) memset(dst + x_hi, 0, (size_t)(out_width - x_hi) * sizeof(float));
-        }
-    }
+    sm_window_elements(input, channels, in_height, in_width, top, left, sizeof(float), 0, output, out_height, out_width);
 }

@@ -3,6 +3,7 @@
 // is its own reference. The quantise rule is the int8 epilogue's (siam_int8.h), so a value quantised here and one
 // written by a kernel's uint8 output are the same byte.
 #include "siam_int8.h"
+#include "../kernels_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -51,23 +52,5 @@ void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height,
 
 void sm_window_u8(const uint8_t *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t top,
                   int32_t left, uint8_t pad_value, uint8_t *output, int32_t out_height, int32_t out_width) {
-    int32_t x_lo = left < 0 ? -left : 0;
-    int32_t x_hi = in_width - left;
-    if (x_hi > out_width) x_hi = out_width;
-    if (x_lo > out_width) x_lo = out_width;
-    if (x_hi < x_lo) x_hi = x_lo;
-    for (int32_t c = 0; c < channels; c++) {
-        for (int32_t y = 0; y < out_height; y++) {
-            uint8_t *dst = output + ((size_t)c * out_height + y) * out_width;
-            const int32_t sy = y + top;
-            if (sy < 0 || sy >= in_height || x_hi == x_lo) {
-                memset(dst, pad_value, (size_t)out_width);
-                continue;
-            }
-            const uint8_t *src = input + ((size_t)c * in_height + sy) * in_width;
-            if (x_lo > 0) memset(dst, pad_value, (size_t)x_lo);
-            memcpy(dst + x_lo, src + x_lo + left, (size_t)(x_hi - x_lo));
-            if (x_hi < out_width) memset(dst + x_hi, pad_value, (size_t)(out_width - x_hi));
-        }
-    }
+    sm_window_elements(input, channels, in_height, in_width, top, left, 1, pad_value, output, out_height, out_width);
 }
