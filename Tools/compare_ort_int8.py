@@ -13,8 +13,9 @@ What it does (full-size model, official widths: out/full/model.pth and out/full/
     QDQ format, per_channel=True, activations QUInt8 (asymmetric), weights QInt8 (symmetric), reduce_range off (the
     CPU has VNNI). Calibration mapping (matched statistic): minmax -> MinMax; percentile[:P] (ours: P-th and
     (100-P)-th percentile) -> Percentile with percentile = 100 - 2(100 - P) on the signed histogram (symmetric=False,
-    2048 bins; ORT cuts (100-p)/2 % per tail, so the same tails); entropy -> Entropy (ORT's defaults); mse -> ORT has
-    none: Percentile with ORT's defaults. --ort-defaults uses ORT's own defaults instead (Percentile: 99.999 of |x|).
+    2048 bins; ORT cuts (100-p)/2 % per tail, so the same tails); entropy -> Entropy with num_bins 2048 and
+    num_quantized_bins 255 (with ORT's defaults, 128/128, no candidate threshold lies below the first calibration
+    input's max |x|: close to MinMax); mse -> ORT has none: Percentile with ORT's defaults. --ort-defaults uses ORT's own defaults instead (Percentile: 99.999 of |x|).
     onnxruntime 1.19's quantize_static drops its documented CalibPercentile/CalibNumBins options, so they are handed
     to its calibrator directly (Tools/siammask_ref/ort_quant.py). As in our int8 model, the template-side
     convolutions (`*.conv_kernel`, run once per target) stay float32 (nodes_to_exclude); ORT then quantises the
@@ -44,7 +45,7 @@ What it does (full-size model, official widths: out/full/model.pth and out/full/
 
 Command (repository root; needs .build/release/siammask with `calibrate --save-inputs` and `run --dump-activations`,
 out/full/model.pth and out/full/model.siam from Tools/compare_full.py, ../shared/data, and .venv with torch 1.13,
-onnx and onnxruntime; writes about 170 MB into WORK):
+onnx and onnxruntime; writes about 200 MB into WORK):
 
     .venv/bin/python Tools/compare_ort_int8.py [--method percentile[:P]|minmax|entropy|mse] [--ort-defaults]
         [--out out/ort-int8]
@@ -170,7 +171,12 @@ def ort_method(method: str, ort_defaults: bool) -> Tuple[str, Dict[str, object],
             f"percentile {ours} (ours: {100 - ours:.4g}% cut per tail) -> ORT Percentile {p:.6g} on the signed "
             f"histogram (symmetric=False, 2048 bins: (100-p)/2 = {(100 - p) / 2:.4g}% cut per tail)")
     if name == "entropy":
-        return "Entropy", {}, "entropy -> ORT Entropy (ORT defaults: 128 bins, 128 quantized bins)"
+        if ort_defaults:
+            return "Entropy", {}, ("ours entropy -> ORT Entropy with ORT's defaults (128 bins, 128 quantized bins: "
+                                   "no candidate threshold below the first input's max |x|, close to MinMax)")
+        return "Entropy", {"num_bins": 2048, "num_quantized_bins": 255}, (
+            "entropy (ours: KL on a 2048-bin histogram, 255 levels) -> ORT Entropy with num_bins 2048, "
+            "num_quantized_bins 255 (ORT's defaults, 128 and 128, allow no threshold below the first input's max |x|)")
     if name == "mse":
         return "Percentile", {}, "mse -> ORT has no MSE method: ORT Percentile with its defaults (99.999 of |x|)"
     raise Failure(f"unknown --method {method}")
@@ -214,8 +220,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model-pth", type=Path, default=Path("out/full/model.pth"))
     parser.add_argument("--model-siam", type=Path, default=Path("out/full/model.siam"))
     parser.add_argument("--out", type=Path, default=Path("out/ort-int8"), help="work folder (default out/ort-int8)")
-    parser.add_argument("--method", default="percentile",
-                        help="calibration method: minmax, percentile[:P], entropy, mse (default percentile)")
+    parser.add_argument("--method", default="mse",
+                        help="calibration method: minmax, percentile[:P], entropy, mse (default mse, the product default; ORT then runs its own default, Percentile 99.999 of |x|)")
     parser.add_argument("--data-root", type=Path, default=Path("../shared/data"))
     parser.add_argument("--calib-sequence", action="append", default=None,
                         help="calibration sequence (repeatable; default DAVIS tennis and VOT bag)")
@@ -227,7 +233,8 @@ def main(argv=None) -> int:
     parser.add_argument("--ort-defaults", action="store_true",
                         help="calibrate ORT with its own defaults for the method instead of the matched statistic")
     parser.add_argument("--keep-activations", action="store_true",
-                        help="keep our dumped search-graph activations (WORK/ours/*/activations, ~100 MB per input)")
+                        help="keep our dumped activations (WORK/ours/*/activations, ~100 MB per input) and the "
+                             "refine inputs and activations")
     parser.add_argument("--no-refine", action="store_true", help="skip the refine (mask) comparison")
     parser.add_argument("--track-frames", type=int, default=10,
                         help="frames of `siammask track` for our steady-state network time (default 10)")
@@ -520,6 +527,9 @@ def run(args) -> int:
                     refine_layer_stats["ours"].setdefault(key, Stats()).add(ref, np.load(path))
                 if key in refine_probe_names:
                     refine_layer_stats["ort"].setdefault(key, Stats()).add(ref, ort_values[refine_probe_names[key]])
+            if not args.keep_activations:
+                shutil.rmtree(ref_dir)
+                shutil.rmtree(only_dir / "activations")
         refine_rows = []
         for key in refine_order:
             o = refine_layer_stats["ours"].get(key, Stats())

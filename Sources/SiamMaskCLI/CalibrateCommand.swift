@@ -10,7 +10,7 @@ struct CalibrateCommand: ParsableCommand {
         discussion: """
         Each sequence is tracked from its first-frame ground truth, so the network sees the crops the tracker sees;
         every input and node output of the per-frame graphs (search and refine) is observed. The observations are
-        reduced with --method: minmax, percentile[:P] (default P 99.99), entropy (KL) or mse. Writes a versioned
+        reduced with --method: mse (default), minmax, percentile[:P] (default P 99.99) or entropy (KL). Writes a versioned
         JSON table (Schemas/calibration-table.md), atomically.
         """)
 
@@ -20,8 +20,8 @@ struct CalibrateCommand: ParsableCommand {
     @Option(name: .customLong("sequence"), help: "A sequence folder or video with ground truth (repeatable).")
     var sequences: [String] = []
 
-    @Option(help: "minmax, percentile[:P], entropy or mse.")
-    var method: String = "percentile"
+    @Option(help: "minmax, percentile[:P] (P defaults to 99.99), entropy or mse (the default: best measured, see README).")
+    var method: String = "mse"
 
     @Option(help: "Frames tracked per sequence after the first (default: all).")
     var frames: Int?

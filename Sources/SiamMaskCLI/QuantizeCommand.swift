@@ -45,6 +45,9 @@ struct QuantizeCommand: ParsableCommand {
     @Option(help: "Worker threads.")
     var threads: Int = 1
 
+    @Option(help: "zstd compression level.")
+    var level: Int32 = 3
+
     @Option(name: .shortAndLong, help: "Output int8 .siam file (written atomically).")
     var output: String
 
@@ -92,7 +95,7 @@ struct QuantizeCommand: ParsableCommand {
             }
         }
         let out = URL(fileURLWithPath: output)
-        try reporting("cannot write \(output)") { try SiamFileWriter.write(quantized.siamFile(), to: out) }
+        try reporting("cannot write \(output)") { try SiamFileWriter.write(quantized.siamFile(), to: out, compressionLevel: level) }
         let q = quantized.quantization!
         let inSize = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
         let outSize = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
