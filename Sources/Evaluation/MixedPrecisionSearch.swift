@@ -51,8 +51,14 @@ public enum MixedPrecisionSearch {
 
         var steps: [Step] = []
         var models: [Int: SiamMaskModel] = [:]
+        // Past the per-frame layers, one last step also keeps the weight-only layers' weights in float32: the model is
+        // then the float32 one, which meets any budget.
+        let weightOnly = try SiamMaskQuantizer.weightOnlyModules(reference)
+        func float32Set(_ k: Int) -> Set<String> {
+            alwaysFloat32.union(sensitivity.prefix(k).map(\.name)).union(k > sensitivity.count ? weightOnly : [])
+        }
         func attempt(_ k: Int) throws -> Bool {
-            let float32 = alwaysFloat32.union(sensitivity.prefix(k).map(\.name))
+            let float32 = float32Set(k)
             let candidate = try SiamMaskQuantizer.quantize(model, encodings: encodings, float32Nodes: float32, settings: settings)
             var o = options
             o.layers = budget.minFinalSQNRDB != nil
@@ -70,8 +76,8 @@ public enum MixedPrecisionSearch {
         while true {
             if try attempt(k) { passing = k; break }
             failing = k
-            if k >= sensitivity.count { break }
-            k = k == 0 ? 1 : min(2 * k, sensitivity.count)
+            if k > sensitivity.count { break }
+            k = k == 0 ? 1 : (k == sensitivity.count ? k + 1 : min(2 * k, sensitivity.count))
         }
         if passing > 0 {
             while passing - failing > 1 {
@@ -79,8 +85,8 @@ public enum MixedPrecisionSearch {
                 if try attempt(mid) { passing = mid } else { failing = mid }
             }
         }
-        let chosen = passing >= 0 ? passing : sensitivity.count
-        let float32 = alwaysFloat32.union(sensitivity.prefix(chosen).map(\.name)).sorted()
+        let chosen = passing >= 0 ? passing : sensitivity.count + 1
+        let float32 = float32Set(chosen).sorted()
         return Outcome(model: models[chosen] ?? allInt8, float32Layers: float32, sensitivity: sensitivity, steps: steps,
                        passed: passing >= 0)
     }

@@ -35,7 +35,7 @@ public final class SiamMaskNetwork: @unchecked Sendable {
             let b = model.weights[layer.biasKey]
             if layer.transposed {
                 deconv = try TransposedConvolutionWeights(name: layer.module, weight: w, bias: b)
-            } else if let q = model.quantization?.layers[layer.module] {
+            } else if let q = model.quantization?.layers[layer.module], !q.isWeightOnly {
                 convs[layer.module] = ConvolutionWeights(
                     name: layer.module, weights: w.floats, bias: b?.floats, outChannels: q.shape[0], inChannels: q.shape[1],
                     kernel: q.shape[2], int8: Int8ConvolutionWeights(values: q.values, scales: q.weightScales, bias: q.dequantizedBias))

@@ -39,5 +39,9 @@ struct InspectCommand: ParsableCommand {
                 + "  out " + (int8 ? encoding(n.name) : "float32") + "  w " + (int8 ? weights : "float32")
             print("  " + line)
         }
+        let weightOnly = q.layers.filter { $0.value.isWeightOnly }.keys.sorted()
+        if !weightOnly.isEmpty {
+            print("int8 weights, float32 compute (template side, once per target; refine deconvolution): " + weightOnly.joined(separator: ", "))
+        }
     }
 }

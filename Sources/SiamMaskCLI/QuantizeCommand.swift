@@ -68,8 +68,9 @@ struct QuantizeCommand: ParsableCommand {
         var encodings: [String: UInt8Encoding] = [:]
         for t in table.tensors { encodings[t.name] = UInt8Encoding(scale: t.scale, zeroPoint: t.zeroPoint) }
         let nodes = try reporting("cannot quantise") { try SiamMaskQuantizer.quantizableNodes(network) }
-        let pinned = SiamMaskQuantizer.nodes(matching: keepFloat32, in: nodes)
-        if let unmatched = keepFloat32.first(where: { SiamMaskQuantizer.nodes(matching: [$0], in: nodes).isEmpty }) {
+        let weightOnly = try SiamMaskQuantizer.weightOnlyModules(network)
+        let pinned = SiamMaskQuantizer.nodes(matching: keepFloat32, in: nodes, weightOnly: weightOnly)
+        if let unmatched = keepFloat32.first(where: { SiamMaskQuantizer.nodes(matching: [$0], in: nodes, weightOnly: weightOnly).isEmpty }) {
             throw CommandFailure("--keep-float32 '\(unmatched)' matches no per-frame layer")
         }
         var settings = ["calibration.method": table.method.name, "calibration.frames": String(table.frames),
@@ -99,8 +100,9 @@ struct QuantizeCommand: ParsableCommand {
         let q = quantized.quantization!
         let inSize = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
         let outSize = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
-        print(String(format: "quantised %@ -> %@ (%@): %d int8 layers, %d float32 layers%@, %d activation encodings, %d -> %d bytes (%.0f%%) in %.1f s",
-                     model, output, quantized.precision, q.layers.count, q.float32Nodes.count,
+        let weightOnlyCount = q.layers.values.filter(\.isWeightOnly).count
+        print(String(format: "quantised %@ -> %@ (%@): %d int8 layers, %d with int8 weights and float32 compute, %d float32 layers%@, %d activation encodings, %d -> %d bytes (%.0f%%) in %.1f s",
+                     model, output, quantized.precision, q.layers.count - weightOnlyCount, weightOnlyCount, q.float32Nodes.count,
                      q.float32Nodes.isEmpty ? "" : " (" + q.float32Nodes.joined(separator: ", ") + ")",
                      q.activations.count, inSize, outSize, 100 * Double(outSize) / Double(max(inSize, 1)), Date().timeIntervalSince(start)))
     }

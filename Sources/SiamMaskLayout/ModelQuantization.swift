@@ -21,7 +21,9 @@ public struct ModelQuantization: Sendable, Equatable {
     }
 }
 
-/// One int8 convolution: weights symmetric per output channel, bias int32 at the accumulator scale.
+/// One int8 convolution: weights symmetric per output channel, bias int32 at the accumulator scale. A weight-only
+/// layer (no int32 bias: the template-only convolutions and the refine deconvolution, which run in float32 once per
+/// target or on a 1x1 input) stores int8 weights per slice of its first axis and keeps its float32 bias.
 public struct QuantizedLayer: Sendable, Equatable {
     /// OIHW, in [-127, 127].
     public var values: [Int8]
@@ -29,10 +31,14 @@ public struct QuantizedLayer: Sendable, Equatable {
     /// Per output channel: real weight = weightScales[o] * value.
     public var weightScales: [Float]
     /// Per output channel: real bias = biasScales[o] * bias[o], biasScales[o] = input scale x weightScales[o].
+    /// Empty for a weight-only layer.
     public var bias: [Int32]
     public var biasScales: [Float]
 
-    public init(values: [Int8], shape: [Int], weightScales: [Float], bias: [Int32], biasScales: [Float]) {
+    /// Weights stored in int8 for size only; computed in float32 on the dequantised weights.
+    public var isWeightOnly: Bool { bias.isEmpty }
+
+    public init(values: [Int8], shape: [Int], weightScales: [Float], bias: [Int32] = [], biasScales: [Float] = []) {
         self.values = values
         self.shape = shape
         self.weightScales = weightScales

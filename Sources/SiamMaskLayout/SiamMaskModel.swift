@@ -75,7 +75,8 @@ public struct SiamMaskModel: Sendable, Equatable {
             m["quant.activations.scheme"] = .string("uint8 affine per tensor")
             m["quant.weights.scheme"] = .string("int8 symmetric per output channel; bias int32 at the accumulator scale")
             m["quant.float32_layers"] = .strings(q.float32Nodes)
-            m["quant.int8_layers"] = .strings(q.layers.keys.sorted())
+            m["quant.int8_layers"] = .strings(q.layers.filter { !$0.value.isWeightOnly }.keys.sorted())
+            m["quant.int8_weight_only_layers"] = .strings(q.layers.filter { $0.value.isWeightOnly }.keys.sorted())
             for (k, v) in q.settings { m["quant.settings." + k] = .string(v) }
             for i in tensors.indices {
                 let name = tensors[i].name
@@ -85,7 +86,7 @@ public struct SiamMaskModel: Sendable, Equatable {
                 if name.hasSuffix(".weight") {
                     tensors[i] = NamedTensor(name: name, tensor: Tensor(shape: layer.shape, int8: layer.values),
                                              quantization: QuantizationParameters(scales: layer.weightScales, zeroPoints: zeros, axis: 0))
-                } else if name.hasSuffix(".bias") {
+                } else if name.hasSuffix(".bias"), !layer.isWeightOnly {
                     tensors[i] = NamedTensor(name: name, tensor: Tensor(shape: [layer.shape[0]], int32: layer.bias),
                                              quantization: QuantizationParameters(scales: layer.biasScales, zeroPoints: zeros, axis: 0))
                 }
@@ -166,7 +167,7 @@ public struct SiamMaskModel: Sendable, Equatable {
                 let layer = try Self.quantizedLayer(module, weight: pair.weight, bias: pair.bias)
                 int8Layers[module] = layer
                 byName[module + ".weight"] = Tensor(shape: layer.shape, floats: layer.dequantizedWeights)
-                byName[module + ".bias"] = Tensor(shape: [layer.shape[0]], floats: layer.dequantizedBias)
+                if !layer.isWeightOnly { byName[module + ".bias"] = Tensor(shape: [layer.shape[0]], floats: layer.dequantizedBias) }
             }
             guard case .strings(let names)? = m["quant.activations.names"], case .doubles(let scales)? = m["quant.activations.scales"],
                   case .ints(let zeroPoints)? = m["quant.activations.zero_points"], names.count == scales.count,
@@ -199,11 +200,21 @@ public struct SiamMaskModel: Sendable, Equatable {
     }
 
     /// Checks one int8 layer's tensors: int8 OIHW weights with per-output-channel scales and zero points 0, values in
-    /// [-127, 127]; an int32 bias with one positive scale per output channel.
+    /// [-127, 127]; an int32 bias with one positive scale per output channel, or none (weight-only: the float32 bias
+    /// stays a plain tensor).
     private static func quantizedLayer(_ module: String, weight: NamedTensor?, bias: NamedTensor?) throws -> QuantizedLayer {
         guard let weight, let wq = weight.quantization else { throw ModelError.invalidQuantization("\(module).weight must be int8 with per-channel scales") }
-        guard let bias, let bq = bias.quantization else { throw ModelError.invalidQuantization("\(module).bias must be int32 with per-channel scales") }
         let shape = weight.tensor.shape
+        if bias == nil {
+            guard weight.tensor.dtype == .int8, shape.count == 4, shape[0] > 0, wq.axis == 0, wq.scales.count == shape[0],
+                  wq.zeroPoints.allSatisfy({ $0 == 0 }), wq.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw ModelError.invalidQuantization("\(module).weight must be int8, symmetric per slice of its first axis with positive scales")
+            }
+            let values = weight.tensor.withUnsafeBytes { Array($0.bindMemory(to: Int8.self)) }
+            guard !values.contains(-128) else { throw ModelError.invalidQuantization("\(module).weight holds -128, outside the symmetric range") }
+            return QuantizedLayer(values: values, shape: shape, weightScales: wq.scales)
+        }
+        guard let bias, let bq = bias.quantization else { throw ModelError.invalidQuantization("\(module).bias must be int32 with per-channel scales") }
         guard weight.tensor.dtype == .int8, shape.count == 4, shape[0] > 0, wq.axis == 0, wq.scales.count == shape[0],
               wq.zeroPoints.allSatisfy({ $0 == 0 }), wq.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
             throw ModelError.invalidQuantization("\(module).weight must be int8 OIHW, symmetric per output channel with positive scales")

@@ -72,7 +72,9 @@ final class QuantizedModelTests: XCTestCase {
         XCTAssertEqual(q.precision, "mixed")
         XCTAssertNil(q.quantization!.layers["refine_model.post2"])
         XCTAssertNotNil(q.quantization!.layers["features.features.conv1"])
-        XCTAssertNil(q.quantization!.layers["rpn_model.cls.conv_kernel.0"], "template-only layers stay float32")
+        XCTAssertEqual(q.quantization!.layers["rpn_model.cls.conv_kernel.0"]?.isWeightOnly, true, "template-only: int8 storage, float32 compute")
+        XCTAssertEqual(q.quantization!.layers["refine_model.deconv"]?.isWeightOnly, true)
+        XCTAssertEqual(q.quantization!.layers["features.features.conv1"]?.isWeightOnly, false)
         let bytes = try SiamFileWriter.encode(q.siamFile())
         let back = try SiamMaskModel(siamFile: SiamFileReader.decode(bytes))
         XCTAssertEqual(back, q)
@@ -97,6 +99,9 @@ final class QuantizedModelTests: XCTestCase {
         }
         func tensorIndex(_ name: String) -> Int { file.tensors.firstIndex { $0.name == name }! }
         let w = tensorIndex("features.features.conv1.weight"), b = tensorIndex("features.features.conv1.bias")
+        let templateOnly = tensorIndex("rpn_model.cls.conv_kernel.0.weight")
+        refuse({ $0.tensors[templateOnly].quantization = nil }, "per-channel scales")
+        refuse({ $0.tensors[templateOnly].quantization!.axis = 1 }, "first axis")
         refuse({ $0.metadata["quant.activations.scales"] = .doubles([]) }, "quant.activations")
         refuse({ f in
             guard case .doubles(var s)? = f.metadata["quant.activations.scales"] else { return }

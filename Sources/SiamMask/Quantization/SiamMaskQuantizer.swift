@@ -30,7 +30,8 @@ public enum QuantizerError: Error, Equatable, CustomStringConvertible {
 
 /// Builds int8 SiamMask models: int8 symmetric per-output-channel weights, int32 biases at the accumulator scale,
 /// uint8 per-tensor activation encodings from a calibration. The template-only convolutions (the correlation blocks'
-/// conv_kernel) and the refine deconvolution stay float32: they run once per target or on a 1x1 input.
+/// conv_kernel) and the refine deconvolution store int8 weights too but compute in float32 on the dequantised values
+/// (weight-only): they run once per target, or on a 1x1 input.
 public enum SiamMaskQuantizer {
     /// The per-frame nodes that can run in int8, in execution order (search graph, then refine).
     public static func quantizableNodes(_ network: SiamMaskNetwork) throws -> [QuantizableNode] {
@@ -51,7 +52,15 @@ public enum SiamMaskQuantizer {
         return nodes
     }
 
-    /// Quantises every quantisable node except those in `float32Nodes`.
+    /// Modules stored weight-only (int8 weights, float32 compute): the template-only convolutions and the refine
+    /// deconvolution.
+    public static func weightOnlyModules(_ network: SiamMaskNetwork) throws -> [String] {
+        let perFrame = Set(try quantizableNodes(network).compactMap(\.module))
+        return SiamMaskLayers(widths: network.widths).trackedConvs.map(\.module).filter { !perFrame.contains($0) }
+    }
+
+    /// Quantises every quantisable node except those in `float32Nodes` (per-frame node names, or weight-only module
+    /// names, which then keep float32 weights).
     /// - Parameter encodings: activation encodings by name (from a calibration table); each int8 node needs its
     ///   input's and its own.
     public static func quantize(_ model: SiamMaskModel, encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [],
@@ -59,7 +68,8 @@ public enum SiamMaskQuantizer {
         guard model.quantization == nil else { throw QuantizerError.alreadyQuantized }
         let network = try SiamMaskNetwork(model: model)
         let nodes = try quantizableNodes(network)
-        let names = Set(nodes.map(\.name))
+        let weightOnly = try weightOnlyModules(network)
+        let names = Set(nodes.map(\.name) + weightOnly)
         if let unknown = float32Nodes.first(where: { !names.contains($0) }) { throw QuantizerError.unknownLayer(unknown) }
         var layers: [String: QuantizedLayer] = [:]
         var activations: [String: UInt8Encoding] = [:]
@@ -80,19 +90,29 @@ public enum SiamMaskQuantizer {
             weights.replace(module + ".weight", with: Tensor(shape: w.shape, floats: layer.dequantizedWeights))
             weights.replace(module + ".bias", with: Tensor(shape: b.shape, floats: layer.dequantizedBias))
         }
+        // Template-only convolutions and the refine deconvolution: int8 weights for storage, float32 compute.
+        for module in weightOnly where !float32Nodes.contains(module) {
+            let layer = SiamMaskLayers(widths: model.widths).conv(named: module)!
+            let w = model.weights[layer.weightKey]!
+            let q = PerChannelInt8.symmetric(weights: w.floats, outChannels: w.shape[0])
+            let stored = QuantizedLayer(values: q.values, shape: w.shape, weightScales: q.scales)
+            layers[module] = stored
+            weights.replace(layer.weightKey, with: Tensor(shape: w.shape, floats: stored.dequantizedWeights))
+        }
         var result = model
         result.weights = weights
         result.quantization = ModelQuantization(layers: layers, activations: activations,
-                                                float32Nodes: nodes.filter { float32Nodes.contains($0.name) }.map(\.name),
+                                                float32Nodes: (nodes.map(\.name) + weightOnly).filter { float32Nodes.contains($0) },
                                                 settings: settings)
         return result
     }
 
-    /// Node names matching any of the glob patterns (`*` any run of characters, `?` one), by node or module name.
-    public static func nodes(matching patterns: [String], in nodes: [QuantizableNode]) -> Set<String> {
+    /// Node names matching any of the glob patterns (`*` any run of characters, `?` one), by node or module name,
+    /// and the matching weight-only modules.
+    public static func nodes(matching patterns: [String], in nodes: [QuantizableNode], weightOnly: [String] = []) -> Set<String> {
         Set(nodes.filter { n in
             patterns.contains { p in glob(p, n.name) || (n.module.map { glob(p, $0) } ?? false) }
-        }.map(\.name))
+        }.map(\.name) + weightOnly.filter { m in patterns.contains { glob($0, m) } })
     }
 
     static func glob(_ pattern: String, _ text: String) -> Bool {
