@@ -25,17 +25,12 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate_synth import seeds  # noqa: E402  (seed ranges such as 1-10,15)
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "data"
 REAL = ["DAVIS/JPEGImages/480p/tennis", "DAVIS/JPEGImages/480p/car-shadow", "VOT/bag", "OTB/Crossing"]
-
-
-def seeds(text):
-    out = []
-    for part in text.split(","):
-        a, _, b = part.partition("-")
-        out += list(range(int(a), int(b or a) + 1))
-    return out
 
 
 def sh(cmd, check=True):

@@ -131,8 +131,8 @@ struct TrackCommand: ParsableCommand {
             try output.commit()
         }
         let tracked = Double(max(count - 1, 1))
-        print(String(format: "tracked %d frames of %@ (%@ preset) into %@ in %.2f s", count, seq.name, presetName, out,
-                     Date().timeIntervalSince(start)))
+        print(String(format: "tracked %d frames of %@ (%@ preset, %@ model) into %@ in %.2f s", count, seq.name, presetName,
+                     network.model.precision, out, Date().timeIntervalSince(start)))
         if let summary = accuracy.summary { print(summary) }
         print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms",
                      stage.decode / tracked * 1000, stage.crop / tracked * 1000, stage.network / tracked * 1000,
