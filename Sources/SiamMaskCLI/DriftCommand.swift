@@ -75,8 +75,9 @@ struct DriftCommand: ParsableCommand {
             return DriftReport.ModelDescription(path: path, precision: network.model.precision, int8Layers: int8.count,
                                                 float32Layers: nodes.filter { !int8.contains($0) }.count)
         }
-        let report = DriftReport.make(reference: try describe(reference, referenceNetwork), candidate: try describe(candidate, candidateNetwork),
+        var report = DriftReport.make(reference: try describe(reference, referenceNetwork), candidate: try describe(candidate, candidateNetwork),
                                       frames: measurement.frames, layers: measurement.layers, budget: budget)
+        report.mode = lockstep ? "lockstep" : "free-running"
         try reporting("cannot write \(out)") { _ = try report.write(to: URL(fileURLWithPath: out)) }
         let s = report.summary
         print(String(format: "drift (%@) over %d frames of %d sequences: box IoU %.4f (min %.4f), mask IoU %.4f (min %.4f), centre error %.2f px, |score diff| %.4f, %d disagreeing frames",

@@ -162,6 +162,7 @@ final class CLITests: XCTestCase {
         for f in ["drift.json", "drift.md", "drift.svg"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(f)"), f) }
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/drift.json"))) as! [String: Any]
         let summary = report["summary"] as! [String: Any]
+        XCTAssertEqual(report["mode"] as? String, "free-running")
         XCTAssertEqual(summary["frames"] as? Int, 3)
         for key in ["box_iou_mean", "mask_iou_mean", "center_error_px_mean"] { XCTAssertNotNil(summary[key] as? Double, key) }
         let layers = report["layers"] as! [[String: Any]]
@@ -169,10 +170,11 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(layers.first { $0["name"] as? String == "refine_model.post2" }?["precision"] as? String, "float32")
         // An impossible budget: the report is still written, and the exit status says it failed.
         let over = dir.appendingPathComponent("drift-over").path
-        r = try run(["drift", model, int8, "--sequence", seq, "--budget", "sqnr_db=199", "--no-layers", "--out", over])
+        r = try run(["drift", model, int8, "--sequence", seq, "--budget", "sqnr_db=199", "--lockstep", "--out", over])
         XCTAssertEqual(r.status, 1, r.stdout + r.stderr)
         XCTAssertTrue(r.stdout.contains("over budget"), r.stdout)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: "\(over)/drift.md"))
+        XCTAssertTrue(r.stdout.contains("drift (lockstep)"), r.stdout)
+        XCTAssertTrue(try String(contentsOfFile: "\(over)/drift.md", encoding: .utf8).contains("**lockstep**"))
 
         // Bad input: one line, non-zero exit, nothing written.
         for (args, message) in [

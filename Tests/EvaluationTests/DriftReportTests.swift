@@ -184,7 +184,7 @@ final class DriftReportTests: XCTestCase {
         let data = try Data(contentsOf: dir.appendingPathComponent("drift.json"))
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
         XCTAssertEqual(Set(json.keys), ["format", "version", "reference", "candidate", "budget", "budget_violations",
-                                        "passed", "summary", "sequences", "layers", "frames"])
+                                        "passed", "summary", "sequences", "layers", "frames", "mode"])
         XCTAssertEqual(json["format"] as? String, "siammask-drift")
         XCTAssertEqual(json["version"] as? Int, 1)
         XCTAssertEqual(json["passed"] as? Bool, false)

@@ -8,6 +8,9 @@ extension DriftReport {
     public func markdown() -> String {
         var md = "# Drift report: candidate vs reference\n\n"
         md += verdict() + "\n\n"
+        md += mode == "lockstep"
+            ? "Mode: **lockstep** — the candidate tracker restarts from the reference's state before every frame, so each frame measures the networks on the same crop.\n\n"
+            : "Mode: **free-running** — each tracker follows its own results from the first frame.\n\n"
         md += table(["", "reference", "candidate"], [
             ["model", code(reference.path), code(candidate.path)],
             ["precision", reference.precision, candidate.precision],

@@ -163,6 +163,9 @@ public struct DriftReport: Codable, Equatable, Sendable {
     public var candidate: ModelDescription
     public var budget: DriftBudget?
     public var budgetViolations: [String]
+    /// How the two trackers ran: "free-running" (each from its own previous state) or "lockstep" (the candidate
+    /// restarted from the reference's state before every frame).
+    public var mode: String = "free-running"
     /// No violations (always true without a budget).
     public var passed: Bool
     public var summary: DriftSummary
@@ -198,7 +201,7 @@ public struct DriftReport: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, version, reference, candidate, budget, passed, summary, sequences, layers, frames
+        case format, version, reference, candidate, budget, passed, summary, sequences, layers, frames, mode
         case budgetViolations = "budget_violations"
     }
 
@@ -214,6 +217,7 @@ public struct DriftReport: Codable, Equatable, Sendable {
         candidate = try c.decode(ModelDescription.self, forKey: .candidate)
         budget = try c.decodeIfPresent(DriftBudget.self, forKey: .budget)
         budgetViolations = try c.decode([String].self, forKey: .budgetViolations)
+        mode = try c.decodeIfPresent(String.self, forKey: .mode) ?? "free-running"
         passed = try c.decode(Bool.self, forKey: .passed)
         summary = try c.decode(DriftSummary.self, forKey: .summary)
         sequences = try c.decode([SequenceDrift].self, forKey: .sequences)
@@ -230,6 +234,7 @@ public struct DriftReport: Codable, Equatable, Sendable {
         try c.encode(candidate, forKey: .candidate)
         try c.encode(budget, forKey: .budget)
         try c.encode(budgetViolations, forKey: .budgetViolations)
+        try c.encode(mode, forKey: .mode)
         try c.encode(passed, forKey: .passed)
         try c.encode(summary, forKey: .summary)
         try c.encode(sequences, forKey: .sequences)
