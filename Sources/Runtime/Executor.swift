@@ -30,6 +30,10 @@ public final class Executor {
     /// Called for every graph input, then after every node, with its name, shape and float values (uint8
     /// activations dequantised) — the hook of calibration and drift observers.
     public var observer: ((String, ActivationShape, UnsafeBufferPointer<Float>) -> Void)?
+    /// When set, each run records the wall time of every step (inserted conversions named "quantize X" /
+    /// "dequantize X" after the value's producer), in execution order.
+    public var profiling = false
+    public private(set) var lastProfile: [(step: String, seconds: Double)] = []
 
     private let table: UnsafePointer<sm_kernel_table>
     private let int8Table: UnsafePointer<sm_int8_kernel_table>?
@@ -179,8 +183,14 @@ public final class Executor {
                 observer(name, s, UnsafeBufferPointer(start: pointer(v.index).assumingMemoryBound(to: Float.self), count: s.count))
             }
         }
+        lastProfile.removeAll(keepingCapacity: true)
         for (i, step) in plan.steps.enumerated() {
+            let start = profiling ? DispatchTime.now().uptimeNanoseconds : 0
             execute(step, index: i)
+            if profiling {
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+                lastProfile.append((stepName(step), seconds))
+            }
             if let observer, let n = step.node {
                 let value = plan.values[step.output]
                 var view = pointer(step.output).assumingMemoryBound(to: Float.self)
@@ -200,6 +210,14 @@ public final class Executor {
             result[name] = Tensor(shape: s.dims, floats: Array(UnsafeBufferPointer(start: p, count: s.count)))
         }
         return result
+    }
+
+    private func stepName(_ step: LoweredGraph.Step) -> String {
+        if let n = step.node { return graph.nodes[n].name + (step.isInt8 ? " (int8)" : "") }
+        let source = graph.nodes.first { $0.output.index == step.inputs[0] }?.name
+            ?? graph.inputs.first { $0.value.index == step.inputs[0] }?.name ?? "%\(step.inputs[0])"
+        if case .quantize = step.kind { return "quantize " + source }
+        return "dequantize " + source
     }
 
     private func pointer(_ v: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(buffers[bufferOfValue[v]].floats) }

@@ -46,6 +46,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Also write every graph input and node output (dequantised) as NODE.npy into this folder.")
     var dumpActivations: String?
 
+    @Option(help: "Run this many more times after the first (packing) run and print the time of every step of the last.")
+    var profile: Int?
+
     func validate() throws {
         if graph == .refine, pos == nil { throw ValidationError("--graph refine needs --pos ROW,COL") }
         if graph != .refine, pos != nil { throw ValidationError("--pos only applies to --graph refine") }
@@ -85,7 +88,24 @@ struct RunCommand: ParsableCommand {
             if dumpActivations != nil {
                 executor.observer = { name, shape, values in dumped.append((name, Tensor(shape: shape.dims, floats: Array(values)))) }
             }
-            return try executor.run(named)
+            let first = try executor.run(named)
+            guard let repeats = profile else { return first }
+            executor.observer = nil
+            executor.profiling = true
+            var times: [Double] = []
+            for _ in 0..<max(1, repeats) {
+                let t0 = Date()
+                _ = try executor.run(named)
+                times.append(Date().timeIntervalSince(t0))
+            }
+            let steps = executor.lastProfile
+            let total = steps.map(\.seconds).reduce(0, +)
+            print(String(format: "profile: best of %d runs %.1f ms; last run by step (%.1f ms):", times.count,
+                         (times.min() ?? 0) * 1000, total * 1000))
+            for (name, seconds) in steps.sorted(by: { $0.seconds > $1.seconds }).prefix(25) {
+                print(String(format: "  %7.2f ms  %4.1f%%  %@", seconds * 1000, 100 * seconds / max(total, 1e-12), name))
+            }
+            return first
         }
         let runSeconds = Date().timeIntervalSince(runStart)
         let dir = URL(fileURLWithPath: output)

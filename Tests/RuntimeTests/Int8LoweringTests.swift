@@ -207,6 +207,17 @@ final class Int8LoweringTests: XCTestCase {
         XCTAssertEqual(q, values.map { Spec.quantize($0, e) })
         XCTAssertEqual(Array(q.prefix(4)), [10, 10, 12, 10])   // 0.5 and -0.5 round to even (0), 1.5 to 2
         XCTAssertEqual(q[6], 0)                                 // NaN -> -512 -> clamped to 0
+        // Many values, halves and near-halves included, against the rule written with Swift's rounding.
+        var rng = SeededGenerator(seed: 21)
+        let many: [Float] = (0..<20_000).map { i in
+            let v = Float.random(in: -300...300, using: &rng)
+            return i % 3 == 0 ? (v * 2).rounded() / 2 : (i % 3 == 1 ? v.rounded().nextUp : v)
+        }
+        for e in [UInt8Encoding(scale: 1, zeroPoint: 128), UInt8Encoding(scale: 0.37, zeroPoint: 3), UInt8Encoding(scale: 2.5, zeroPoint: 255)] {
+            var out = [UInt8](repeating: 0, count: many.count)
+            sm_quantize_f32_u8(many, many.count, 1 / e.scale, e.zeroPoint, &out)
+            XCTAssertEqual(out, many.map { Spec.quantize($0, e) }, "\(e)")
+        }
         var back = [Float](repeating: 0, count: q.count)
         sm_dequantize_u8_f32(q, q.count, e.scale, e.zeroPoint, &back)
         XCTAssertEqual(back, q.map { Spec.dequantize($0, e) })
