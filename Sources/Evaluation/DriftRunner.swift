@@ -56,18 +56,15 @@ public enum DriftRunner {
     }
 
     static func frameDrift(_ sequence: TrackingSequence, _ index: Int, _ r: TrackResult, _ c: TrackResult) throws -> FrameDrift {
-        func box(_ t: TrackResult) -> Box { Box(x: t.box.x, y: t.box.y, width: t.box.width, height: t.box.height) }
-        let (rb, cb) = (box(r), box(c))
-        let rGT = try SequenceTracking.groundTruthOverlap(r, sequence: sequence, frame: index)
-        let cGT = try SequenceTracking.groundTruthOverlap(c, sequence: sequence, frame: index)
-        return FrameDrift(sequence: sequence.name, frame: index, boxIoU: rb.intersectionOverUnion(cb),
-                          polygonIoU: polygonIntersectionOverUnion(r.polygon, c.polygon),
-                          maskIoU: maskIntersectionOverUnion(r.mask, c.mask),
-                          centerErrorPx: ((rb.centerX - cb.centerX) * (rb.centerX - cb.centerX)
-                                          + (rb.centerY - cb.centerY) * (rb.centerY - cb.centerY)).squareRoot(),
-                          scoreReference: Double(r.score), scoreCandidate: Double(c.score),
-                          referenceGTBoxIoU: rGT.box, candidateGTBoxIoU: cGT.box,
-                          referenceGTMaskIoU: rGT.mask, candidateGTMaskIoU: cGT.mask)
+        func observation(_ t: TrackResult) -> DriftObservation {
+            DriftObservation(box: Box(x: t.box.x, y: t.box.y, width: t.box.width, height: t.box.height),
+                             polygon: t.polygon.map { Point($0.x, $0.y) }, mask: t.mask, score: Double(t.score))
+        }
+        var drift = FrameDrift(sequence: sequence.name, frame: index, reference: observation(r), candidate: observation(c))
+        // Ground truth by the benchmark's own rules (VOT polygon to box, DAVIS mask and its bounding rectangle).
+        (drift.referenceGTBoxIoU, drift.referenceGTMaskIoU) = try SequenceTracking.groundTruthOverlap(r, sequence: sequence, frame: index)
+        (drift.candidateGTBoxIoU, drift.candidateGTMaskIoU) = try SequenceTracking.groundTruthOverlap(c, sequence: sequence, frame: index)
+        return drift
     }
 }
 

@@ -152,7 +152,12 @@ public final class Executor {
     }
 
     /// Names of the nodes that run in int8 after lowering, in execution order.
-    public var int8Nodes: [String] { plan.steps.compactMap { $0.isInt8 ? graph.nodes[$0.node!].name : nil } }
+    public var int8Nodes: [String] { plan.int8Nodes(of: graph) }
+
+    /// The same without building an executor (no buffers, no weight packing).
+    public static func int8Nodes(of graph: Graph, int8: Int8Configuration?) throws -> [String] {
+        try LoweredGraph(graph, int8: int8).int8Nodes(of: graph)
+    }
 
     /// Moves a window node's origin for the following runs. The window's size stays what the graph was built with,
     /// so no buffer changes: one refine executor serves every cell of the score map.

@@ -114,6 +114,8 @@ struct LoweredGraph {
     let inputs: [Int]
     private(set) var outputs: [Int] = []
 
+    func int8Nodes(of graph: Graph) -> [String] { steps.compactMap { $0.isInt8 ? graph.nodes[$0.node!].name : nil } }
+
     init(_ graph: Graph, int8 configuration: Int8Configuration?) throws {
         var values = graph.shapes.map { Value(shape: $0, encoding: nil) }
         var steps: [Step] = []

@@ -57,6 +57,12 @@ public final class SiamMaskNetwork: @unchecked Sendable {
         return Int8Configuration(encodings: q.activations, float32Nodes: Set(q.float32Nodes))
     }
 
+    /// The per-frame nodes (search, then refine) that run in int8 for this model, found by lowering alone.
+    public func int8NodeNames() throws -> [String] {
+        try Executor.int8Nodes(of: trackingSearchGraph(), int8: int8Configuration)
+            + Executor.int8Nodes(of: refineGraph(row: 12, column: 12), int8: int8Configuration)
+    }
+
     /// Backbone (ResNet-50 to layer3) from an image value. Returns P0 (stem output before the max-pool), P1, P2, P3.
     private func backbone(_ g: inout GraphBuilder, _ image: ValueID) throws -> [ValueID] {
         let layers = SiamMaskLayers(widths: widths)

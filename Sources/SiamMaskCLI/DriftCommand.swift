@@ -70,8 +70,7 @@ struct DriftCommand: ParsableCommand {
         }
         func describe(_ path: String, _ network: SiamMaskNetwork) throws -> DriftReport.ModelDescription {
             let nodes = try SiamMaskQuantizer.quantizableNodes(network).map(\.name)
-            let session = try TrackerSession(network: network)
-            let int8 = Set(session.int8Nodes)
+            let int8 = Set(try network.int8NodeNames())
             return DriftReport.ModelDescription(path: path, precision: network.model.precision, int8Layers: int8.count,
                                                 float32Layers: nodes.filter { !int8.contains($0) }.count)
         }

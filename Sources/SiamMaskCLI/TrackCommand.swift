@@ -162,7 +162,7 @@ struct TrackCommand: ParsableCommand {
         }
         if let b = `init` {
             let v = try numbers(b, 4, "--init")
-            return try checkedBox(v[0], v[1], v[2], v[3], frame: frame)
+            return try SequenceTracking.checkedBox(v[0], v[1], v[2], v[3], frame: frame)
         }
         if let p = initPolygon { return .polygon(try numbers(p, 8, "--init-polygon")) }
         if let m = initMask { return try maskInit(URL(fileURLWithPath: m), frame: frame) }
@@ -170,12 +170,6 @@ struct TrackCommand: ParsableCommand {
             throw CommandFailure("\(seq.name) has no first-frame ground truth: give --init x,y,w,h, --init-polygon or --init-mask")
         }
         return try SequenceTracking.initialTarget(seq, frame: frame)
-    }
-
-    private func checkedBox(_ x: Double, _ y: Double, _ w: Double, _ h: Double, frame: Image) throws -> TrackerInitialization {
-        do { return try SequenceTracking.checkedBox(x, y, w, h, frame: frame) } catch let e as TrackerError {
-            throw CommandFailure(e.description.replacingOccurrences(of: "invalid initial target: the box", with: "the initial box"))
-        }
     }
 
     private func maskInit(_ url: URL, frame: Image) throws -> TrackerInitialization {
