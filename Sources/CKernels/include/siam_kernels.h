@@ -53,6 +53,18 @@ typedef struct sm_kernel_table {
                        const sm_conv2d_epilogue *epilogue, float *output,
                        int32_t row_begin, int32_t row_end, void *workspace);
 
+    // Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of any dilation and padding (winograd_applies), with the
+    // same contract as conv2d_f32 (own packed layout and workspace). conv2d_f32_* route qualifying shapes here on the
+    // fast tiers unless SIAMMASK_WINOGRAD=0; the reference table's entries are the scalar twin and its conv2d_f32
+    // stays direct. Results differ from the direct convolution by rounding only (see the Winograd tolerance in tests).
+    int (*winograd_applies)(const sm_conv2d_shape *shape);
+    size_t (*winograd_f32_packed_floats)(const sm_conv2d_shape *shape);
+    void (*winograd_f32_pack)(const sm_conv2d_shape *shape, const float *weights_oihw, float *packed);
+    size_t (*winograd_f32_workspace_bytes)(const sm_conv2d_shape *shape, int32_t rows);
+    void (*winograd_f32)(const sm_conv2d_shape *shape, const float *input, const float *packed,
+                         const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
+                         void *workspace);
+
     // Transposed convolution with stride == kernel and no padding (non-overlapping), e.g. the refine deconv
     // (256 -> 32, 15x15, stride 15 on a 1x1 input). weights (in, out, k, k); bias per output channel (may be NULL).
     // output is out x (in_h*k) x (in_w*k).

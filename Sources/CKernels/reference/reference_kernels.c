@@ -1,6 +1,6 @@
 // reference_kernels.c — the scalar reference twins: plain loops that are obviously correct. The fast tiers are
 // tested against these; SIAMMASK_MAX_TIER=reference runs the whole network on them.
-#include "../kernels_internal.h"
+#include "../winograd/winograd_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -186,6 +186,11 @@ const sm_kernel_table sm_reference_table = {
     .conv2d_f32_pack = ref_conv2d_pack,
     .conv2d_f32_workspace_bytes = ref_conv2d_workspace_bytes,
     .conv2d_f32 = ref_conv2d,
+    .winograd_applies = sm_winograd_applies_f32,
+    .winograd_f32_packed_floats = sm_ref_winograd_f32_packed_floats,
+    .winograd_f32_pack = sm_ref_winograd_f32_pack,
+    .winograd_f32_workspace_bytes = sm_ref_winograd_f32_workspace_bytes,
+    .winograd_f32 = sm_ref_winograd_f32,
     .conv_transpose2d_f32 = ref_conv_transpose2d,
     .max_pool2d_f32 = ref_max_pool2d,
     .depthwise_xcorr_f32 = ref_depthwise_xcorr,

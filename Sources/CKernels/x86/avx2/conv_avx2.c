@@ -1,7 +1,10 @@
 // conv_avx2.c — convolution for the AVX2 tier: 6 x 16 register tile (12 ymm accumulators, 2 ymm of B, one
 // broadcast of A), the driver in ../conv_gemm_driver.h.
 #if defined(__x86_64__)
-#include "../../kernels_internal.h"
+#include "../../winograd/winograd_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include <immintrin.h>
 
@@ -140,19 +143,88 @@ static void sm_avx2_copy_strided(float *dst, const float *src, int32_t n, int32_
 
 #include "../conv_gemm_driver.h"
 
+// The vector layer of the Winograd body.
+typedef __m256 sm_vf;
+#define SM_VF_LOAD(p) _mm256_loadu_ps(p)
+#define SM_VF_STORE(p, v) _mm256_storeu_ps(p, v)
+#define SM_VF_ADD(a, b) _mm256_add_ps(a, b)
+#define SM_VF_SUB(a, b) _mm256_sub_ps(a, b)
+#define SM_VF_MAX(a, b) _mm256_max_ps(a, b)
+#define SM_VF_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define SM_VF_SET1(x) _mm256_set1_ps(x)
+// 4x4 transpose within each 128-bit half: (r0, r1, r2, r3) rows -> columns.
+#define SM_AVX2_TRANSPOSE4(r0, r1, r2, r3)                                                                      \
+    do {                                                                                                        \
+        const __m256 t0_ = _mm256_unpacklo_ps(r0, r1), t1_ = _mm256_unpackhi_ps(r0, r1);                        \
+        const __m256 t2_ = _mm256_unpacklo_ps(r2, r3), t3_ = _mm256_unpackhi_ps(r2, r3);                        \
+        r0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0_), _mm256_castps_pd(t2_)));                \
+        r1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0_), _mm256_castps_pd(t2_)));                \
+        r2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1_), _mm256_castps_pd(t3_)));                \
+        r3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1_), _mm256_castps_pd(t3_)));                \
+    } while (0)
+// Each 128-bit half of the 4 loads is one tile's 4 values (tiles 0..7); pair tiles t and t+4 in one register, then
+// transpose each half.
+#define SM_VF_DEINTERLEAVE4(src, q0, q1, q2, q3)                                                                 \
+    do {                                                                                                        \
+        const __m256 v0_ = _mm256_loadu_ps(src), v1_ = _mm256_loadu_ps((src) + 8);                             \
+        const __m256 v2_ = _mm256_loadu_ps((src) + 16), v3_ = _mm256_loadu_ps((src) + 24);                      \
+        __m256 r0_ = _mm256_permute2f128_ps(v0_, v2_, 0x20), r1_ = _mm256_permute2f128_ps(v0_, v2_, 0x31);      \
+        __m256 r2_ = _mm256_permute2f128_ps(v1_, v3_, 0x20), r3_ = _mm256_permute2f128_ps(v1_, v3_, 0x31);      \
+        SM_AVX2_TRANSPOSE4(r0_, r1_, r2_, r3_);                                                                 \
+        q0 = r0_;                                                                                               \
+        q1 = r1_;                                                                                               \
+        q2 = r2_;                                                                                               \
+        q3 = r3_;                                                                                               \
+    } while (0)
+#define SM_VF_INTERLEAVE4(a, b, c, d, dst)                                                                       \
+    do {                                                                                                        \
+        __m256 r0_ = (a), r1_ = (b), r2_ = (c), r3_ = (d);                                                      \
+        SM_AVX2_TRANSPOSE4(r0_, r1_, r2_, r3_);   /* r0: tiles 0 | 4, r1: 1 | 5, r2: 2 | 6, r3: 3 | 7 */        \
+        _mm256_storeu_ps((dst), _mm256_permute2f128_ps(r0_, r1_, 0x20));                                        \
+        _mm256_storeu_ps((dst) + 8, _mm256_permute2f128_ps(r2_, r3_, 0x20));                                    \
+        _mm256_storeu_ps((dst) + 16, _mm256_permute2f128_ps(r0_, r1_, 0x31));                                   \
+        _mm256_storeu_ps((dst) + 24, _mm256_permute2f128_ps(r2_, r3_, 0x31));                                   \
+    } while (0)
+#include "../../winograd/winograd_f43_body.h"
+
 #pragma clang attribute pop
 
-size_t sm_avx2_conv2d_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx2_conv2d_packed_floats(s); }
+// Entry points with external linkage for the table: qualifying 3x3 convolutions take Winograd (unless switched off).
+static int sm_avx2_use_winograd(const sm_conv2d_shape *s) { return sm_winograd_enabled() && sm_winograd_applies(s); }
+
+size_t sm_avx2_winograd_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx2_wino_packed_floats(s); }
+void sm_avx2_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
+    sm_avx2_wino_pack(s, w, packed);
+}
+size_t sm_avx2_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
+    return sm_avx2_wino_workspace_bytes(s, rows);
+}
+__attribute__((target("avx2,fma")))
+void sm_avx2_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
+                         const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
+                         void *workspace) {
+    sm_avx2_wino_run(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+}
+
+size_t sm_avx2_conv2d_f32_packed_floats(const sm_conv2d_shape *s) {
+    return sm_avx2_use_winograd(s) ? sm_avx2_wino_packed_floats(s) : sm_avx2_conv2d_packed_floats(s);
+}
 void sm_avx2_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
-    sm_avx2_conv2d_pack(s, w, packed);
+    if (sm_avx2_use_winograd(s))
+        sm_avx2_wino_pack(s, w, packed);
+    else
+        sm_avx2_conv2d_pack(s, w, packed);
 }
 size_t sm_avx2_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
-    return sm_avx2_conv2d_workspace_bytes(s, rows);
+    return sm_avx2_use_winograd(s) ? sm_avx2_wino_workspace_bytes(s, rows) : sm_avx2_conv2d_workspace_bytes(s, rows);
 }
 __attribute__((target("avx2,fma")))
 void sm_avx2_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
                         const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
                         void *workspace) {
-    sm_avx2_conv2d(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    if (sm_avx2_use_winograd(s))
+        sm_avx2_wino_run(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    else
+        sm_avx2_conv2d(s, input, packed, epilogue, output, row_begin, row_end, workspace);
 }
 #endif

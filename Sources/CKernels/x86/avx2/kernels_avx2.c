@@ -1,11 +1,17 @@
 // kernels_avx2.c — the AVX2 tier's other kernels (transposed convolution, max-pool, depth-wise xcorr,
 // element-wise) and its kernel table. The convolution is in conv_avx2.c.
 #if defined(__x86_64__)
-#include "../../kernels_internal.h"
+#include "../../winograd/winograd_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
 
+size_t sm_avx2_winograd_f32_packed_floats(const sm_conv2d_shape *s);
+void sm_avx2_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);
+size_t sm_avx2_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);
+void sm_avx2_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
+                          const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
+                          void *workspace);
 size_t sm_avx2_conv2d_f32_packed_floats(const sm_conv2d_shape *s);
 void sm_avx2_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);
 size_t sm_avx2_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);
@@ -253,6 +259,11 @@ const sm_kernel_table sm_avx2_table = {
     .conv2d_f32_pack = sm_avx2_conv2d_f32_pack,
     .conv2d_f32_workspace_bytes = sm_avx2_conv2d_f32_workspace_bytes,
     .conv2d_f32 = sm_avx2_conv2d_f32,
+    .winograd_applies = sm_winograd_applies_f32,
+    .winograd_f32_packed_floats = sm_avx2_winograd_f32_packed_floats,
+    .winograd_f32_pack = sm_avx2_winograd_f32_pack,
+    .winograd_f32_workspace_bytes = sm_avx2_winograd_f32_workspace_bytes,
+    .winograd_f32 = sm_avx2_winograd_f32,
     .conv_transpose2d_f32 = sm_avx2_conv_transpose2d,
     .max_pool2d_f32 = sm_avx2_max_pool2d,
     .depthwise_xcorr_f32 = sm_avx2_depthwise_xcorr,

@@ -1,7 +1,10 @@
 // conv_avx512.c — convolution for the AVX-512 tier: 8 x 48 register tile (24 zmm accumulators, 3 zmm of B,
 // A broadcast from memory), the driver in ../conv_gemm_driver.h.
 #if defined(__x86_64__)
-#include "../../kernels_internal.h"
+#include "../../winograd/winograd_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include <immintrin.h>
 
@@ -167,20 +170,89 @@ static void sm_avx512_copy_strided(float *dst, const float *src, int32_t n, int3
 
 #include "../conv_gemm_driver.h"
 
+// The vector layer of the Winograd body.
+typedef __m512 sm_vf;
+#define SM_VF_LOAD(p) _mm512_loadu_ps(p)
+#define SM_VF_STORE(p, v) _mm512_storeu_ps(p, v)
+#define SM_VF_ADD(a, b) _mm512_add_ps(a, b)
+#define SM_VF_SUB(a, b) _mm512_sub_ps(a, b)
+#define SM_VF_MAX(a, b) _mm512_max_ps(a, b)
+#define SM_VF_FMADD(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define SM_VF_SET1(x) _mm512_set1_ps(x)
+// Even / odd lanes of the 32-float pair (lo, hi), and the lane-by-lane interleave of two vectors (low / high halves).
+static inline __m512 sm_avx512_even(__m512 lo, __m512 hi) {
+    return _mm512_permutex2var_ps(lo, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), hi);
+}
+static inline __m512 sm_avx512_odd(__m512 lo, __m512 hi) {
+    return _mm512_permutex2var_ps(lo, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), hi);
+}
+static inline __m512 sm_avx512_zip_lo(__m512 a, __m512 b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+}
+static inline __m512 sm_avx512_zip_hi(__m512 a, __m512 b) {
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+}
+#define SM_VF_DEINTERLEAVE4(src, q0, q1, q2, q3)                                                                 \
+    do {                                                                                                        \
+        const __m512 v0_ = _mm512_loadu_ps(src), v1_ = _mm512_loadu_ps((src) + 16);                             \
+        const __m512 v2_ = _mm512_loadu_ps((src) + 32), v3_ = _mm512_loadu_ps((src) + 48);                      \
+        const __m512 a_ = sm_avx512_even(v0_, v1_), b_ = sm_avx512_odd(v0_, v1_);    /* src[2t], src[2t+1] */    \
+        const __m512 c_ = sm_avx512_even(v2_, v3_), d_ = sm_avx512_odd(v2_, v3_);                               \
+        q0 = sm_avx512_even(a_, c_);                                                                            \
+        q2 = sm_avx512_odd(a_, c_);                                                                             \
+        q1 = sm_avx512_even(b_, d_);                                                                            \
+        q3 = sm_avx512_odd(b_, d_);                                                                             \
+    } while (0)
+#define SM_VF_INTERLEAVE4(a, b, c, d, dst)                                                                       \
+    do {                                                                                                        \
+        const __m512 a_ = (a), b_ = (b), c_ = (c), d_ = (d);                                                    \
+        const __m512 elo_ = sm_avx512_zip_lo(a_, c_), ehi_ = sm_avx512_zip_hi(a_, c_);  /* a0 c0 a1 c1 ... */     \
+        const __m512 flo_ = sm_avx512_zip_lo(b_, d_), fhi_ = sm_avx512_zip_hi(b_, d_);                          \
+        _mm512_storeu_ps((dst), sm_avx512_zip_lo(elo_, flo_));                                                  \
+        _mm512_storeu_ps((dst) + 16, sm_avx512_zip_hi(elo_, flo_));                                             \
+        _mm512_storeu_ps((dst) + 32, sm_avx512_zip_lo(ehi_, fhi_));                                             \
+        _mm512_storeu_ps((dst) + 48, sm_avx512_zip_hi(ehi_, fhi_));                                             \
+    } while (0)
+#include "../../winograd/winograd_f43_body.h"
+
 #pragma clang attribute pop
 
-// Entry points with external linkage for the table (kernels_avx512.c).
-size_t sm_avx512_conv2d_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx512_conv2d_packed_floats(s); }
+// Entry points with external linkage for the table: qualifying 3x3 convolutions take Winograd (unless switched off).
+static int sm_avx512_use_winograd(const sm_conv2d_shape *s) { return sm_winograd_enabled() && sm_winograd_applies(s); }
+
+size_t sm_avx512_winograd_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx512_wino_packed_floats(s); }
+void sm_avx512_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
+    sm_avx512_wino_pack(s, w, packed);
+}
+size_t sm_avx512_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
+    return sm_avx512_wino_workspace_bytes(s, rows);
+}
+__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+void sm_avx512_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
+                         const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
+                         void *workspace) {
+    sm_avx512_wino_run(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+}
+
+size_t sm_avx512_conv2d_f32_packed_floats(const sm_conv2d_shape *s) {
+    return sm_avx512_use_winograd(s) ? sm_avx512_wino_packed_floats(s) : sm_avx512_conv2d_packed_floats(s);
+}
 void sm_avx512_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
-    sm_avx512_conv2d_pack(s, w, packed);
+    if (sm_avx512_use_winograd(s))
+        sm_avx512_wino_pack(s, w, packed);
+    else
+        sm_avx512_conv2d_pack(s, w, packed);
 }
 size_t sm_avx512_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
-    return sm_avx512_conv2d_workspace_bytes(s, rows);
+    return sm_avx512_use_winograd(s) ? sm_avx512_wino_workspace_bytes(s, rows) : sm_avx512_conv2d_workspace_bytes(s, rows);
 }
 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
 void sm_avx512_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
-                          const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
-                          void *workspace) {
-    sm_avx512_conv2d(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+                        const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
+                        void *workspace) {
+    if (sm_avx512_use_winograd(s))
+        sm_avx512_wino_run(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    else
+        sm_avx512_conv2d(s, input, packed, epilogue, output, row_begin, row_end, workspace);
 }
 #endif
