@@ -38,8 +38,14 @@ public final class Executor {
     private let table: UnsafePointer<sm_kernel_table>
     private let int8Table: UnsafePointer<sm_int8_kernel_table>?
     private let plan: LoweredGraph
-    private let bufferOfValue: [Int]
     private let buffers: [AlignedBuffer]
+    /// Where each lowered value lives: its planned buffer, or another executor's output buffer for a bound input.
+    private var valuePointers: [UnsafeMutableRawPointer] = []
+    /// Bound graph inputs: input name -> (source executor, its output name). The sources are retained, which keeps
+    /// the memory the pointers point into alive.
+    private var bindings: [String: (source: Executor, output: String)] = [:]
+    /// Completed runs; a bound input's source must have run before its reader does.
+    public private(set) var runCount = 0
     private let workspaces: [AlignedBuffer]
     private let observerScratch: AlignedBuffer?
     private let convShapes: [Int: sm_conv2d_shape]
@@ -109,8 +115,9 @@ public final class Executor {
             // An output never shares memory with the step's own inputs: assign while inputs are still held.
             assign(step.output, at: i)
         }
-        bufferOfValue = owner
-        buffers = capacities.map { AlignedBuffer(bytes: $0) }
+        let planned = capacities.map { AlignedBuffer(bytes: $0) }
+        buffers = planned
+        valuePointers = owner.map { UnsafeMutableRawPointer(planned[$0].floats) }
 
         var shapes: [Int: sm_conv2d_shape] = [:]
         var workspaceBytes = 0
@@ -151,6 +158,24 @@ public final class Executor {
             pad_top: Int32(padding), pad_left: Int32(padding), dilation_h: Int32(dilation), dilation_w: Int32(dilation))
     }
 
+    /// One executed step: its profile name (as in `lastProfile`), the graph node it computes (nil for inserted
+    /// conversions), whether it runs an int8 kernel, and its multiply-accumulates.
+    public struct StepInfo: Sendable {
+        public let name: String
+        public let node: String?
+        public let isInt8: Bool
+        public let multiplyAccumulates: Int
+    }
+
+    /// The lowered steps in execution order: `lastProfile[i]` times `steps[i]`.
+    public var steps: [StepInfo] {
+        plan.steps.map { step in
+            let node = step.node.map { graph.nodes[$0] }
+            return StepInfo(name: stepName(step), node: node?.name, isInt8: step.isInt8,
+                            multiplyAccumulates: node.map { graph.multiplyAccumulates(of: $0) } ?? 0)
+        }
+    }
+
     /// Names of the nodes that run in int8 after lowering, in execution order.
     public var int8Nodes: [String] { plan.int8Nodes(of: graph) }
 
@@ -169,12 +194,77 @@ public final class Executor {
         windowOrigins[index] = (top, left)
     }
 
-    /// Runs the graph. Inputs are matched by name and checked against the graph's shapes ([1,C,H,W] or [C,H,W]).
+    /// Makes graph input `name` read `source`'s output `output` in place on every following run, instead of a copy
+    /// fed through `run`. The output must have the input's shape; graph outputs are always float32 (the lowering
+    /// dequantises them) and stay untouched until `source` runs again, so the reader sees the source's last run.
+    public func bindInput(_ name: String, to source: Executor, output: String) throws {
+        guard let input = graph.inputs.first(where: { $0.name == name }) else { throw GraphError.unexpectedInput(name) }
+        guard source !== self else { throw GraphError.badBinding(input: name, detail: "an executor cannot read its own output") }
+        guard bindings[name] == nil else {
+            throw GraphError.badBinding(input: name, detail: "already bound to output '\(bindings[name]!.output)'")
+        }
+        guard let k = source.graph.outputs.firstIndex(where: { $0.name == output }) else {
+            throw GraphError.badBinding(input: name, detail: "the source graph has no output named '\(output)'")
+        }
+        let have = source.graph.shapes[source.graph.outputs[k].value.index], want = graph.shapes[input.value.index]
+        guard have == want else { throw GraphError.wrongInputShape(name: name, expected: want.dims, actual: have.dims) }
+        let lowered = source.plan.outputs[k]
+        guard source.plan.values[lowered].encoding == nil, plan.values[input.value.index].encoding == nil else {
+            throw GraphError.badBinding(input: name, detail: "output '\(output)' is not float32")
+        }
+        var chain = source.bindings.values.map(\.source)
+        while let e = chain.popLast() {   // no cycles: a source must not (indirectly) read this executor
+            guard e !== self else { throw GraphError.badBinding(input: name, detail: "the binding would form a cycle") }
+            chain += e.bindings.values.map(\.source)
+        }
+        bindings[name] = (source, output)
+        valuePointers[input.value.index] = source.valuePointers[lowered]
+    }
+
+    /// Names of the inputs bound to other executors' outputs.
+    public var boundInputs: [String] { graph.inputs.map(\.name).filter { bindings[$0] != nil } }
+
+    /// Runs the graph and returns a copy of every output.
     public func run(_ inputs: [String: Tensor]) throws -> [String: Tensor] {
+        try evaluate(inputs)
+        var result: [String: Tensor] = [:]
+        for (name, v) in graph.outputs {
+            result[name] = try withOutput(name) { Tensor(shape: graph.shape(of: v).dims, floats: Array($0)) }
+        }
+        return result
+    }
+
+    /// Calls `body` with output `name` of the last run, in place (float32, C x H x W). The memory is the executor's
+    /// and is overwritten by the next run: do not keep the pointer.
+    public func withOutput<R>(_ name: String, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
+        guard let k = graph.outputs.firstIndex(where: { $0.name == name }) else {
+            throw GraphError.shapeMismatch(node: name, detail: "the graph has no output of that name")
+        }
+        guard runCount > 0 else { throw GraphError.notRun("output '\(name)'") }
+        let count = graph.shapes[graph.outputs[k].value.index].count
+        return try body(UnsafeBufferPointer(start: floats(plan.outputs[k]), count: count))
+    }
+
+    /// Runs the graph, leaving the outputs in the executor's buffers (read them with `withOutput`). Inputs are
+    /// matched by name and checked against the graph's shapes ([1,C,H,W] or [C,H,W]); bound inputs are not fed.
+    public func evaluate(_ inputs: [String: Tensor]) throws {
         for name in inputs.keys where !graph.inputs.contains(where: { $0.name == name }) {
             throw GraphError.unexpectedInput(name)
         }
+        for (name, _) in graph.inputs {
+            guard let binding = bindings[name] else { continue }
+            guard inputs[name] == nil else {
+                throw GraphError.badBinding(input: name, detail: "bound to output '\(binding.output)' of another executor; do not feed it")
+            }
+            guard binding.source.runCount > 0 else { throw GraphError.notRun("the source of bound input '\(name)'") }
+        }
         for (name, v) in graph.inputs {
+            if bindings[name] != nil {
+                if let observer {
+                    observer(name, graph.shapes[v.index], UnsafeBufferPointer(start: floats(v.index), count: graph.shapes[v.index].count))
+                }
+                continue
+            }
             guard let t = inputs[name] else { throw GraphError.missingInput(name) }
             let s = graph.shapes[v.index]
             guard t.dtype == .float32 else { throw GraphError.wrongInputType(name: name, dtype: t.dtype.description) }
@@ -208,13 +298,7 @@ public final class Executor {
                 observer(node.name, graph.shapes[node.output.index], UnsafeBufferPointer(start: view, count: value.count))
             }
         }
-        var result: [String: Tensor] = [:]
-        for ((name, v), lowered) in zip(graph.outputs, plan.outputs) {
-            let s = graph.shapes[v.index]
-            let p = pointer(lowered).assumingMemoryBound(to: Float.self)
-            result[name] = Tensor(shape: s.dims, floats: Array(UnsafeBufferPointer(start: p, count: s.count)))
-        }
-        return result
+        runCount += 1
     }
 
     private func stepName(_ step: LoweredGraph.Step) -> String {
@@ -225,7 +309,7 @@ public final class Executor {
         return "dequantize " + source
     }
 
-    private func pointer(_ v: Int) -> UnsafeMutableRawPointer { UnsafeMutableRawPointer(buffers[bufferOfValue[v]].floats) }
+    private func pointer(_ v: Int) -> UnsafeMutableRawPointer { valuePointers[v] }
     private func floats(_ v: Int) -> UnsafeMutablePointer<Float> { pointer(v).assumingMemoryBound(to: Float.self) }
     private func bytes(_ v: Int) -> UnsafeMutablePointer<UInt8> { pointer(v).assumingMemoryBound(to: UInt8.self) }
 

@@ -69,17 +69,18 @@ public struct Graph: Sendable {
     }
 
     /// Multiply-accumulates of the graph (convolutions, transposed convolutions and correlations).
-    public var multiplyAccumulates: Int {
-        nodes.reduce(0) { total, node in
-            let out = shapes[node.output.index]
-            switch node.operation {
-            case .conv2d(let w, _, _, _, _): return total + out.count * w.inChannels * w.kernel * w.kernel
-            case .convTranspose2d(let w): return total + out.count * w.inChannels
-            case .depthwiseCrossCorrelation:
-                let k = shapes[node.inputs[1].index]
-                return total + out.count * k.height * k.width
-            default: return total
-            }
+    public var multiplyAccumulates: Int { nodes.reduce(0) { $0 + multiplyAccumulates(of: $1) } }
+
+    /// Multiply-accumulates of one node, from the graph's shapes; 0 for data movement and element-wise nodes.
+    public func multiplyAccumulates(of node: Node) -> Int {
+        let out = shapes[node.output.index]
+        switch node.operation {
+        case .conv2d(let w, _, _, _, _): return out.count * w.inChannels * w.kernel * w.kernel
+        case .convTranspose2d(let w): return out.count * w.inChannels
+        case .depthwiseCrossCorrelation:
+            let k = shapes[node.inputs[1].index]
+            return out.count * k.height * k.width
+        default: return 0
         }
     }
 }
@@ -90,6 +91,10 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
     case unexpectedInput(String)
     case wrongInputShape(name: String, expected: [Int], actual: [Int])
     case wrongInputType(name: String, dtype: String)
+    /// An input bound (or to be bound) to another executor's output, used wrongly.
+    case badBinding(input: String, detail: String)
+    /// Outputs read before any run.
+    case notRun(String)
 
     public var description: String {
         switch self {
@@ -98,6 +103,8 @@ public enum GraphError: Error, Equatable, CustomStringConvertible {
         case .unexpectedInput(let n): return "the graph has no input named '\(n)'"
         case .wrongInputShape(let n, let e, let a): return "input '\(n)' has shape \(a), the graph needs \(e)"
         case .wrongInputType(let n, let d): return "input '\(n)' is \(d), the graph needs float32"
+        case .badBinding(let n, let d): return "input '\(n)': \(d)"
+        case .notRun(let what): return "\(what): the executor has not run yet"
         }
     }
 }

@@ -64,8 +64,8 @@ public final class TrackerSession {
     public let parameters: TrackerHyperParameters
     public let threads: Int
 
-    private let searchExecutor: Executor
-    private let refineExecutor: Executor
+    /// Search and refine, the refine reading the search features in place.
+    private let frameNetwork: FrameNetwork
     private let templateExecutor: Executor
     private let anchors: [(x: Float, y: Float, w: Float, h: Float)]
     private let window: [Double]
@@ -84,10 +84,8 @@ public final class TrackerSession {
         self.network = network
         self.parameters = parameters
         self.threads = threads
-        let config = int8 ? network.int8Configuration : nil
         templateExecutor = try Executor(graph: network.templateKernelsGraph(), threads: threads)
-        searchExecutor = try Executor(graph: network.trackingSearchGraph(), threads: threads, int8: config)
-        refineExecutor = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads, int8: config)
+        frameNetwork = try FrameNetwork(network: network, threads: threads, int8: int8)
         anchors = TrackerGeometry.anchorGrid(network.model.anchors, scoreSize: Self.scoreSize)
         window = TrackerGeometry.cosineWindow(scoreSize: Self.scoreSize, anchors: anchors.count / (Self.scoreSize * Self.scoreSize))
     }
@@ -104,12 +102,11 @@ public final class TrackerSession {
     /// Sees every graph input and node output of the per-frame graphs (search, then refine), with float values:
     /// the hook of calibration and drift.
     public func setObserver(_ observer: ((String, ActivationShape, UnsafeBufferPointer<Float>) -> Void)?) {
-        searchExecutor.observer = observer
-        refineExecutor.observer = observer
+        frameNetwork.observer = observer
     }
 
     /// Nodes of the per-frame graphs that run in int8.
-    public var int8Nodes: [String] { searchExecutor.int8Nodes + refineExecutor.int8Nodes }
+    public var int8Nodes: [String] { frameNetwork.int8Nodes }
 
     /// The template-side correlation kernels of the current target (inputs of the search graph).
     public var templateKernels: [String: Tensor] { kernels }
@@ -183,13 +180,10 @@ public final class TrackerSession {
                                    averageColour: avgChans)
         let t1 = Date()
         lastSearchCrop = x
-        var feeds = kernels
-        feeds["search"] = x
-        let out = try searchExecutor.run(feeds)
+        let (cls, loc) = try frameNetwork.search(crop: x, kernels: kernels)
         let t2 = Date()
 
         // Scores and boxes, in float32 as the official numpy code holds the network outputs.
-        let cls = out["cls"]!.floats, loc = out["loc"]!.floats
         let cells = Self.scoreSize * Self.scoreSize, count = anchors.count
         var fg = [Float](repeating: 0, count: count)
         var boxes = [(Float, Float, Float, Float)](repeating: (0, 0, 0, 0), count: count)
@@ -245,9 +239,8 @@ public final class TrackerSession {
 
         // Refine at the chosen cell, sigmoid, back-projection into the frame.
         let row = (best % cells) / Self.scoreSize, col = best % Self.scoreSize
-        try SiamMaskNetwork.moveRefine(refineExecutor, row: row, column: col)
         lastRefineCell = (row, col)
-        let logits = try refineExecutor.run(["f0": out["f0"]!, "f1": out["f1"]!, "f2": out["f2"]!, "corr": out["corr"]!])["mask"]!.floats
+        let logits = try frameNetwork.refine(row: row, column: col)
         let t3 = Date()
         let mask127 = logits.map { 1 / (1 + expf(-$0)) }
         let (W, H) = (frameSize.width, frameSize.height)
