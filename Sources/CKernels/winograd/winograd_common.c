@@ -16,21 +16,23 @@ static const double sm_wino_g[SM_WINO_ALPHA][3] = {
     {0, 0, 1},
 };
 
+void sm_winograd_f43_transform_one(const float *g, float *u) {
+    double t[SM_WINO_ALPHA][3];   // G g
+    for (int i = 0; i < SM_WINO_ALPHA; i++)
+        for (int j = 0; j < 3; j++)
+            t[i][j] = sm_wino_g[i][0] * g[0 * 3 + j] + sm_wino_g[i][1] * g[1 * 3 + j] + sm_wino_g[i][2] * g[2 * 3 + j];
+    for (int i = 0; i < SM_WINO_ALPHA; i++)
+        for (int j = 0; j < SM_WINO_ALPHA; j++)   // (G g) G^T
+            u[i * SM_WINO_ALPHA + j] = (float)(t[i][0] * sm_wino_g[j][0] + t[i][1] * sm_wino_g[j][1] + t[i][2] * sm_wino_g[j][2]);
+}
+
 void sm_winograd_f43_transform_weights(const sm_conv2d_shape *s, const float *weights_oihw, float *u) {
     const size_t O = (size_t)s->out_channels, C = (size_t)s->in_channels;
     for (size_t o = 0; o < O; o++) {
         for (size_t c = 0; c < C; c++) {
-            const float *g = weights_oihw + (o * C + c) * 9;
-            double t[SM_WINO_ALPHA][3];   // G g
-            for (int i = 0; i < SM_WINO_ALPHA; i++)
-                for (int j = 0; j < 3; j++)
-                    t[i][j] = sm_wino_g[i][0] * g[0 * 3 + j] + sm_wino_g[i][1] * g[1 * 3 + j] + sm_wino_g[i][2] * g[2 * 3 + j];
-            for (int i = 0; i < SM_WINO_ALPHA; i++) {
-                for (int j = 0; j < SM_WINO_ALPHA; j++) {   // (G g) G^T
-                    double v = t[i][0] * sm_wino_g[j][0] + t[i][1] * sm_wino_g[j][1] + t[i][2] * sm_wino_g[j][2];
-                    u[((size_t)(i * SM_WINO_ALPHA + j) * O + o) * C + c] = (float)v;
-                }
-            }
+            float one[SM_WINO_XI];
+            sm_winograd_f43_transform_one(weights_oihw + (o * C + c) * 9, one);
+            for (int xi = 0; xi < SM_WINO_XI; xi++) u[((size_t)xi * O + o) * C + c] = one[xi];
         }
     }
 }

@@ -81,6 +81,8 @@ static inline int32_t sm_wino_max_tiles(const sm_conv2d_shape *s, int32_t rows) 
 extern "C" {
 #endif
 
+// u[xi] = (G g G^T)[xi] for one 3x3 kernel g (row-major), computed in double and rounded once to float.
+void sm_winograd_f43_transform_one(const float *g, float *u);
 // U[xi][o][c] = (G g G^T)[xi] for the OIHW 3x3 weights g, computed in double and rounded once to float.
 void sm_winograd_f43_transform_weights(const sm_conv2d_shape *s, const float *weights_oihw, float *u);
 
