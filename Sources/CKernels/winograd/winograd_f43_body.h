@@ -16,9 +16,10 @@
 //   2. M[xi] (O x tiles) = U[xi] (O x C, packed in SM_MR-row panels) * V[xi] with the tier's GEMM micro-kernel, into
 //      M[o][xi][tiles];
 //   3. Y = A^T M A + bias per output channel, then residual and ReLU while scattering into the output planes.
-// Vectors run along tiles, so planar CHW activations need no relayout. V and M keep the 36 transformed values of one
-// channel together (one contiguous block per channel for the transforms); a channel's block is 36 ld + 16 floats, an
-// odd number of cache lines, so the GEMM's rows (one per channel) spread over every L1 set instead of a few.
+// Vectors run along tiles, so planar CHW activations need no relayout. V is [xi][c][tiles] and M [xi][o][tiles]: the
+// GEMM's rows are then ld apart (an odd number of cache lines: rows spread over every cache set, and a page holds
+// many rows, so the micro-kernel's k loop stays within a few TLB entries); each xi block is padded by one cache line
+// so that the transforms' 36 rows of one channel, a block apart, never share a cache set the way 4 KiB multiples do.
 
 // Transformed weights: packed[((xi * panels + p) * C + c) * SM_MR + r] = U[xi][p * SM_MR + r][c] (0 past O).
 static size_t SM_FN(wino_packed_floats)(const sm_conv2d_shape *s) {
@@ -62,16 +63,16 @@ static inline size_t SM_FN(wino_stage_floats)(size_t tiles) {
     return SM_WINO_TILE * ((tiles + SM_VL - 1) / SM_VL * SM_VL) + 4 * SM_VL + SM_VL;
 }
 
-// Floats per channel in V and M: 36 rows of ld, plus one line so that the block is an odd number of lines.
-static inline size_t SM_FN(wino_block)(size_t ld) { return SM_WINO_XI * ld + 16; }
+// Floats per xi block of V (channels = C) or M (channels = O_padded): channels x ld, plus one cache line.
+static inline size_t SM_FN(wino_block)(size_t channels, size_t ld) { return channels * ld + 16; }
 
 // Leading dimension of P and Y: room for a whole vector past the chunk's last tile (segments write whole vectors).
 static inline size_t SM_FN(wino_ldp)(size_t chunk) {
     return (chunk + SM_VL + 15) / 16 * 16;
 }
 
-// Workspace: the tile list, then P (36 x ldp), Y (16 x ldp), the staging row, V (C x 36 x ld),
-// M (O_padded x 36 x ld), 64-byte aligned.
+// Workspace: the tile list, then P (36 x ldp), Y (16 x ldp), the staging row, V (36 blocks of C x ld),
+// M (36 blocks of O_padded x ld), 64-byte aligned.
 static size_t SM_FN(wino_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows) {
     if (rows <= 0) return 0;
     const int32_t tiles = sm_wino_max_tiles(s, rows);
@@ -80,7 +81,7 @@ static size_t SM_FN(wino_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows
     const size_t o_padded = ((size_t)s->out_channels + SM_MR - 1) / SM_MR * SM_MR;
     const size_t list = ((size_t)tiles * sizeof(sm_wino_tile) + 63) / 64 * 64;
     const size_t floats = ldp * (SM_WINO_XI + 16) + SM_FN(wino_stage_floats)(chunk) +
-                          SM_FN(wino_block)(ld) * ((size_t)s->in_channels + o_padded);
+                          SM_WINO_XI * (SM_FN(wino_block)((size_t)s->in_channels, ld) + SM_FN(wino_block)(o_padded, ld));
     return list + floats * sizeof(float);
 }
 
@@ -262,8 +263,8 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
     float *Y = P + (size_t)SM_WINO_XI * ldp;
     float *stage = Y + 16 * ldp;
     float *V = stage + SM_FN(wino_stage_floats)((size_t)chunk);
-    const size_t block = SM_FN(wino_block)(ld);
-    float *M = V + block * (size_t)C;
+    const size_t vblock = SM_FN(wino_block)((size_t)C, ld), mblock = SM_FN(wino_block)(panels * SM_MR, ld);
+    float *M = V + SM_WINO_XI * vblock;
 
     for (int32_t t0 = 0; t0 < n_tiles; t0 += chunk) {
         const int32_t n = n_tiles - t0 < chunk ? n_tiles - t0 : chunk;
@@ -280,7 +281,7 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
                 first += seg.count;
             }
             for (int32_t t = 0; t < n; t += SM_VL)
-                SM_FN(wino_input_vec)(P + t, ldp, V + (size_t)c * block + t, ld);
+                SM_FN(wino_input_vec)(P + t, ldp, V + (size_t)c * ld + t, vblock);
         }
 
 #ifdef SM_WINO_PROFILE
@@ -308,9 +309,9 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
                         const int32_t nr = n - jr < width ? n - jr : width;
                         const int32_t nv = (nr + SM_VL - 1) / SM_VL;
                         const int32_t last_lanes = nr - (nv - 1) * SM_VL;
-                        const float *b = V + (size_t)pc * block + xi * ld + (size_t)jr;
-                        float *cm = M + p * SM_MR * block + xi * ld + (size_t)jr;
-                        SM_FN(tile)(nv, last_lanes, kc, a, b, (ptrdiff_t)block, cm, (ptrdiff_t)block, &e);
+                        const float *b = V + xi * vblock + (size_t)pc * ld + (size_t)jr;
+                        float *cm = M + xi * mblock + p * SM_MR * ld + (size_t)jr;
+                        SM_FN(tile)(nv, last_lanes, kc, a, b, (ptrdiff_t)ld, cm, (ptrdiff_t)ld, &e);
                     }
                 }
             }
@@ -323,7 +324,7 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
         for (int32_t o = 0; o < O; o++) {
             const float bo = bias ? bias[o] : 0.0f;
             for (int32_t t = 0; t < n; t += SM_VL)
-                SM_FN(wino_output_vec)(M + (size_t)o * block + t, ld, bo, Y + t, ldp);
+                SM_FN(wino_output_vec)(M + (size_t)o * ld + t, mblock, bo, Y + t, ldp);
             float *out_plane = output + (size_t)o * OH * OW;
             const float *res_plane = residual ? residual + (size_t)o * OH * OW : NULL;
             for (int32_t first = 0; first < n;) {
