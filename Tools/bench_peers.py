@@ -622,6 +622,7 @@ def bench_threads(args, systems: List[str], threads: int, skipped: Dict[str, str
                            "p90_ms": percentile(all_ms, 90), "frames": len(all_ms),
                            "other_busy_pct_mean": statistics.mean(b["other_busy_pct"] for b in bl),
                            "other_busy_pct_max": max(b["other_busy_pct"] for b in bl),
+                           "own_busy_pct_mean": statistics.mean(b["tree_busy_pct"] for b in bl),
                            "ready": ready[system], "blocks": bl}
     ratios = {}
     for ours, peers in (("ours-fp32", FP32_PEERS), ("ours-int8", INT8_PEERS)):
@@ -643,7 +644,7 @@ def bench_threads(args, systems: List[str], threads: int, skipped: Dict[str, str
 def table_lines(result: Dict[str, object]) -> List[str]:
     lines = [f"threads = {result['threads']}",
              f"  {'system':<11} {'median ms':>10} {'p10':>8} {'p90':>8} {'frames':>6} {'other CPU %':>12} "
-             f"{'load ms':>8}  check vs PyTorch"]
+             f"{'own CPU %':>9} {'load ms':>8}  check vs PyTorch"]
     for system, r in sorted(result["systems"].items(), key=lambda kv: kv[1]["median_ms"]):
         check = r["ready"].get("check")
         if check:
@@ -657,6 +658,7 @@ def table_lines(result: Dict[str, object]) -> List[str]:
         load = r["ready"].get("load_ms")
         lines.append(f"  {system:<11} {r['median_ms']:>10.1f} {r['p10_ms']:>8.1f} {r['p90_ms']:>8.1f} "
                      f"{r['frames']:>6} {r['other_busy_pct_mean']:>6.0f} (max {r['other_busy_pct_max']:.0f}) "
+                     f"{r['own_busy_pct_mean']:>9.0f} "
                      f"{load if load is None else format(load, '.0f'):>6}  {text}")
     for precision, q in result["ratios"].items():
         lines.append(f"  {q['ours']} / best {precision} peer ({', '.join(q['peers'])}): median {q['median']:.3f} "
@@ -733,19 +735,28 @@ def run(args) -> int:
               "settings": {"rounds": args.rounds, "block": args.block, "warmup": args.warmup, "seed": args.seed,
                            "threads": args.thread_counts, "systems": systems},
               "machine": machine(), "versions": versions(), "preparation": prep, "skipped": skipped,
-              "results": results, "seconds": time.perf_counter() - started}
+              "results": results, "seconds": time.perf_counter() - started,
+              "notes": [
+                  "check vs PyTorch: each peer's outputs on the benchmark input against PyTorch float32 at load; for "
+                  "int8 it shows that the graph is the same network, it is no accuracy figure (SQNR of seeded random "
+                  "weights on an input outside the calibration crops' range can be low)",
+                  "times are wall times per frame measured inside each system's process; ours: as reported by "
+                  "`siammask bench --serve` (fp32_tier 'fake' = Tools/fake_siammask_serve.py, not our tracker)"]}
     m = report["machine"]
     print()
     print(f"machine: {m.get('model_name', '?')}, {m['cpus_allowed']} CPUs; " +
           " ".join(f"{f}={'yes' if v else 'no'}" for f, v in m["flags"].items()))
     print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items() if v))
     print(f"per system: median / p10 / p90 ms per frame over {args.rounds} rounds x {args.block} frames; other CPU % ="
-          f" busy time of other processes during the blocks, % of all CPUs (mean, max)")
+          f" busy time of other processes during the blocks, % of all CPUs (mean, max); own CPU % = this process tree's"
+          f" (mean)")
     for r in results:
         print()
         print("\n".join(table_lines(r)))
     for s, reason in skipped.items():
         print(f"skipped {s}: {reason}")
+    for note in report["notes"]:
+        print(f"note: {note}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
