@@ -3,7 +3,7 @@
 #   (no option)  the Swift product's libraries: protobuf-c, zstd, turbojpeg, spng, pkg-config; ffmpeg for video input
 #   --python     also the reference side in Tools/: Debian's torch/numpy/opencv and a venv with onnx + onnxruntime
 #   --bench      --python plus the peer runtimes of Tools/bench_peers.py (Tools/requirements-bench.txt: OpenVINO,
-#                NNCF, ncnn, pnnx) in the same venv, with numpy held at the venv's (Debian's) version
+#                NNCF, ncnn, pnnx, onnxruntime 1.32) in the same venv, with numpy held at the venv's (Debian's) version
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
