@@ -238,6 +238,7 @@ def pnnx_convert(onnx_path: Path, out_dir: Path) -> Optional[str]:
     except ImportError:
         return "pnnx is not installed (Tools/setup.sh --bench)"
     out_dir.mkdir(parents=True, exist_ok=True)
+    onnx_path, out_dir = onnx_path.resolve(), out_dir.resolve()  # pnnx runs in out_dir
     shapes = "[1,3,255,255],[1,256,5,5],[1,256,5,5],[1,256,5,5]"
     stem = out_dir / "frame"
     command = [pnnx.EXEC_PATH, str(onnx_path), f"inputshape={shapes}", "fp16=0",
