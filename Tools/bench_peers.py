@@ -18,7 +18,9 @@ Systems (--systems, comma-separated; default all):
               calibration crops, same plugin settings
   ncnn-fp32   ncnn on the pnnx conversion of the ONNX export (fp16=0: fp32 weights; fp16/bf16 storage and
               arithmetic off, Winograd and SGEMM convolution on, lightmode, num_threads = N)
-  torch-fp32  PyTorch (the reference modules, eval, no_grad, torch.set_num_threads(N))
+  torch-fp32  PyTorch (the reference modules, eval, no_grad, torch.set_num_threads(N)); single-threaded, PyTorch
+              runs 1x1 convolutions through its im2col + BLAS path instead of oneDNN, so its BLAS (reported in the
+              ready line as blas_info; Debian's torch 1.13: generic) dominates the 1-thread time
   ours-fp32   `SIAMMASK bench MODEL --serve --threads N --search X.npy --template Z.npy` on --ours-fp32
   ours-int8   the same on --ours-int8 (made with `siammask calibrate` + `siammask quantize`)
 A system whose model or runtime is missing is skipped with the reason printed.
@@ -370,6 +372,12 @@ def worker(system: str, work: Path, threads: int) -> int:
             with torch.no_grad():
                 return {n: t.numpy() for n, t in zip(OUTPUTS, graph(*tensors))}
         info["torch_threads"] = torch.get_num_threads()
+        config = torch.__config__.show()
+        # PyTorch picks its own im2col + BLAS path over oneDNN for 1x1 convolutions when single-threaded, so the
+        # BLAS it was built with matters at 1 thread (Debian's torch 1.13: BLAS_INFO=generic).
+        info["blas_info"] = next((part.split("=", 1)[1] for part in config.replace(",", " ").split()
+                                  if part.startswith("BLAS_INFO=")), None)
+        info["mkldnn"] = torch.backends.mkldnn.is_available()
     else:
         raise Failure(f"unknown worker system {system}")
     load_ms = (time.perf_counter() - t0) * 1000
