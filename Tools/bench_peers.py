@@ -30,7 +30,8 @@ Every system runs in its own process pinned (sched_setaffinity) to the first N C
 for each stdin line K it runs K frames and prints {"frames": K, "ms": [...]}; `quit` ends it.
 
 Timing protocol, per thread count: load every system, warm each up (--warmup frames), then --rounds rounds; in each
-round every system runs one block of --block frames, in an order shuffled by a seeded RNG. Per block: the per-frame
+round every system runs one block of --block frames, in an order shuffled by a seeded RNG, after a pause of --gap-ms
+(idle thread pools of the previous system stop spinning). Per block: the per-frame
 wall times (measured inside the system's process) and the CPU load of other processes during the block (the busy
 jiffies of /proc/stat minus those of this process tree, as % of all CPUs). Reported: median ms per frame with
 p10/p90 over all timed frames, and ours / best peer per precision (fp32: best of ort-fp32, ov-fp32, ncnn-fp32,
@@ -615,6 +616,8 @@ def bench_threads(args, systems: List[str], threads: int, skipped: Dict[str, str
             order = list(servers)
             rng.shuffle(order)
             for system in order:
+                # Let the previous system's thread pool stop spinning (OpenMP, ORT) before the next block starts.
+                time.sleep(args.gap_ms / 1000)
                 with LoadMeter() as meter:
                     ms = servers[system].run(args.block)
                 blocks[system].append({"round": round_index, "ms": ms, "median_ms": statistics.median(ms),
@@ -691,6 +694,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=5, help="rounds (default 5)")
     parser.add_argument("--block", type=int, default=3, help="frames per system per round (default 3)")
     parser.add_argument("--warmup", type=int, default=3, help="warm-up frames per system after loading (default 3)")
+    parser.add_argument("--gap-ms", type=float, default=200,
+                        help="pause before each block so that idle thread pools stop spinning (default 200 ms)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the shuffled order (default 1)")
     parser.add_argument("--siammask", type=Path, default=Path(".build/release/siammask"), help="our CLI")
     parser.add_argument("--ours-fp32", type=Path, default=None, help="float32 .siam for ours-fp32")
@@ -742,6 +747,7 @@ def run(args) -> int:
     report = {"command": shlex.join([sys.executable, "Tools/bench_peers.py"] + sys.argv[1:]),
               "frame": f"search 1x3x255x255 + kernel_cls/loc/mask 1x256x5x5 -> cls, loc, refine mask at {POS}",
               "settings": {"rounds": args.rounds, "block": args.block, "warmup": args.warmup, "seed": args.seed,
+                           "gap_ms": args.gap_ms,
                            "threads": args.thread_counts, "systems": systems},
               "machine": machine(), "versions": versions(), "preparation": prep, "skipped": skipped,
               "results": results, "seconds": time.perf_counter() - started,
