@@ -17,8 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from siammask_ref import checkpoint  # noqa: E402
 from siammask_ref.crop import search_side, subwindow  # noqa: E402
-from siammask_ref.model import (RefineGraph, SearchGraph, SiamMaskSharp, TemplateGraph, Widths,  # noqa: E402
-                                batch_norms, child_parameter_counts, scale_channels)
+from siammask_ref.model import (RefineGraph, SearchGraph, SiamMaskSharp, TemplateGraph,  # noqa: E402
+                                TrackingFrameGraph, Widths, batch_norms, child_parameter_counts, scale_channels,
+                                template_kernels)
 from siammask_ref.weights import init_weights  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -107,6 +108,32 @@ class Crop(unittest.TestCase):
         s, rounded = search_side((162.0, 246.0))
         self.assertAlmostEqual(s, np.sqrt((246 + 204) * (162 + 204)) * 255 / 127, places=9)
         self.assertEqual(rounded, 815)
+
+
+class TrackingFrame(unittest.TestCase):
+    def test_matches_search_and_refine_graphs(self):
+        """TrackingFrameGraph (kernels as inputs) = SearchGraph (zf) + RefineGraph at the same cell, on a random
+        model with random (non-zero) BN statistics."""
+        torch.manual_seed(5)
+        model = SiamMaskSharp(0.125)
+        init_weights(model, 7)
+        for bn in batch_norms(model):
+            bn[1].running_mean.uniform_(-0.2, 0.2)
+            bn[1].running_var.uniform_(0.5, 2.0)
+        model.eval()
+        template, search = torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 3, 255, 255) * 255
+        with torch.no_grad():
+            zf = TemplateGraph(model)(template)
+            cls, loc, corr, f0, f1, f2 = SearchGraph(model)(search, zf)
+            kernels = template_kernels(model, zf)
+            for pos in [(12, 12), (3, 21), (0, 24)]:
+                mask = RefineGraph(model)(f0, f1, f2, corr, torch.tensor(pos))
+                got = TrackingFrameGraph(model, pos)(search, *kernels)
+                for name, a, b in zip(TrackingFrameGraph.output_names, got, (cls, loc, mask)):
+                    self.assertEqual(a.shape, b.shape, name)
+                    scale = float(b.abs().max()) + 1e-6
+                    self.assertLessEqual(float((a - b).abs().max()), 1e-5 * scale, f"{name} at {pos}")
+        self.assertEqual([tuple(k.shape) for k in kernels], [(1, 32, 5, 5)] * 3)
 
 
 class Checkpoints(unittest.TestCase):

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from .data import calibration_pairs, golden_pair
-from .model import RefineGraph, SearchGraph, SiamMaskSharp, TemplateGraph
+from .model import RefineGraph, SearchGraph, SiamMaskSharp, TemplateGraph, TrackingFrameGraph, template_kernels
 from .weights import calibrate_bn, init_weights
 
 ONNX_OPSET = 17  # the highest opset torch 1.13's exporter supports
@@ -79,6 +79,26 @@ def export_onnx(graph: torch.nn.Module, feeds: Dict[str, np.ndarray], path: Path
         torch.onnx.export(graph, args, str(path), opset_version=ONNX_OPSET, input_names=graph.input_names,
                           output_names=graph.output_names, do_constant_folding=folded,
                           training=torch.onnx.TrainingMode.EVAL if folded else torch.onnx.TrainingMode.PRESERVE)
+
+
+@torch.no_grad()
+def tracking_frame_feeds(model: SiamMaskSharp, template: np.ndarray, search: np.ndarray) -> Dict[str, np.ndarray]:
+    """Inputs of TrackingFrameGraph: the search crop and the three correlation kernels of the template crop."""
+    zf = TemplateGraph(model)(torch.from_numpy(template))
+    names = TrackingFrameGraph.input_names[1:]
+    feeds = {"search": np.ascontiguousarray(search, dtype=np.float32)}
+    for name, k in zip(names, template_kernels(model, zf)):
+        feeds[name] = np.ascontiguousarray(k.numpy(), dtype=np.float32)
+    return feeds
+
+
+def export_tracking_frame_onnx(model: SiamMaskSharp, feeds: Dict[str, np.ndarray], path: Path,
+                               pos: Tuple[int, int] = (12, 12)) -> TrackingFrameGraph:
+    """The tracker's per-frame network (search + kernels -> cls, loc, refine mask at `pos`) as a BN-folded ONNX file
+    (opset ONNX_OPSET, batch 1, static shapes). Returns the exported module."""
+    graph = TrackingFrameGraph(model, pos).eval()
+    export_onnx(graph, feeds, path, folded=True)
+    return graph
 
 
 def verify_onnx(path: Path, feeds_per_case: Sequence[Dict[str, np.ndarray]],

@@ -321,6 +321,42 @@ class RefineGraph(nn.Module):
         return self.refine_model(f0, f1, f2, corr, pos)
 
 
+class TrackingFrameGraph(nn.Module):
+    """The tracker's per-frame network: search [1,3,255,255] and the three template-side correlation kernels
+    (kernel_cls, kernel_loc, kernel_mask = conv_kernel(zf) of rpn_model.cls, rpn_model.loc, mask_model.mask, computed
+    once per target, see `template_kernels`) -> cls, loc and the refine mask logits at the fixed cell `pos`.
+    Computes exactly what SearchGraph (with zf) followed by RefineGraph at `pos` compute; only the conv_kernel
+    branches are moved out. Used for exports to other runtimes (Tools/bench_peers.py)."""
+
+    input_names = ["search", "kernel_cls", "kernel_loc", "kernel_mask"]
+    output_names = ["cls", "loc", "mask"]
+
+    def __init__(self, model: SiamMaskSharp, pos: Tuple[int, int] = (12, 12)):
+        super().__init__()
+        self.features = model.features
+        self.rpn_model = model.rpn_model
+        self.mask_model = model.mask_model
+        self.refine_model = model.refine_model
+        self.pos = (int(pos[0]), int(pos[1]))
+
+    def forward(self, search, kernel_cls, kernel_loc, kernel_mask):
+        f0, f1, f2, p3 = self.features.features(search)
+        xf = self.features.downsample(p3)
+        cls_block, loc_block = self.rpn_model.cls, self.rpn_model.loc
+        cls = cls_block.head(depthwise_xcorr(cls_block.conv_search(xf), kernel_cls))
+        loc = loc_block.head(depthwise_xcorr(loc_block.conv_search(xf), kernel_loc))
+        corr = depthwise_xcorr(self.mask_model.mask.conv_search(xf), kernel_mask)
+        mask = self.refine_model(f0, f1, f2, corr, self.pos)
+        return cls, loc, mask
+
+
+def template_kernels(model: SiamMaskSharp, zf: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(kernel_cls, kernel_loc, kernel_mask) = each DepthCorr block's conv_kernel(zf), the inputs of
+    `TrackingFrameGraph` (each [1, correlation, 5, 5] for a 7x7 zf)."""
+    return (model.rpn_model.cls.conv_kernel(zf), model.rpn_model.loc.conv_kernel(zf),
+            model.mask_model.mask.conv_kernel(zf))
+
+
 def child_parameter_counts(model: SiamMaskSharp) -> List[Tuple[str, int]]:
     """(child name, parameter count) for each top-level child, in registration order."""
     return [(name, sum(p.numel() for p in child.parameters())) for name, child in model.named_children()]
