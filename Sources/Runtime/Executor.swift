@@ -353,7 +353,7 @@ public final class Executor {
             let macs = os.count * w.inChannels * w.kernel * w.kernel
             w.bias.withUnsafeBufferPointer { bias in
                 var epilogue = sm_conv2d_epilogue(bias: bias.baseAddress, residual: residual, relu: relu ? 1 : 0)
-                parallelRows(os.height, work: macs) { begin, end, worker in
+                parallelRows(os.height, work: macs, granule: Int(k.conv2d_f32_row_granule(&shape))) { begin, end, worker in
                     k.conv2d_f32(&shape, x, packed, &epilogue, out, Int32(begin), Int32(end), self.workspaces[worker].floats)
                 }
             }
@@ -445,16 +445,19 @@ public final class Executor {
         }
     }
 
-    /// Splits [0, count) into one contiguous range per worker when the work is large enough.
-    private func parallelRows(_ count: Int, work: Int, _ body: @escaping (Int, Int, Int) -> Void) {
+    /// Splits [0, count) into one contiguous range per worker when the work is large enough; inner boundaries fall
+    /// on multiples of `granule` (whole Winograd tiles) when there are enough granules for every worker.
+    private func parallelRows(_ count: Int, work: Int, granule: Int = 1, _ body: @escaping (Int, Int, Int) -> Void) {
         let workers = min(threads, count)
         if workers <= 1 || work < Executor.parallelThreshold {
             body(0, count, 0)
             return
         }
+        let g = granule > 1 && (count + granule - 1) / granule >= workers ? granule : 1
+        let units = (count + g - 1) / g
         let task = UncheckedSendable(body)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let begin = count * w / workers, end = count * (w + 1) / workers
+            let begin = min(count, units * w / workers * g), end = min(count, units * (w + 1) / workers * g)
             if begin < end { task.value(begin, end, w) }
         }
     }

@@ -122,6 +122,13 @@ final class WinogradTests: XCTestCase {
                       geometry(8, 9, 9, out: 8, kernel: 1), geometry(8, 3, 3, out: 8, kernel: 3)] {
             var s = shape
             XCTAssertEqual(Tiers.reference.pointee.winograd_applies(&s), 0, "\(shape) should not qualify")
+            for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&s), 1) }
+        }
+        // Threads split Winograd-routed rows on whole tiles: 4 sub-grid rows, i.e. 4 x dilation output rows.
+        for (d, pad): (Int32, Int32) in [(1, 1), (2, 2)] {
+            var s = geometry(8, 31, 31, out: 8, kernel: 3, pad: pad, dilation: d)
+            XCTAssertEqual(Tiers.reference.pointee.conv2d_f32_row_granule(&s), 1, "the reference stays direct")
+            for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&s), 4 * d) }
         }
     }
 

@@ -58,6 +58,9 @@ typedef struct sm_kernel_table {
     // fast tiers unless SIAMMASK_WINOGRAD=0; the reference table's entries are the scalar twin and its conv2d_f32
     // stays direct. Results differ from the direct convolution by rounding only (see the Winograd tolerance in tests).
     int (*winograd_applies)(const sm_conv2d_shape *shape);
+    // Row ranges given to conv2d_f32 should start at multiples of this (4 x dilation for Winograd-routed shapes:
+    // whole tiles; 1 otherwise): any split is correct, an aligned one computes no tile twice.
+    int32_t (*conv2d_f32_row_granule)(const sm_conv2d_shape *shape);
     size_t (*winograd_f32_packed_floats)(const sm_conv2d_shape *shape);
     void (*winograd_f32_pack)(const sm_conv2d_shape *shape, const float *weights_oihw, float *packed);
     size_t (*winograd_f32_workspace_bytes)(const sm_conv2d_shape *shape, int32_t rows);

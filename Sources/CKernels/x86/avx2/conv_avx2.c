@@ -192,6 +192,10 @@ typedef __m256 sm_vf;
 // Entry points with external linkage for the table: qualifying 3x3 convolutions take Winograd (unless switched off).
 static int sm_avx2_use_winograd(const sm_conv2d_shape *s) { return sm_winograd_enabled() && sm_winograd_applies(s); }
 
+int32_t sm_avx2_conv2d_f32_row_granule(const sm_conv2d_shape *s) {
+    return sm_avx2_use_winograd(s) ? SM_WINO_TILE * s->dilation_h : 1;
+}
+
 size_t sm_avx2_winograd_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx2_wino_packed_floats(s); }
 void sm_avx2_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
     sm_avx2_wino_pack(s, w, packed);

@@ -6,6 +6,7 @@
 #include <immintrin.h>
 #include <math.h>
 
+int32_t sm_avx2_conv2d_f32_row_granule(const sm_conv2d_shape *s);
 size_t sm_avx2_winograd_f32_packed_floats(const sm_conv2d_shape *s);
 void sm_avx2_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);
 size_t sm_avx2_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);
@@ -260,6 +261,7 @@ const sm_kernel_table sm_avx2_table = {
     .conv2d_f32_workspace_bytes = sm_avx2_conv2d_f32_workspace_bytes,
     .conv2d_f32 = sm_avx2_conv2d_f32,
     .winograd_applies = sm_winograd_applies_f32,
+    .conv2d_f32_row_granule = sm_avx2_conv2d_f32_row_granule,
     .winograd_f32_packed_floats = sm_avx2_winograd_f32_packed_floats,
     .winograd_f32_pack = sm_avx2_winograd_f32_pack,
     .winograd_f32_workspace_bytes = sm_avx2_winograd_f32_workspace_bytes,

@@ -220,6 +220,10 @@ static inline __m512 sm_avx512_zip_hi(__m512 a, __m512 b) {
 // Entry points with external linkage for the table: qualifying 3x3 convolutions take Winograd (unless switched off).
 static int sm_avx512_use_winograd(const sm_conv2d_shape *s) { return sm_winograd_enabled() && sm_winograd_applies(s); }
 
+int32_t sm_avx512_conv2d_f32_row_granule(const sm_conv2d_shape *s) {
+    return sm_avx512_use_winograd(s) ? SM_WINO_TILE * s->dilation_h : 1;
+}
+
 size_t sm_avx512_winograd_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx512_wino_packed_floats(s); }
 void sm_avx512_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
     sm_avx512_wino_pack(s, w, packed);
