@@ -16,8 +16,11 @@ public final class FrameNetwork {
     ///   weights in float32. A float32 model always runs in float32.
     public init(network: SiamMaskNetwork, threads: Int = 1, int8: Bool = true) throws {
         let config = int8 ? network.int8Configuration : nil
-        searchExecutor = try Executor(graph: network.trackingSearchGraph(), threads: threads, int8: config)
-        refineExecutor = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads, int8: config)
+        // One worker pool for the whole frame: the refine steps find the workers still spinning from the search.
+        let pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        searchExecutor = try Executor(graph: network.trackingSearchGraph(), threads: threads, int8: config, pool: pool)
+        refineExecutor = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads, int8: config,
+                                      pool: pool)
         for name in Self.featureNames { try refineExecutor.bindInput(name, to: searchExecutor, output: name) }
     }
 
