@@ -36,10 +36,10 @@ public enum MixedPrecisionSearch {
 
     public static func run(model: SiamMaskModel, encodings: [String: UInt8Encoding], alwaysFloat32: Set<String>,
                            sequences: [TrackingSequence], budget: DriftBudget, options: DriftRunner.Options,
-                           sampleFrames: Int = 16, settings: [String: String] = [:],
+                           sampleFrames: Int = 16, settings: [String: String] = [:], weightBits: Int = 8,
                            log: ((String) -> Void)? = nil) throws -> Outcome {
         let reference = try SiamMaskNetwork(model: model)
-        let allInt8 = try SiamMaskQuantizer.quantize(model, encodings: encodings, float32Nodes: alwaysFloat32, settings: settings)
+        let allInt8 = try SiamMaskQuantizer.quantize(model, encodings: encodings, float32Nodes: alwaysFloat32, settings: settings, weightBits: weightBits)
         let candidates = try SiamMaskQuantizer.quantizableNodes(reference).map(\.name).filter { !alwaysFloat32.contains($0) }
 
         let samples = try collectSamples(reference, sequences: sequences, options: options, count: sampleFrames)
@@ -59,7 +59,7 @@ public enum MixedPrecisionSearch {
         }
         func attempt(_ k: Int) throws -> Bool {
             let float32 = float32Set(k)
-            let candidate = try SiamMaskQuantizer.quantize(model, encodings: encodings, float32Nodes: float32, settings: settings)
+            let candidate = try SiamMaskQuantizer.quantize(model, encodings: encodings, float32Nodes: float32, settings: settings, weightBits: weightBits)
             var o = options
             o.layers = budget.minFinalSQNRDB != nil
             let m = try DriftRunner.measure(reference: reference, candidate: SiamMaskNetwork(model: candidate), sequences: sequences, options: o)

@@ -1,5 +1,6 @@
 /// Symmetric int8 weights with one scale per output channel: real w = scales[o] * q, q in [-127, 127]
-/// (never -128, so that the u8 x s8 kernels' sums stay symmetric and every tier agrees).
+/// (never -128, so that the u8 x s8 kernels' sums stay symmetric and every tier agrees), or in a narrower
+/// [-limit, limit] (7-bit weights, limit 63: CPUs without VNNI can then use vpmaddubsw without saturation).
 public struct PerChannelInt8: Equatable, Sendable {
     public var values: [Int8]
     public var scales: [Float]
@@ -9,9 +10,10 @@ public struct PerChannelInt8: Equatable, Sendable {
         self.scales = scales
     }
 
-    /// Per output channel o (the contiguous block o of weights.count / outChannels values): scale = max|w| / 127
-    /// (float32), q = round-half-even(w / scale) clamped to [-127, 127]; an all-zero channel gets scale 1.
-    public static func symmetric(weights: [Float], outChannels: Int) -> PerChannelInt8 {
+    /// Per output channel o (the contiguous block o of weights.count / outChannels values): scale = max|w| / limit
+    /// (float32), q = round-half-even(w / scale) clamped to [-limit, limit]; an all-zero channel gets scale 1.
+    public static func symmetric(weights: [Float], outChannels: Int, limit: Int8 = 127) -> PerChannelInt8 {
+        precondition(limit >= 1, "limit must be positive")
         precondition(outChannels > 0 && weights.count % outChannels == 0,
                      "\(weights.count) weights do not split into \(outChannels) output channels")
         precondition(weights.allSatisfy(\.isFinite), "weights must be finite")
@@ -22,11 +24,11 @@ public struct PerChannelInt8: Equatable, Sendable {
             let channel = weights[(o * block)..<((o + 1) * block)]
             let largest = channel.reduce(Float(0)) { Swift.max($0, $1.magnitude) }
             guard largest > 0 else { continue }
-            let scale = largest / 127
+            let scale = largest / Float(limit)
             scales[o] = scale
             for i in channel.indices {
                 let q = (weights[i] / scale).rounded(.toNearestOrEven)
-                values[i] = Int8(Swift.max(-127, Swift.min(127, q)))
+                values[i] = Int8(Swift.max(-Float(limit), Swift.min(Float(limit), q)))
             }
         }
         return PerChannelInt8(values: values, scales: scales)

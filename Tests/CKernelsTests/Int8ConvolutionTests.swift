@@ -64,6 +64,8 @@ enum Int8Data {
     case zeroMinus128     // all-0 activations, weights -128 and -127: the extreme of the signed flip on Arm
     case ties             // scale 0.5, integer bias and residual, inv_sy 1: exact halves for round-half-to-even
     case sparse           // mostly the zero point, negative scales and -0 biases on odd channels: relu of -0
+    case sevenBit         // random weights in [-63, 63] (a --weight-bits 7 model): AVX2's vpmaddubsw path
+    case sevenBitExtremes // all-255 activations, weights +63 / -63: the largest vpmaddubsw pair sums (+-32130)
 }
 
 struct Int8Epilogue: CustomStringConvertible {
@@ -116,13 +118,13 @@ final class Int8Problem {
         residualU8 = AlignedBytes(count: outputCount)
         var zx = Int32.random(in: 0...255, using: &g)
         switch data {
-        case .maxPositive, .maxNegative, .minus128, .zeroMinus128: zx = Bool.random(using: &g) ? 0 : 255
+        case .maxPositive, .maxNegative, .minus128, .zeroMinus128, .sevenBitExtremes: zx = Bool.random(using: &g) ? 0 : 255
         default: break
         }
         zeroPoint = zx
         for i in 0..<inputCount {
             switch data {
-            case .maxPositive, .maxNegative, .minus128: input.u8[i] = 255
+            case .maxPositive, .maxNegative, .minus128, .sevenBitExtremes: input.u8[i] = 255
             case .zeroMinus128: input.u8[i] = 0
             case .sparse: input.u8[i] = UInt8.random(in: 0...7, using: &g) == 0 ? UInt8.random(in: 0...255, using: &g)
                                                                                  : UInt8(zx)
@@ -135,6 +137,8 @@ final class Int8Problem {
             case .maxNegative: weights.i8[i] = -127
             case .minus128: weights.i8[i] = i % 3 == 0 ? 127 : -128
             case .zeroMinus128: weights.i8[i] = i % 5 == 0 ? -127 : -128
+            case .sevenBit: weights.i8[i] = Int8.random(in: -63...63, using: &g)
+            case .sevenBitExtremes: weights.i8[i] = (i / 3) % 2 == 0 ? 63 : -63
             default: weights.i8[i] = Int8.random(in: -128...127, using: &g)
             }
         }
@@ -299,6 +303,39 @@ final class Int8ConvolutionTests: XCTestCase {
         topLeft.out_width = 3
         cases.append(Case(shape: topLeft, epilogue: Int8Epilogue(output: SM_INT8_OUTPUT_U8), label: "top/left padding only"))
         try check(cases, seed: 2)
+    }
+
+    /// Layers whose weights all fit 7 bits take AVX2's vpmaddubsw path (marked in the packed header); it must give
+    /// the reference's bytes on every shape, at the largest pair sums, over row splits; one weight of 64 keeps a
+    /// layer on the exact int16 path.
+    func testSevenBitWeights() throws {
+        let u8 = Int8Epilogue(output: SM_INT8_OUTPUT_U8), res = Int8Epilogue(residual: SM_INT8_RESIDUAL_U8)
+        var cases: [Case] = []
+        for (i, shape) in [geometry(3, 71, 71, out: 4, kernel: 7, stride: 2), geometry(8, 31, 31, out: 12, kernel: 1),
+                           geometry(6, 31, 31, out: 9, kernel: 3, pad: 1), geometry(5, 31, 31, out: 7, kernel: 3, stride: 2),
+                           geometry(6, 31, 31, out: 10, kernel: 3, pad: 2, dilation: 2), geometry(7, 31, 31, out: 9, kernel: 3),
+                           geometry(1024, 2, 2, out: 3, kernel: 1), geometry(2, 3, 3, out: 25, kernel: 1),
+                           geometry(1200, 2, 40, out: 5, kernel: 1), geometry(3, 2, 49, out: 7, kernel: 3, pad: 1)].enumerated() {
+            cases.append(Case(shape: shape, data: .sevenBit, epilogue: [Int8Epilogue(), u8, res][i % 3], label: "7-bit \(shape.in_channels)x\(shape.kernel_h)"))
+            cases.append(Case(shape: shape, data: .sevenBitExtremes, epilogue: u8, label: "7-bit extremes \(shape.in_channels)x\(shape.kernel_h)"))
+        }
+        try check(cases, seed: 17) { h in [[0, h], [0, h / 2, h]] }
+
+        guard let avx2 = Int8Tiers.fast.first(where: { Int8Tiers.name($0) == "avx2" }) else {
+            throw XCTSkip("no AVX2 int8 tier on this CPU/build")
+        }
+        let c = Case(shape: geometry(8, 9, 9, out: 6, kernel: 3, pad: 1), data: .sevenBit, label: "variant")
+        let p = ConvProblem(c, seed: 3)
+        let variantOffset = 5 * MemoryLayout<Int32>.size   // sm_i8_packed_header.variant
+        let seven = p.pack(avx2)
+        withExtendedLifetime(seven) {
+            XCTAssertEqual(seven.raw.load(fromByteOffset: variantOffset, as: Int32.self), 1, "7-bit weights: vpmaddubsw path")
+        }
+        p.problem.weights.i8[7] = 64
+        let eight = p.pack(avx2)
+        withExtendedLifetime(eight) {
+            XCTAssertEqual(eight.raw.load(fromByteOffset: variantOffset, as: Int32.self), 0, "a weight of 64: exact path")
+        }
     }
 
     // All-255 activations with all +127 / -127 weights provoke the int16 saturation of vpmaddubsw (not used) and the

@@ -1,6 +1,8 @@
 // int8_avx2.c — the AVX2 int8 tier for CPUs without VNNI. vpmaddubsw (u8 x s8 pairs summed into int16) would
-// saturate: 2 * 255 * 127 = 64770 > 32767. So activations are zero-extended to int16 when B is built, weights are
-// packed as int16, and vpmaddwd (int16 x int16 pairs summed into int32) is exact: |pair| <= 2 * 255 * 128.
+// saturate with 8-bit weights: 2 * 255 * 127 = 64770 > 32767. So for those, activations are zero-extended to int16
+// when B is built, weights are packed as int16, and vpmaddwd (int16 x int16 pairs summed into int32) is exact:
+// |pair| <= 2 * 255 * 128. Layers whose weights all fit 7 bits take the vpmaddubsw path (below), about 1.3x the
+// products per instruction.
 // Convolution: 6 channels x 16 pixels register tile (12 ymm accumulators of 8 pixels, k in pairs), the driver in
 // int8_gemm_driver.h. Cross-correlation: blocks of 4 output rows, tap pairs over even and odd output pixels (two
 // accumulators of 8 lanes per row).
@@ -104,6 +106,61 @@ static void sm_i8_avx2_interleave(uint16_t *dst, const uint8_t *const *rows, siz
 
 #include "int8_gemm_driver.h"
 
+// ---- convolution with 7-bit weights: the vpmaddubsw path ----
+// When every weight of a layer lies in [-63, 63] (a model quantised with 7-bit weights, `siammask quantize
+// --weight-bits 7`), u8 x s8 pairs cannot saturate vpmaddubsw's int16 sums, so B keeps 4 uint8 k per lane (half the
+// bytes of the int16 path) and each vpmaddubsw + vpmaddwd does 32 products: the AVX-VNNI layout and micro-kernel
+// with the dot product emulated, exact like the other paths. Pack chooses from the weights and marks the header.
+#undef SM_I8_FN
+#undef SM_I8_G
+#undef SM_I8_ATYPE
+#undef SM_I8_BTYPE
+#define SM_I8_FN(name) sm_i8_avx2u8_##name
+#define SM_I8_G 4
+#define SM_I8_ATYPE int8_t
+#define SM_I8_BTYPE uint8_t
+#define SM_I8_DOT4(acc, b, w) \
+    _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(b, w), _mm256_set1_epi16(1)))
+#include "int8_u8_micro256.h"
+#include "int8_gemm_driver.h"
+
+static int sm_i8_avx2_fits_7bit(const sm_conv2d_shape *s, const int8_t *weights) {
+    const size_t n = (size_t)s->out_channels * (size_t)s->in_channels * (size_t)s->kernel_h * (size_t)s->kernel_w;
+    for (size_t i = 0; i < n; i++)
+        if (weights[i] < -63 || weights[i] > 63) return 0;
+    return 1;
+}
+
+// Sizes cover both layouts (they are asked before the weights are seen).
+static size_t sm_i8_avx2_any_conv_packed_bytes(const sm_conv2d_shape *s) {
+    const size_t a = sm_i8_avx2_conv_packed_bytes(s), b = sm_i8_avx2u8_conv_packed_bytes(s);
+    return a > b ? a : b;
+}
+
+static void sm_i8_avx2_any_conv_pack(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
+                                     void *packed) {
+    if (sm_i8_avx2_fits_7bit(s, weights)) {
+        sm_i8_avx2u8_conv_pack(s, weights, zero_point, packed);
+        ((sm_i8_packed_header *)packed)->variant = 1;
+    } else {
+        sm_i8_avx2_conv_pack(s, weights, zero_point, packed);
+    }
+}
+
+static size_t sm_i8_avx2_any_conv_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
+    const size_t a = sm_i8_avx2_conv_workspace_bytes(s, rows), b = sm_i8_avx2u8_conv_workspace_bytes(s, rows);
+    return a > b ? a : b;
+}
+
+static void sm_i8_avx2_any_conv(const sm_conv2d_shape *s, const uint8_t *input, const void *packed,
+                                const sm_int8_epilogue *epilogue, void *output, int32_t row_begin, int32_t row_end,
+                                void *workspace) {
+    if (((const sm_i8_packed_header *)packed)->variant == 1)
+        sm_i8_avx2u8_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    else
+        sm_i8_avx2_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+}
+
 // ---- depth-wise cross-correlation ----
 // Each search row is zero-extended into the workspace (padded). Tap pair g of output pixel j = j0 + 2m + ph is the
 // int32 lane m of a load at j0 + ph + 2g (int16 elements): even and odd pixels accumulate separately and are
@@ -204,10 +261,10 @@ static void sm_i8_avx2_xcorr(const uint8_t *search, int32_t channels, int32_t sh
 const sm_int8_kernel_table sm_int8_avx2_table = {
     .tier = SM_INT8_TIER_AVX2,
     .name = "avx2",
-    .conv2d_u8s8_packed_bytes = sm_i8_avx2_conv_packed_bytes,
-    .conv2d_u8s8_pack = sm_i8_avx2_conv_pack,
-    .conv2d_u8s8_workspace_bytes = sm_i8_avx2_conv_workspace_bytes,
-    .conv2d_u8s8 = sm_i8_avx2_conv,
+    .conv2d_u8s8_packed_bytes = sm_i8_avx2_any_conv_packed_bytes,
+    .conv2d_u8s8_pack = sm_i8_avx2_any_conv_pack,
+    .conv2d_u8s8_workspace_bytes = sm_i8_avx2_any_conv_workspace_bytes,
+    .conv2d_u8s8 = sm_i8_avx2_any_conv,
     .xcorr_u8s8_packed_bytes = sm_i8_avx2_xcorr_packed_bytes,
     .xcorr_u8s8_pack = sm_i8_avx2_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = sm_i8_avx2_xcorr_workspace_bytes,

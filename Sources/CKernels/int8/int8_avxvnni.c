@@ -42,65 +42,8 @@
 
 // ---- convolution ----
 
-static inline __attribute__((always_inline)) void sm_i8_yv_micro(const int NV, int32_t groups,
-                                                                 const int8_t *restrict a,
-                                                                 const uint8_t *restrict b, size_t ldb,
-                                                                 const sm_i8_ep *e, int32_t o0, int32_t rows,
-                                                                 size_t at, size_t plane, int32_t n) {
-    __m256i acc[SM_I8_MR][SM_I8_NV];
-    for (int r = 0; r < SM_I8_MR; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_si256();
-    for (int32_t g = 0; g < groups; g++) {
-        __m256i bv[SM_I8_NV];
-        for (int v = 0; v < NV; v++) bv[v] = _mm256_loadu_si256((const __m256i *)(b + v * 32));
-        for (int r = 0; r < SM_I8_MR; r++) {
-            int32_t w;
-            memcpy(&w, a + 4 * r, 4);
-            const __m256i wr = _mm256_set1_epi32(w);
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_dpbusd_avx_epi32(acc[r][v], bv[v], wr);
-        }
-        a += SM_I8_MR * 4;
-        b += ldb;
-    }
-    for (int r = 0; r < SM_I8_MR; r++) {
-        if (r >= rows) break;
-        for (int v = 0; v < NV; v++)
-            sm_i8_y_finish(acc[r][v], e, o0 + r, at + (size_t)r * plane + (size_t)v * 8, n - v * 8);
-    }
-}
-
-#define SM_I8_YV_MICRO(NV)                                                                                      \
-    static void sm_i8_yv_micro_##NV(int32_t groups, const int8_t *a, const uint8_t *b, size_t ldb,             \
-                                    const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane,      \
-                                    int32_t n) {                                                               \
-        sm_i8_yv_micro(NV, groups, a, b, ldb, e, o0, rows, at, plane, n);                                      \
-    }
-SM_I8_YV_MICRO(1)
-#if SM_I8_NV >= 2
-SM_I8_YV_MICRO(2)
-#endif
-#if SM_I8_NV >= 3
-SM_I8_YV_MICRO(3)
-#endif
-
-static void sm_i8_avxvnni_tile(int32_t nv, int32_t groups, const int8_t *a, const uint8_t *b, size_t ldb,
-                               const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane, int32_t n) {
-    switch (nv) {
-    case 1: sm_i8_yv_micro_1(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#if SM_I8_NV >= 2
-    case 2: sm_i8_yv_micro_2(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#endif
-#if SM_I8_NV >= 3
-    case 3: sm_i8_yv_micro_3(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#endif
-    default: break;
-    }
-}
-
-static void sm_i8_avxvnni_interleave(uint8_t *dst, const uint8_t *const *rows, size_t n) {
-    sm_i8_x86_interleave4(dst, rows, n);
-}
-
+#define SM_I8_DOT4(acc, b, w) _mm256_dpbusd_avx_epi32(acc, b, w)
+#include "int8_u8_micro256.h"
 #include "int8_gemm_driver.h"
 
 // ---- depth-wise cross-correlation ----

@@ -27,7 +27,8 @@ typedef struct sm_i8_packed_header {
     int32_t k;              // taps per output (C*KH*KW, or KH*KW for the xcorr)
     int32_t k_padded;       // k rounded up to the tier's k-group
     int32_t channels;       // output channels
-    int32_t reserved[11];
+    int32_t variant;        // the tier's layout when it has two (AVX2: 1 = 7-bit weights on the vpmaddubsw path)
+    int32_t reserved[10];
 } sm_i8_packed_header;
 
 static inline size_t sm_i8_round_up(size_t n, size_t m) {
