@@ -183,7 +183,9 @@ public enum Canonicalizer {
             guard let t = tensors[name] else { throw LayoutError.missingKey(name) }
             guard t.dtype == .float32 else { throw LayoutError.wrongDType(key: name, expected: "float32", actual: t.dtype.description) }
             guard t.shape == shape else { throw LayoutError.wrongShape(key: name, expected: shape, actual: t.shape) }
-            if t.floats.contains(where: { !$0.isFinite }) { throw LayoutError.nonFinite(key: name) }
+            // On the stored bytes: `floats` would copy every weight of the model once more at load time.
+            let finite = t.withUnsafeBytes { raw in !raw.bindMemory(to: Float.self).contains { !$0.isFinite } }
+            if !finite { throw LayoutError.nonFinite(key: name) }
             out.append((name, t))
         }
         return CanonicalWeights(widths: widths, tensors: out)

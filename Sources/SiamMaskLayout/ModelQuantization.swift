@@ -48,8 +48,18 @@ public struct QuantizedLayer: Sendable, Equatable {
 
     /// The float32 weights the int8 ones stand for (used by float32 paths, e.g. the template branch).
     public var dequantizedWeights: [Float] {
-        let per = values.count / max(1, shape[0])
-        return values.enumerated().map { Float($0.element) * weightScales[$0.offset / per] }
+        let channels = weightScales.count, per = values.count / max(1, channels)
+        // Channel by channel over raw buffers: this runs over every weight of the model at load time.
+        return [Float](unsafeUninitializedCapacity: values.count) { out, initialized in
+            values.withUnsafeBufferPointer { v in
+                for o in 0..<channels {
+                    let scale = weightScales[o]
+                    for i in (o * per)..<((o + 1) * per) { out[i] = Float(v[i]) * scale }
+                }
+                for i in (channels * per)..<v.count { out[i] = 0 }   // never: the shape splits evenly
+            }
+            initialized = values.count
+        }
     }
 
     /// The float32 bias the int8 epilogue adds: Float(bias) x biasScale, rounded once.

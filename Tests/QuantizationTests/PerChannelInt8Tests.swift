@@ -39,6 +39,19 @@ final class PerChannelInt8Tests: XCTestCase {
         }
     }
 
+    /// 7-bit weights (limit 63): every channel's largest magnitude maps to +-63, never beyond.
+    func testSevenBitLimit() {
+        var g = SeededGenerator(seed: 43)
+        let weights = uniform(4 * 27, -0.4...0.4, &g)
+        let p = PerChannelInt8.symmetric(weights: weights, outChannels: 4, limit: 63)
+        XCTAssertTrue(p.values.allSatisfy { $0 >= -63 && $0 <= 63 })
+        for o in 0..<4 {
+            let q = p.values[(o * 27)..<((o + 1) * 27)]
+            XCTAssertEqual(q.map { Swift.abs(Int($0)) }.max(), 63, "channel \(o)")
+            XCTAssertEqual(p.scales[o], weights[(o * 27)..<((o + 1) * 27)].map(\.magnitude).max()! / 63)
+        }
+    }
+
     func testRoundsHalfToEven() {
         // max |w| = 127 -> scale 1, so w / scale = w.
         let p = PerChannelInt8.symmetric(weights: [127, 0.5, 1.5, 2.5, -0.5, -2.5, -126.5, 3.49], outChannels: 1)

@@ -141,6 +141,17 @@ final class QuantizedModelTests: XCTestCase {
         }
         let q = try SiamMaskQuantizer.quantize(model, encodings: enc)
         XCTAssertThrowsError(try SiamMaskQuantizer.quantize(q, encodings: enc)) { XCTAssertEqual($0 as? QuantizerError, .alreadyQuantized) }
+        XCTAssertThrowsError(try SiamMaskQuantizer.quantize(model, encodings: enc, weightBits: 6)) {
+            XCTAssertEqual($0 as? QuantizerError, .unsupportedWeightBits(6))
+        }
+        // 7-bit weights: every int8-compute layer within [-63, 63], recorded in the settings, and through the file.
+        let q7 = try SiamMaskQuantizer.quantize(model, encodings: enc, weightBits: 7)
+        XCTAssertEqual(q7.quantization!.settings["weight_bits"], "7")
+        XCTAssertNil(q.quantization!.settings["weight_bits"], "8 bits is the default and not recorded")
+        for (module, layer) in q7.quantization!.layers where !layer.isWeightOnly {
+            XCTAssertTrue(layer.values.allSatisfy { $0 >= -63 && $0 <= 63 }, module)
+        }
+        XCTAssertEqual(try SiamMaskModel(siamFile: SiamFileReader.decode(SiamFileWriter.encode(q7.siamFile()))), q7)
         let nodes = try SiamMaskQuantizer.quantizableNodes(SiamMaskNetwork(model: model))
         XCTAssertEqual(SiamMaskQuantizer.nodes(matching: ["refine_model.*"], in: nodes).count, 15)
         XCTAssertEqual(SiamMaskQuantizer.nodes(matching: ["*.xcorr"], in: nodes).count, 3)
