@@ -3,7 +3,7 @@
 
   python3 Tools/evaluate_int8.py [--model Models/siammask-synth.pth] [--calib-seeds 3001-3004] [--eval-seeds 1-10]
         [--frames 100] [--methods minmax,percentile,entropy,mse] [--budget 0.99] [--threads 2] [--out out/int8-eval]
-        [--siammask .build/release/siammask] [--no-real]
+        [--siammask .build/release/siammask] [--no-real] [--weight-bits 7]
 
 1. Converts the bundled trained test model (`siammask convert`).
 2. Generates calibration sequences (synthetic seeds 3001-3004: never trained on, never evaluated) and held-out
@@ -77,6 +77,9 @@ def main():
     ap.add_argument("--out", default="out/int8-eval")
     ap.add_argument("--siammask", default=".build/release/siammask")
     ap.add_argument("--no-real", action="store_true")
+    ap.add_argument("--weight-bits", default="8", choices=["7", "8"],
+                    help="quantise with 7-bit weights too (a model for AVX2 CPUs without VNNI): adds a 'mse, all int8, "
+                         "7-bit weights' configuration")
     args = ap.parse_args()
 
     B = ROOT / args.siammask
@@ -121,6 +124,10 @@ def main():
         q = out / f"int8-{method}.siam"
         sh([B, "quantize", model, "--calibration", table, "-o", q])
         configs.append((f"{method}, all int8", q, method == default_method))
+    if args.weight_bits == "7":
+        q = out / f"int8-{default_method}-w7.siam"
+        sh([B, "quantize", model, "--calibration", out / f"calib-{default_method}.json", "--weight-bits", "7", "-o", q])
+        configs.append((f"{default_method}, all int8, 7-bit weights", q, False))
     q = out / f"mixed-{default_method}.siam"
     r = sh([B, "quantize", model, "--calibration", out / f"calib-{default_method}.json", "--drift-budget", args.budget,
             *calib_args, "--threads", args.threads, "-o", q])

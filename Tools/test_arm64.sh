@@ -30,7 +30,7 @@ mkdir -p "$out"
 src=Sources/CKernels/int8
 aarch64-linux-gnu-gcc -O2 -march=armv8-a -ffp-contract=off -Wall -Wextra -ISources/CKernels/include \
     -ISources/CKernels Tools/arm64/test_int8.c "$src"/int8_reference.c "$src"/int8_dispatch.c "$src"/int8_neon.c \
-    "$src"/int8_neondot.c -lm -lpthread -o "$out/test_int8"
+    "$src"/int8_neondot.c Sources/CKernels/cpu_features.c -lm -lpthread -o "$out/test_int8"
 
 total_passed=0
 total_failed=0
@@ -60,7 +60,7 @@ if command -v clang >/dev/null 2>&1 &&
         -ISources/CKernels -c "$src"/int8_neon.c -o "$out/probe.o" >/dev/null 2>&1; then
     objs=()
     for f in Tools/arm64/test_int8.c "$src"/int8_reference.c "$src"/int8_dispatch.c "$src"/int8_neon.c \
-        "$src"/int8_neondot.c; do
+        "$src"/int8_neondot.c Sources/CKernels/cpu_features.c; do
         clang --target=aarch64-linux-gnu -isystem /usr/aarch64-linux-gnu/include -O2 -ISources/CKernels/include \
             -ISources/CKernels -c "$f" -o "$out/$(basename "$f" .c).clang.o"
         objs+=("$out/$(basename "$f" .c).clang.o")

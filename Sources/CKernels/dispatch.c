@@ -1,26 +1,26 @@
-// dispatch.c — CPU-feature detection and the choice of kernel table, made once per process.
+// dispatch.c — the choice of fp32 kernel table, made once per process from the shared CPU-feature probe and
+// SIAMMASK_MAX_TIER cap (cpu_features.c).
 #include "kernels_internal.h"
 
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <strings.h>
 
 int sm_tier_supported(sm_tier tier) {
+    const sm_cpu_features *cpu = sm_cpu();
     switch (tier) {
-    case SM_TIER_REFERENCE:
-        return 1;
-#if defined(__x86_64__)
-    case SM_TIER_AVX2:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    case SM_TIER_AVX512:
-        __builtin_cpu_init();
-        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl");
-#endif
-    default:
-        return 0;
+    case SM_TIER_REFERENCE: return 1;
+    case SM_TIER_AVX2: return cpu->avx2 && cpu->fma;
+    case SM_TIER_AVX512: return cpu->avx512 && cpu->fma;
+    default: return 0;
+    }
+}
+
+// Each fp32 tier's place on the shared cap scale.
+static int sm_tier_level(sm_tier tier) {
+    switch (tier) {
+    case SM_TIER_AVX2: return SM_LEVEL_BASE;
+    case SM_TIER_AVX512: return SM_LEVEL_WIDE;
+    default: return SM_LEVEL_REFERENCE;
     }
 }
 
@@ -47,31 +47,22 @@ int sm_tier_from_name(const char *name) {
     return -1;
 }
 
-sm_tier sm_tier_for_cap(const char *cap) {
-    int limit = SM_TIER_COUNT - 1;
-    if (cap) {
-        int parsed = sm_tier_from_name(cap);
-        // The int8 tier names cap the fp32 kernels at the matching level (one variable caps both families).
-        if (parsed < 0 && strcasecmp(cap, "avx512vnni") == 0) parsed = SM_TIER_AVX512;
-        if (parsed < 0 && strcasecmp(cap, "avxvnni") == 0) parsed = SM_TIER_AVX2;
-        if (parsed < 0 && (strcasecmp(cap, "neon") == 0 || strcasecmp(cap, "neondot") == 0)) parsed = SM_TIER_REFERENCE;
-        if (parsed < 0)
-            fprintf(stderr, "siammask: ignoring unknown SIAMMASK_MAX_TIER '%s' (use reference, avx2 or avx512)\n",
-                    cap);
-        else
-            limit = parsed;
-    }
-    for (int t = limit; t > SM_TIER_REFERENCE; t--) {
-        if (sm_kernels_for_tier((sm_tier)t) && sm_tier_supported((sm_tier)t)) return (sm_tier)t;
+static sm_tier sm_tier_for_level(int limit) {
+    for (int t = SM_TIER_COUNT - 1; t > SM_TIER_REFERENCE; t--) {
+        if (sm_tier_level((sm_tier)t) <= limit && sm_kernels_for_tier((sm_tier)t) && sm_tier_supported((sm_tier)t))
+            return (sm_tier)t;
     }
     return SM_TIER_REFERENCE;
 }
+
+// Any family's tier name caps the fp32 kernels at its level (avx512vnni: avx512; avxvnni: avx2; neon: reference).
+sm_tier sm_tier_for_cap(const char *cap) { return sm_tier_for_level(sm_cap_level_or_any(cap)); }
 
 static pthread_once_t sm_active_once = PTHREAD_ONCE_INIT;
 static sm_tier sm_active = SM_TIER_REFERENCE;
 
 static void sm_choose_active_tier(void) {
-    sm_active = sm_tier_for_cap(getenv("SIAMMASK_MAX_TIER"));
+    sm_active = sm_tier_for_level(sm_environment_cap_level());
 }
 
 sm_tier sm_active_tier(void) {

@@ -39,6 +39,27 @@ static inline void sm_window_elements(const void *input, int32_t channels, int32
 extern "C" {
 #endif
 
+// The CPU's features, probed once (cpu_features.c); every family's dispatch reads them from here.
+typedef struct sm_cpu_features {
+    int avx2, fma, avx512, avx512vnni, avxvnni;   // avx512: F + BW + VL
+    int neon, neondot;
+} sm_cpu_features;
+const sm_cpu_features *sm_cpu(void);
+
+// One scale of levels for SIAMMASK_MAX_TIER, whatever the family: a cap allows every tier at or below its level.
+enum {
+    SM_LEVEL_REFERENCE = 0,   // reference
+    SM_LEVEL_BASE = 1,        // avx2, neon
+    SM_LEVEL_DOT = 2,         // avxvnni, neondot
+    SM_LEVEL_WIDE = 3,        // avx512, avx512vnni
+};
+// The level of a tier name (any family, case-insensitive); -1 when unknown.
+int sm_cap_level(const char *name);
+// The level a cap allows: SM_LEVEL_WIDE for NULL, and for an unknown name (with one line on stderr).
+int sm_cap_level_or_any(const char *cap);
+// sm_cap_level_or_any(getenv("SIAMMASK_MAX_TIER")), read once for the process.
+int sm_environment_cap_level(void);
+
 extern const sm_kernel_table sm_reference_table;
 #if defined(__x86_64__)
 extern const sm_kernel_table sm_avx2_table;

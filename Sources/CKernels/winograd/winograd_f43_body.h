@@ -270,9 +270,6 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
         const int32_t n = n_tiles - t0 < chunk ? n_tiles - t0 : chunk;
         const sm_wino_tile *ct = tiles + t0;
 
-#ifdef SM_WINO_PROFILE
-        double tp0 = sm_wino_now();
-#endif
         // 1. input transform, channel by channel (lanes past n hold garbage that no later step stores)
         for (int32_t c = 0; c < C; c++) {
             for (int32_t first = 0; first < n;) {
@@ -284,9 +281,6 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
                 SM_FN(wino_input_vec)(P + t, ldp, V + (size_t)c * ld + t, vblock);
         }
 
-#ifdef SM_WINO_PROFILE
-        double tp1 = sm_wino_now(); sm_wino_phase[0] += tp1 - tp0;
-#endif
         // 2. the 36 GEMMs, k blocked like the direct convolution's. One weight panel at a time, all its k blocks:
         // the packed weights (4x the direct convolution's) then stream from memory strictly in order, and the
         // panel's kc x MR block stays in L1 across the tiles while V's kc x n block stays in L2.
@@ -317,9 +311,6 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
             }
         }
 
-#ifdef SM_WINO_PROFILE
-        double tp2 = sm_wino_now(); sm_wino_phase[1] += tp2 - tp1;
-#endif
         // 3. output transform and epilogue, channel by channel
         for (int32_t o = 0; o < O; o++) {
             const float bo = bias ? bias[o] : 0.0f;
@@ -333,9 +324,6 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
                 first += seg.count;
             }
         }
-#ifdef SM_WINO_PROFILE
-        sm_wino_phase[2] += sm_wino_now() - tp2;
-#endif
     }
 }
 
