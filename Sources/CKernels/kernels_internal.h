@@ -60,6 +60,29 @@ int sm_cap_level_or_any(const char *cap);
 // sm_cap_level_or_any(getenv("SIAMMASK_MAX_TIER")), read once for the process.
 int sm_environment_cap_level(void);
 
+// The external convolution entry points of an x86 tier (x86/conv_entry_points.h), and their place in its table.
+#define SM_DECLARE_CONV_F32_ENTRIES(prefix)                                                                      \
+    int32_t prefix##_conv2d_f32_row_granule(const sm_conv2d_shape *s);                                           \
+    size_t prefix##_winograd_f32_packed_floats(const sm_conv2d_shape *s);                                        \
+    void prefix##_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);                    \
+    size_t prefix##_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);                        \
+    void prefix##_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,                \
+                               const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin,             \
+                               int32_t row_end, void *workspace);                                                \
+    size_t prefix##_conv2d_f32_packed_floats(const sm_conv2d_shape *s);                                          \
+    void prefix##_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);                      \
+    size_t prefix##_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);                          \
+    void prefix##_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,                  \
+                             const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin,               \
+                             int32_t row_end, void *workspace);
+#define SM_CONV_F32_TABLE_ENTRIES(prefix)                                                                        \
+    .conv2d_f32_packed_floats = prefix##_conv2d_f32_packed_floats, .conv2d_f32_pack = prefix##_conv2d_f32_pack,  \
+    .conv2d_f32_workspace_bytes = prefix##_conv2d_f32_workspace_bytes, .conv2d_f32 = prefix##_conv2d_f32,        \
+    .winograd_applies = sm_winograd_applies_f32, .conv2d_f32_row_granule = prefix##_conv2d_f32_row_granule,      \
+    .winograd_f32_packed_floats = prefix##_winograd_f32_packed_floats,                                           \
+    .winograd_f32_pack = prefix##_winograd_f32_pack,                                                             \
+    .winograd_f32_workspace_bytes = prefix##_winograd_f32_workspace_bytes, .winograd_f32 = prefix##_winograd_f32
+
 extern const sm_kernel_table sm_reference_table;
 #if defined(__x86_64__)
 extern const sm_kernel_table sm_avx2_table;

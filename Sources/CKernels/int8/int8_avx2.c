@@ -45,64 +45,9 @@
 
 // ---- convolution ----
 
-static inline __attribute__((always_inline)) void sm_i8_y2_micro(const int NV, int32_t groups,
-                                                                 const int16_t *restrict a,
-                                                                 const uint16_t *restrict b, size_t ldb,
-                                                                 const sm_i8_ep *e, int32_t o0, int32_t rows,
-                                                                 size_t at, size_t plane, int32_t n) {
-    __m256i acc[SM_I8_MR][SM_I8_NV];
-    for (int r = 0; r < SM_I8_MR; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_si256();
-    for (int32_t g = 0; g < groups; g++) {
-        __m256i bv[SM_I8_NV];
-        for (int v = 0; v < NV; v++) bv[v] = _mm256_loadu_si256((const __m256i *)(b + v * 16));
-        for (int r = 0; r < SM_I8_MR; r++) {
-            int32_t w;
-            memcpy(&w, a + 2 * r, 4);
-            const __m256i wr = _mm256_set1_epi32(w);
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(bv[v], wr));
-        }
-        a += SM_I8_MR * 2;
-        b += ldb;
-    }
-    for (int r = 0; r < SM_I8_MR; r++) {
-        if (r >= rows) break;
-        for (int v = 0; v < NV; v++)
-            sm_i8_y_finish(acc[r][v], e, o0 + r, at + (size_t)r * plane + (size_t)v * 8, n - v * 8);
-    }
-}
-
-#define SM_I8_Y2_MICRO(NV)                                                                                      \
-    static void sm_i8_y2_micro_##NV(int32_t groups, const int16_t *a, const uint16_t *b, size_t ldb,           \
-                                    const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane,      \
-                                    int32_t n) {                                                               \
-        sm_i8_y2_micro(NV, groups, a, b, ldb, e, o0, rows, at, plane, n);                                      \
-    }
-SM_I8_Y2_MICRO(1)
-#if SM_I8_NV >= 2
-SM_I8_Y2_MICRO(2)
-#endif
-#if SM_I8_NV >= 3
-SM_I8_Y2_MICRO(3)
-#endif
-
-static void sm_i8_avx2_tile(int32_t nv, int32_t groups, const int16_t *a, const uint16_t *b, size_t ldb,
-                            const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane, int32_t n) {
-    switch (nv) {
-    case 1: sm_i8_y2_micro_1(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#if SM_I8_NV >= 2
-    case 2: sm_i8_y2_micro_2(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#endif
-#if SM_I8_NV >= 3
-    case 3: sm_i8_y2_micro_3(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#endif
-    default: break;
-    }
-}
-
-static void sm_i8_avx2_interleave(uint16_t *dst, const uint8_t *const *rows, size_t n) {
-    sm_i8_x86_interleave2_u16(dst, rows, n);
-}
+#define SM_I8_DOT(acc, b, w) _mm256_add_epi32(acc, _mm256_madd_epi16(b, w))
+#define SM_I8_INTERLEAVE sm_i8_x86_interleave2_u16
+#include "int8_micro256.h"
 
 #include "int8_gemm_driver.h"
 
@@ -115,13 +60,15 @@ static void sm_i8_avx2_interleave(uint16_t *dst, const uint8_t *const *rows, siz
 #undef SM_I8_G
 #undef SM_I8_ATYPE
 #undef SM_I8_BTYPE
+#undef SM_I8_DOT
+#undef SM_I8_INTERLEAVE
 #define SM_I8_FN(name) sm_i8_avx2u8_##name
 #define SM_I8_G 4
 #define SM_I8_ATYPE int8_t
 #define SM_I8_BTYPE uint8_t
-#define SM_I8_DOT4(acc, b, w) \
-    _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(b, w), _mm256_set1_epi16(1)))
-#include "int8_u8_micro256.h"
+#define SM_I8_DOT(acc, b, w) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(b, w), _mm256_set1_epi16(1)))
+#define SM_I8_INTERLEAVE sm_i8_x86_interleave4
+#include "int8_micro256.h"
 #include "int8_gemm_driver.h"
 
 static int sm_i8_avx2_fits_7bit(const sm_conv2d_shape *s, const int8_t *weights) {

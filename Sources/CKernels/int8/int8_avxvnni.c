@@ -42,8 +42,9 @@
 
 // ---- convolution ----
 
-#define SM_I8_DOT4(acc, b, w) _mm256_dpbusd_avx_epi32(acc, b, w)
-#include "int8_u8_micro256.h"
+#define SM_I8_DOT(acc, b, w) _mm256_dpbusd_avx_epi32(acc, b, w)
+#define SM_I8_INTERLEAVE sm_i8_x86_interleave4
+#include "int8_micro256.h"
 #include "int8_gemm_driver.h"
 
 // ---- depth-wise cross-correlation ----

@@ -214,49 +214,7 @@ static inline __m512 sm_avx512_zip_hi(__m512 a, __m512 b) {
         _mm512_storeu_ps((dst) + 48, sm_avx512_zip_hi(ehi_, fhi_));                                             \
     } while (0)
 #include "../../winograd/winograd_f43_body.h"
+#include "../conv_entry_points.h"
 
 #pragma clang attribute pop
-
-// Entry points with external linkage for the table: qualifying 3x3 convolutions take Winograd (unless switched off).
-static int sm_avx512_use_winograd(const sm_conv2d_shape *s) { return sm_winograd_enabled() && sm_winograd_applies(s); }
-
-int32_t sm_avx512_conv2d_f32_row_granule(const sm_conv2d_shape *s) {
-    return sm_avx512_use_winograd(s) ? SM_WINO_TILE * s->dilation_h : 1;
-}
-
-size_t sm_avx512_winograd_f32_packed_floats(const sm_conv2d_shape *s) { return sm_avx512_wino_packed_floats(s); }
-void sm_avx512_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
-    sm_avx512_wino_pack(s, w, packed);
-}
-size_t sm_avx512_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
-    return sm_avx512_wino_workspace_bytes(s, rows);
-}
-__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
-void sm_avx512_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
-                         const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
-                         void *workspace) {
-    sm_avx512_wino_run(s, input, packed, epilogue, output, row_begin, row_end, workspace);
-}
-
-size_t sm_avx512_conv2d_f32_packed_floats(const sm_conv2d_shape *s) {
-    return sm_avx512_use_winograd(s) ? sm_avx512_wino_packed_floats(s) : sm_avx512_conv2d_packed_floats(s);
-}
-void sm_avx512_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed) {
-    if (sm_avx512_use_winograd(s))
-        sm_avx512_wino_pack(s, w, packed);
-    else
-        sm_avx512_conv2d_pack(s, w, packed);
-}
-size_t sm_avx512_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
-    return sm_avx512_use_winograd(s) ? sm_avx512_wino_workspace_bytes(s, rows) : sm_avx512_conv2d_workspace_bytes(s, rows);
-}
-__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
-void sm_avx512_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
-                        const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
-                        void *workspace) {
-    if (sm_avx512_use_winograd(s))
-        sm_avx512_wino_run(s, input, packed, epilogue, output, row_begin, row_end, workspace);
-    else
-        sm_avx512_conv2d(s, input, packed, epilogue, output, row_begin, row_end, workspace);
-}
 #endif

@@ -6,19 +6,7 @@
 #include <immintrin.h>
 #include <math.h>
 
-int32_t sm_avx512_conv2d_f32_row_granule(const sm_conv2d_shape *s);
-size_t sm_avx512_winograd_f32_packed_floats(const sm_conv2d_shape *s);
-void sm_avx512_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);
-size_t sm_avx512_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);
-void sm_avx512_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
-                          const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
-                          void *workspace);
-size_t sm_avx512_conv2d_f32_packed_floats(const sm_conv2d_shape *s);
-void sm_avx512_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);
-size_t sm_avx512_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);
-void sm_avx512_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
-                          const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
-                          void *workspace);
+SM_DECLARE_CONV_F32_ENTRIES(sm_avx512)
 
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma"))), apply_to = function)
 
@@ -239,16 +227,7 @@ static void sm_avx512_softmax2(const float *bg, const float *fg, float *out, siz
 const sm_kernel_table sm_avx512_table = {
     .tier = SM_TIER_AVX512,
     .name = "avx512",
-    .conv2d_f32_packed_floats = sm_avx512_conv2d_f32_packed_floats,
-    .conv2d_f32_pack = sm_avx512_conv2d_f32_pack,
-    .conv2d_f32_workspace_bytes = sm_avx512_conv2d_f32_workspace_bytes,
-    .conv2d_f32 = sm_avx512_conv2d_f32,
-    .winograd_applies = sm_winograd_applies_f32,
-    .conv2d_f32_row_granule = sm_avx512_conv2d_f32_row_granule,
-    .winograd_f32_packed_floats = sm_avx512_winograd_f32_packed_floats,
-    .winograd_f32_pack = sm_avx512_winograd_f32_pack,
-    .winograd_f32_workspace_bytes = sm_avx512_winograd_f32_workspace_bytes,
-    .winograd_f32 = sm_avx512_winograd_f32,
+    SM_CONV_F32_TABLE_ENTRIES(sm_avx512),
     .conv_transpose2d_f32 = sm_avx512_conv_transpose2d,
     .max_pool2d_f32 = sm_avx512_max_pool2d,
     .depthwise_xcorr_f32 = sm_avx512_depthwise_xcorr,
