@@ -328,7 +328,7 @@ public final class Executor {
         case .maxPoolU8(let kernel, let stride, let padding):
             let xs = plan.values[step.inputs[0]].shape, os = plan.values[step.output].shape
             let (x, out) = (bytes(step.inputs[0]), bytes(step.output))
-            parallelRows(os.height, work: os.count * kernel * kernel / 8) { begin, end, _ in
+            parallelRows(os.height, work: os.count * kernel * kernel) { begin, end, _ in
                 sm_max_pool2d_u8(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(kernel), Int32(stride),
                                  Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
             }
@@ -338,11 +338,20 @@ public final class Executor {
             sm_window_u8(bytes(step.inputs[0]), Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(top), Int32(left),
                          pad, bytes(step.output), Int32(os.height), Int32(os.width))
         case .quantize(let e):
-            let value = plan.values[step.output]
-            sm_quantize_f32_u8(floats(step.inputs[0]), value.count, 1 / e.scale, e.zeroPoint, bytes(step.output))
+            let count = plan.values[step.output].count
+            let (x, out) = (floats(step.inputs[0]), bytes(step.output))
+            // Element-wise, so split into contiguous ranges (a chunk of 64 keeps the splits on cache lines).
+            parallelRows((count + 63) / 64, work: count * 2) { begin, end, _ in
+                let lo = begin * 64, hi = min(count, end * 64)
+                sm_quantize_f32_u8(x + lo, hi - lo, 1 / e.scale, e.zeroPoint, out + lo)
+            }
         case .dequantize(let e):
-            let value = plan.values[step.output]
-            sm_dequantize_u8_f32(bytes(step.inputs[0]), value.count, e.scale, e.zeroPoint, floats(step.output))
+            let count = plan.values[step.output].count
+            let (x, out) = (bytes(step.inputs[0]), floats(step.output))
+            parallelRows((count + 63) / 64, work: count * 2) { begin, end, _ in
+                let lo = begin * 64, hi = min(count, end * 64)
+                sm_dequantize_u8_f32(x + lo, hi - lo, e.scale, e.zeroPoint, out + lo)
+            }
         }
     }
 
