@@ -17,11 +17,16 @@ public enum SubwindowCrop {
         let fill = averageColour.map { UInt8(truncatingIfNeeded: Int(max(0, min(255, $0)))) }
         let side = originalSize, w = image.width, h = image.height
         var patch = [UInt8](repeating: 0, count: side * side * 3)
+        // One row of the padding colour, copied from in blocks (the search square often reaches far past the frame).
+        var padRow = [UInt8](repeating: 0, count: side * 3)
+        for c in 0..<side { padRow[3 * c] = fill[0]; padRow[3 * c + 1] = fill[1]; padRow[3 * c + 2] = fill[2] }
         image.pixels.withUnsafeBufferPointer { src in
             patch.withUnsafeMutableBufferPointer { dst in
+                padRow.withUnsafeBufferPointer { colour in
                 // Pixels outside the image take the padding colour.
                 func pad(_ row: Int, _ columns: Range<Int>) {
-                    for c in columns { dst[row + 3 * c] = fill[0]; dst[row + 3 * c + 1] = fill[1]; dst[row + 3 * c + 2] = fill[2] }
+                    guard !columns.isEmpty else { return }
+                    (dst.baseAddress! + row + 3 * columns.lowerBound).update(from: colour.baseAddress!, count: 3 * columns.count)
                 }
                 for r in 0..<side {
                     let y = y0 + r
@@ -36,6 +41,7 @@ public enum SubwindowCrop {
                     pad(out, xb..<side)
                     let from = (y * w + x0 + xa) * 3
                     (dst.baseAddress! + out + 3 * xa).update(from: src.baseAddress! + from, count: (xb - xa) * 3)
+                }
                 }
             }
         }
