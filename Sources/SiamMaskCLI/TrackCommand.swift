@@ -134,9 +134,9 @@ struct TrackCommand: ParsableCommand {
         print(String(format: "tracked %d frames of %@ (%@ preset, %@ model) into %@ in %.2f s", count, seq.name, presetName,
                      network.model.precision, out, Date().timeIntervalSince(start)))
         if let summary = accuracy.summary { print(summary) }
-        print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms",
+        print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms; peak memory %.0f MiB",
                      stage.decode / tracked * 1000, stage.crop / tracked * 1000, stage.network / tracked * 1000,
-                     stage.post / tracked * 1000, stage.write / tracked * 1000))
+                     stage.post / tracked * 1000, stage.write / tracked * 1000, FrameBenchmark.peakResidentMiB()))
     }
 
     /// frame -> [cx, cy, w, h] from a results.jsonl.

@@ -154,7 +154,7 @@ public final class FrameBenchmark {
     }
 
     /// Peak resident set size of this process (getrusage: kilobytes on Linux, bytes on Darwin).
-    static func peakResidentMiB() -> Double {
+    public static func peakResidentMiB() -> Double {
         #if os(Linux)
         let RUSAGE_SELF_WHO = __rusage_who_t(RUSAGE_SELF.rawValue)   // Glibc imports the enum, getrusage takes an Int32
         #endif
