@@ -63,6 +63,7 @@ int sm_environment_cap_level(void);
 // The external convolution entry points of an x86 tier (x86/conv_entry_points.h), and their place in its table.
 #define SM_DECLARE_CONV_F32_ENTRIES(prefix)                                                                      \
     int32_t prefix##_conv2d_f32_row_granule(const sm_conv2d_shape *s);                                           \
+    int32_t prefix##_conv2d_f32_packing(const sm_conv2d_shape *s);                                               \
     size_t prefix##_winograd_f32_packed_floats(const sm_conv2d_shape *s);                                        \
     void prefix##_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);                    \
     size_t prefix##_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);                        \
@@ -79,6 +80,7 @@ int sm_environment_cap_level(void);
     .conv2d_f32_packed_floats = prefix##_conv2d_f32_packed_floats, .conv2d_f32_pack = prefix##_conv2d_f32_pack,  \
     .conv2d_f32_workspace_bytes = prefix##_conv2d_f32_workspace_bytes, .conv2d_f32 = prefix##_conv2d_f32,        \
     .winograd_applies = sm_winograd_applies_f32, .conv2d_f32_row_granule = prefix##_conv2d_f32_row_granule,      \
+    .conv2d_f32_packing = prefix##_conv2d_f32_packing,                                                           \
     .winograd_f32_packed_floats = prefix##_winograd_f32_packed_floats,                                           \
     .winograd_f32_pack = prefix##_winograd_f32_pack,                                                             \
     .winograd_f32_workspace_bytes = prefix##_winograd_f32_workspace_bytes, .winograd_f32 = prefix##_winograd_f32

@@ -15,7 +15,7 @@ public final class ConvolutionWeights: @unchecked Sendable {
     /// kernels; any other executor uses `weights` and `bias`, which then hold the dequantised values.
     public let int8: Int8ConvolutionWeights?
     private let lock = NSLock()
-    private var packedByShape: [PackKey: AlignedBuffer] = [:]
+    private var packedByLayout: [Float32PackKey: AlignedBuffer] = [:]
     private var packedInt8ByShape: [PackKey: AlignedBuffer] = [:]
 
     public init(name: String, weights: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int,
@@ -46,9 +46,16 @@ public final class ConvolutionWeights: @unchecked Sendable {
                   inChannels: weight.shape[1], kernel: weight.shape[2])
     }
 
+    /// int8 packs: by tier, geometry and the input zero point their per-channel terms hold.
     struct PackKey: Hashable {
         let tier: UInt32; let stride: Int32; let pad: Int32; let dilation: Int32; let inH: Int32; let inW: Int32
         var zeroPoint: Int32 = 0
+    }
+
+    /// float32 packs: by tier and layout (`conv2d_f32_packing`), which are all the layout depends on.
+    struct Float32PackKey: Hashable {
+        let tier: UInt32
+        let packing: Int32
     }
 
     /// Packed int8 weights for an int8 tier, geometry and input zero point (the packed per-channel term holds it).
@@ -66,18 +73,19 @@ public final class ConvolutionWeights: @unchecked Sendable {
         return UnsafeRawPointer(buffer.floats)
     }
 
-    /// Packed weights for a tier and geometry (the pack layout may depend on both).
+    /// Packed weights for a tier and the layout it packs this shape in (GEMM panels or Winograd), shared by every
+    /// shape with the same layout: the template branch (127x127 crops) reuses the search branch's packs.
     func packed(for table: UnsafePointer<sm_kernel_table>, shape: sm_conv2d_shape) -> UnsafePointer<Float> {
-        let key = PackKey(tier: table.pointee.tier.rawValue, stride: shape.stride_h, pad: shape.pad_top,
-                          dilation: shape.dilation_h, inH: shape.in_height, inW: shape.in_width)
+        var probe = shape
+        let key = Float32PackKey(tier: table.pointee.tier.rawValue, packing: table.pointee.conv2d_f32_packing(&probe))
         lock.lock()
         defer { lock.unlock() }
-        if let p = packedByShape[key] { return UnsafePointer(p.floats) }
+        if let p = packedByLayout[key] { return UnsafePointer(p.floats) }
         var s = shape
         let count = table.pointee.conv2d_f32_packed_floats(&s)
         let buffer = AlignedBuffer(floats: max(count, 1))
         weights.withUnsafeBufferPointer { w in table.pointee.conv2d_f32_pack(&s, w.baseAddress!, buffer.floats) }
-        packedByShape[key] = buffer
+        packedByLayout[key] = buffer
         return UnsafePointer(buffer.floats)
     }
 }

@@ -61,6 +61,10 @@ typedef struct sm_kernel_table {
     // Row ranges given to conv2d_f32 should start at multiples of this (4 x dilation for Winograd-routed shapes:
     // whole tiles; 1 otherwise): any split is correct, an aligned one computes no tile twice.
     int32_t (*conv2d_f32_row_granule)(const sm_conv2d_shape *shape);
+    // Which layout conv2d_f32_pack writes for this shape: 0 the GEMM panels, 1 Winograd's transformed weights.
+    // Neither depends on the spatial size, stride, padding or dilation, so weights packed for one shape serve every
+    // shape of the same tier and packing (the template and the search branch share them).
+    int32_t (*conv2d_f32_packing)(const sm_conv2d_shape *shape);
     size_t (*winograd_f32_packed_floats)(const sm_conv2d_shape *shape);
     void (*winograd_f32_pack)(const sm_conv2d_shape *shape, const float *weights_oihw, float *packed);
     size_t (*winograd_f32_workspace_bytes)(const sm_conv2d_shape *shape, int32_t rows);

@@ -184,6 +184,11 @@ static int32_t ref_conv2d_row_granule(const sm_conv2d_shape *s) {
     return 1;
 }
 
+static int32_t ref_conv2d_packing(const sm_conv2d_shape *s) {
+    (void)s;
+    return 0;   // OIHW as given
+}
+
 const sm_kernel_table sm_reference_table = {
     .tier = SM_TIER_REFERENCE,
     .name = "reference",
@@ -193,6 +198,7 @@ const sm_kernel_table sm_reference_table = {
     .conv2d_f32 = ref_conv2d,
     .winograd_applies = sm_winograd_applies_f32,
     .conv2d_f32_row_granule = ref_conv2d_row_granule,
+    .conv2d_f32_packing = ref_conv2d_packing,
     .winograd_f32_packed_floats = sm_ref_winograd_f32_packed_floats,
     .winograd_f32_pack = sm_ref_winograd_f32_pack,
     .winograd_f32_workspace_bytes = sm_ref_winograd_f32_workspace_bytes,

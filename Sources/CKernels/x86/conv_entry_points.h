@@ -9,6 +9,8 @@ int32_t SM_FN(conv2d_f32_row_granule)(const sm_conv2d_shape *s) {
     return SM_FN(use_winograd)(s) ? SM_WINO_TILE * s->dilation_h : 1;
 }
 
+int32_t SM_FN(conv2d_f32_packing)(const sm_conv2d_shape *s) { return SM_FN(use_winograd)(s) ? 1 : 0; }
+
 size_t SM_FN(winograd_f32_packed_floats)(const sm_conv2d_shape *s) { return SM_FN(wino_packed_floats)(s); }
 
 void SM_FN(winograd_f32_pack)(const sm_conv2d_shape *s, const float *w, float *packed) { SM_FN(wino_pack)(s, w, packed); }
