@@ -32,6 +32,11 @@ void sm_dequantize_u8_f32(const uint8_t *input, size_t count, float scale, int32
 void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t kernel,
                       int32_t stride, int32_t padding, uint8_t *output, int32_t out_height, int32_t out_width,
                       int32_t row_begin, int32_t row_end) {
+    // Separable: the maximum of the window's rows column by column (a plain loop the compiler vectorises), then of
+    // each output's columns. Max is exact, so the order cannot change a value. Rows wider than the buffer take the
+    // direct loop.
+    uint8_t rows_max[2048];
+    const int separable = in_width <= (int32_t)sizeof rows_max;
     for (int32_t c = 0; c < channels; c++) {
         const uint8_t *plane = input + (size_t)c * in_height * in_width;
         for (int32_t y = row_begin; y < row_end; y++) {
@@ -39,14 +44,25 @@ void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height,
             const int32_t y0 = y * stride - padding;
             const int32_t ky0 = y0 < 0 ? -y0 : 0;
             const int32_t ky1 = y0 + kernel > in_height ? in_height - y0 : kernel;
+            if (separable) {
+                for (int32_t i = 0; i < in_width; i++) rows_max[i] = 0;   // padded taps are left out (-inf padding)
+                for (int32_t ky = ky0; ky < ky1; ky++) {
+                    const uint8_t *row = plane + (size_t)(y0 + ky) * in_width;
+                    for (int32_t i = 0; i < in_width; i++) rows_max[i] = row[i] > rows_max[i] ? row[i] : rows_max[i];
+                }
+            }
             for (int32_t x = 0; x < out_width; x++) {
                 const int32_t x0 = x * stride - padding;
                 const int32_t kx0 = x0 < 0 ? -x0 : 0;
                 const int32_t kx1 = x0 + kernel > in_width ? in_width - x0 : kernel;
-                uint8_t m = 0;   // padded taps are left out, as in the float max-pool (-inf padding)
-                for (int32_t ky = ky0; ky < ky1; ky++) {
-                    const uint8_t *row = plane + (size_t)(y0 + ky) * in_width + x0;
-                    for (int32_t kx = kx0; kx < kx1; kx++) m = row[kx] > m ? row[kx] : m;
+                uint8_t m = 0;
+                if (separable) {
+                    for (int32_t kx = kx0; kx < kx1; kx++) m = rows_max[x0 + kx] > m ? rows_max[x0 + kx] : m;
+                } else {
+                    for (int32_t ky = ky0; ky < ky1; ky++) {
+                        const uint8_t *row = plane + (size_t)(y0 + ky) * in_width + x0;
+                        for (int32_t kx = kx0; kx < kx1; kx++) m = row[kx] > m ? row[kx] : m;
+                    }
                 }
                 dst[x] = m;
             }
