@@ -45,9 +45,14 @@
 
 // ---- convolution ----
 
+typedef __m256i sm_i8_vi;
+#define SM_I8_VI_ZERO() _mm256_setzero_si256()
+#define SM_I8_VI_LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define SM_I8_VI_SET1(w) _mm256_set1_epi32(w)
+#define SM_I8_FINISH sm_i8_y_finish
 #define SM_I8_DOT(acc, b, w) _mm256_add_epi32(acc, _mm256_madd_epi16(b, w))
 #define SM_I8_INTERLEAVE sm_i8_x86_interleave2_u16
-#include "int8_micro256.h"
+#include "int8_micro_x86.h"
 
 #include "int8_gemm_driver.h"
 
@@ -68,7 +73,7 @@
 #define SM_I8_BTYPE uint8_t
 #define SM_I8_DOT(acc, b, w) _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(b, w), _mm256_set1_epi16(1)))
 #define SM_I8_INTERLEAVE sm_i8_x86_interleave4
-#include "int8_micro256.h"
+#include "int8_micro_x86.h"
 #include "int8_gemm_driver.h"
 
 static int sm_i8_avx2_fits_7bit(const sm_conv2d_shape *s, const int8_t *weights) {

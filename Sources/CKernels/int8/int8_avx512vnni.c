@@ -78,70 +78,14 @@ static inline __attribute__((always_inline)) void sm_i8_z_finish(__m512i acc, co
 
 // ---- convolution ----
 
-static inline __attribute__((always_inline)) void sm_i8_z_micro(const int NV, int32_t groups,
-                                                                const int8_t *restrict a,
-                                                                const uint8_t *restrict b, size_t ldb,
-                                                                const sm_i8_ep *e, int32_t o0, int32_t rows,
-                                                                size_t at, size_t plane, int32_t n) {
-    __m512i acc[SM_I8_MR][SM_I8_NV];
-    for (int r = 0; r < SM_I8_MR; r++)
-        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_si512();
-    for (int32_t g = 0; g < groups; g++) {
-        __m512i bv[SM_I8_NV];
-        for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_si512((const void *)(b + v * 64));
-        for (int r = 0; r < SM_I8_MR; r++) {
-            int32_t w;
-            memcpy(&w, a + 4 * r, 4);
-            const __m512i wr = _mm512_set1_epi32(w);
-            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], bv[v], wr);
-        }
-        a += SM_I8_MR * 4;
-        b += ldb;
-    }
-    for (int r = 0; r < SM_I8_MR; r++) {
-        if (r >= rows) break;
-        for (int v = 0; v < NV; v++)
-            sm_i8_z_finish(acc[r][v], e, o0 + r, at + (size_t)r * plane + (size_t)v * 16, n - v * 16);
-    }
-}
-
-#define SM_I8_Z_MICRO(NV)                                                                                       \
-    static void sm_i8_z_micro_##NV(int32_t groups, const int8_t *a, const uint8_t *b, size_t ldb,              \
-                                   const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane,       \
-                                   int32_t n) {                                                                \
-        sm_i8_z_micro(NV, groups, a, b, ldb, e, o0, rows, at, plane, n);                                       \
-    }
-SM_I8_Z_MICRO(1)
-#if SM_I8_NV >= 2
-SM_I8_Z_MICRO(2)
-#endif
-#if SM_I8_NV >= 3
-SM_I8_Z_MICRO(3)
-#endif
-#if SM_I8_NV >= 4
-SM_I8_Z_MICRO(4)
-#endif
-
-static void sm_i8_avx512vnni_tile(int32_t nv, int32_t groups, const int8_t *a, const uint8_t *b, size_t ldb,
-                                  const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane, int32_t n) {
-    switch (nv) {
-    case 1: sm_i8_z_micro_1(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#if SM_I8_NV >= 2
-    case 2: sm_i8_z_micro_2(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#endif
-#if SM_I8_NV >= 3
-    case 3: sm_i8_z_micro_3(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#endif
-#if SM_I8_NV >= 4
-    case 4: sm_i8_z_micro_4(groups, a, b, ldb, e, o0, rows, at, plane, n); break;
-#endif
-    default: break;
-    }
-}
-
-static void sm_i8_avx512vnni_interleave(uint8_t *dst, const uint8_t *const *rows, size_t n) {
-    sm_i8_x86_interleave4(dst, rows, n);
-}
+typedef __m512i sm_i8_vi;
+#define SM_I8_VI_ZERO() _mm512_setzero_si512()
+#define SM_I8_VI_LOAD(p) _mm512_loadu_si512((const void *)(p))
+#define SM_I8_VI_SET1(w) _mm512_set1_epi32(w)
+#define SM_I8_FINISH sm_i8_z_finish
+#define SM_I8_DOT(acc, b, w) _mm512_dpbusd_epi32(acc, b, w)
+#define SM_I8_INTERLEAVE sm_i8_x86_interleave4
+#include "int8_micro_x86.h"
 
 #include "int8_gemm_driver.h"
 
