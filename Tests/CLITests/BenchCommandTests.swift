@@ -43,7 +43,10 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(json["precision"] as? String, "float32")
         XCTAssertEqual(json["frames"] as? Int, 2)
         XCTAssertTrue(json["int8_tier"] is NSNull)
-        XCTAssertNotNil(json["fp32_tier"] as? String)
+        let tier = try XCTUnwrap(json["fp32_tier"] as? String)
+        // Winograd runs on the fast tiers unless switched off; the reference tier is always direct.
+        let environment = ProcessInfo.processInfo.environment
+        XCTAssertEqual(json["winograd"] as? Bool, tier != "reference" && environment["SIAMMASK_WINOGRAD"] != "0")
         for key in ["load_ms", "gmac_per_frame", "peak_memory_mib"] {
             XCTAssertGreaterThan(json[key] as? Double ?? 0, 0, key)
         }

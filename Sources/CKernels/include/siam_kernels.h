@@ -107,6 +107,9 @@ typedef struct sm_kernel_table {
     void (*softmax2_f32)(const float *bg, const float *fg, float *out, size_t n);
 } sm_kernel_table;
 
+// Whether the fast tiers route 3x3 stride-1 convolutions through Winograd: on unless SIAMMASK_WINOGRAD=0 (read once).
+int sm_winograd_enabled(void);
+
 // Highest tier the CPU supports, capped by the environment variable SIAMMASK_MAX_TIER
 // (reference | avx2 | avx512, case-insensitive; unknown values are ignored with a message on stderr).
 sm_tier sm_active_tier(void);

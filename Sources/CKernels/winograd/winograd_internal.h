@@ -89,8 +89,6 @@ void sm_winograd_f43_transform_weights(const sm_conv2d_shape *s, const float *we
 // sm_winograd_applies with external linkage, for the kernel tables.
 int sm_winograd_applies_f32(const sm_conv2d_shape *s);
 
-// Whether the fast tiers route qualifying convolutions through Winograd: on unless SIAMMASK_WINOGRAD=0 (read once).
-int sm_winograd_enabled(void);
 
 // The scalar reference twin (reference/winograd_reference.c): same tiling, textbook per-tile arithmetic.
 size_t sm_ref_winograd_f32_packed_floats(const sm_conv2d_shape *s);

@@ -74,6 +74,8 @@ public final class FrameBenchmark {
     }
 
     public var fp32Tier: String { Self.name(of: frame.searchExecutor.tier) }
+    /// Whether 3x3 stride-1 float32 convolutions run as Winograd (a fast tier, and SIAMMASK_WINOGRAD not 0).
+    public var winograd: Bool { sm_winograd_enabled() != 0 && frame.searchExecutor.tier != SM_TIER_REFERENCE }
     /// The int8 tier of an int8 model; nil for a float32 one.
     public var int8Tier: String? { precision == "int8" ? Self.name(of: sm_int8_active_tier()) : nil }
 
@@ -137,7 +139,7 @@ public final class FrameBenchmark {
         }
         return FrameBenchmarkReport(
             precision: precision, threads: threads, frames: frames, warmup: warmup, loadMs: loadSeconds * 1e3,
-            fp32Tier: fp32Tier, int8Tier: int8Tier, peakFP32GFlops: peakFP32 > 0 ? peakFP32 : nil,
+            fp32Tier: fp32Tier, int8Tier: int8Tier, winograd: winograd, peakFP32GFlops: peakFP32 > 0 ? peakFP32 : nil,
             peakInt8GOps: peakInt8 > 0 ? peakInt8 : nil, frameMs: frameMs, medianMs: Self.percentile(frameMs, 0.5),
             p10Ms: Self.percentile(frameMs, 0.1), p90Ms: Self.percentile(frameMs, 0.9),
             gmacPerFrame: Double(steps.reduce(0) { $0 + $1.multiplyAccumulates }) / 1e9, layers: layers,
@@ -172,7 +174,7 @@ public final class FrameBenchmark {
 
     /// The line printed once the model is loaded and warmed up.
     public func readyLine() -> String {
-        Self.jsonLine(["ready": true, "load_ms": loadSeconds * 1e3, "precision": precision, "fp32_tier": fp32Tier,
+        Self.jsonLine(["ready": true, "load_ms": loadSeconds * 1e3, "precision": precision, "fp32_tier": fp32Tier, "winograd": winograd,
                        "int8_tier": int8Tier ?? NSNull(), "threads": threads])
     }
 
@@ -213,6 +215,7 @@ public struct FrameBenchmarkReport {
     public var loadMs: Double
     public var fp32Tier: String
     public var int8Tier: String?
+    public var winograd: Bool
     public var peakFP32GFlops: Double?
     public var peakInt8GOps: Double?
     public var frameMs: [Double]
@@ -226,7 +229,7 @@ public struct FrameBenchmarkReport {
     public var json: String {
         let object: [String: Any] = [
             "precision": precision, "threads": threads, "frames": frames, "warmup": warmup, "load_ms": loadMs,
-            "fp32_tier": fp32Tier, "int8_tier": int8Tier ?? NSNull(),
+            "fp32_tier": fp32Tier, "int8_tier": int8Tier ?? NSNull(), "winograd": winograd,
             "peak_fp32_gflops": peakFP32GFlops ?? NSNull(), "peak_int8_gops": peakInt8GOps ?? NSNull(),
             "frame_ms": ["median": medianMs, "p10": p10Ms, "p90": p90Ms, "all": frameMs],
             "gmac_per_frame": gmacPerFrame, "peak_memory_mib": peakMemoryMiB,
@@ -242,7 +245,7 @@ public struct FrameBenchmarkReport {
     public var text: String {
         func f(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
         var lines: [String] = []
-        lines.append("precision \(precision), \(threads) thread(s), tiers: fp32 \(fp32Tier), int8 \(int8Tier ?? "none")")
+        lines.append("precision \(precision), \(threads) thread(s), tiers: fp32 \(fp32Tier)\(winograd ? " (Winograd 3x3)" : ""), int8 \(int8Tier ?? "none")")
         lines.append("peak per thread: fp32 \(peakFP32GFlops.map { f($0, 1) + " GFLOP/s" } ?? "none"), int8 \(peakInt8GOps.map { f($0, 1) + " GOP/s" } ?? "none")")
         lines.append("model load: \(f(loadMs, 1)) ms (read, validate, build executors, pack weights)")
         lines.append("per frame (search + refine at (12,12)), \(frames) frames after \(warmup) warm-up: median \(f(medianMs)) ms, p10 \(f(p10Ms)) ms, p90 \(f(p90Ms)) ms, \(f(gmacPerFrame, 3)) GMAC")
