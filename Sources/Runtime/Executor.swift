@@ -381,7 +381,7 @@ public final class Executor {
                 }
             }
         case .maxPool2d(let kernel, let stride, let padding):
-            parallelRows(os.height, work: os.count * kernel * kernel / 8) { begin, end, _ in
+            parallelRows(os.height, work: os.count * kernel * kernel) { begin, end, _ in
                 k.max_pool2d_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(kernel), Int32(stride),
                                  Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
             }
