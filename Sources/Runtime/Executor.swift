@@ -376,8 +376,11 @@ public final class Executor {
         case .convTranspose2d(let w):
             w.weights.withUnsafeBufferPointer { wt in
                 w.bias.withUnsafeBufferPointer { b in
-                    k.conv_transpose2d_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), wt.baseAddress!,
-                                           b.baseAddress, Int32(w.outChannels), Int32(w.kernel), out)
+                    parallelRows(w.outChannels, work: os.count * xs.channels) { begin, end, _ in
+                        k.conv_transpose2d_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), wt.baseAddress!,
+                                               b.baseAddress, Int32(w.outChannels), Int32(w.kernel), out, Int32(begin),
+                                               Int32(end))
+                    }
                 }
             }
         case .maxPool2d(let kernel, let stride, let padding):

@@ -74,10 +74,10 @@ typedef struct sm_kernel_table {
 
     // Transposed convolution with stride == kernel and no padding (non-overlapping), e.g. the refine deconv
     // (256 -> 32, 15x15, stride 15 on a 1x1 input). weights (in, out, k, k); bias per output channel (may be NULL).
-    // output is out x (in_h*k) x (in_w*k).
+    // output is out x (in_h*k) x (in_w*k); the call writes output channels [out_begin, out_end) (thread splits).
     void (*conv_transpose2d_f32)(const float *input, int32_t in_channels, int32_t in_height, int32_t in_width,
                                  const float *weights_iokk, const float *bias, int32_t out_channels, int32_t kernel,
-                                 float *output);
+                                 float *output, int32_t out_begin, int32_t out_end);
 
     // Max-pool, PyTorch semantics (-inf padding, floor mode). Rows [row_begin, row_end) of the output.
     void (*max_pool2d_f32)(const float *input, int32_t channels, int32_t in_height, int32_t in_width,

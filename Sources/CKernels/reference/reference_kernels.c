@@ -60,9 +60,9 @@ static void ref_conv2d(const sm_conv2d_shape *s, const float *input, const float
 
 static void ref_conv_transpose2d(const float *input, int32_t in_channels, int32_t in_height, int32_t in_width,
                                  const float *weights, const float *bias, int32_t out_channels, int32_t kernel,
-                                 float *output) {
+                                 float *output, int32_t out_begin, int32_t out_end) {
     const int32_t OH = in_height * kernel, OW = in_width * kernel;
-    for (int32_t o = 0; o < out_channels; o++) {
+    for (int32_t o = out_begin; o < out_end; o++) {
         for (int32_t y = 0; y < OH; y++) {
             for (int32_t x = 0; x < OW; x++) {
                 int32_t iy = y / kernel, ky = y % kernel, ix = x / kernel, kx = x % kernel;

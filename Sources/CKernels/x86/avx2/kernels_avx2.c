@@ -21,16 +21,18 @@ enum { SM_CT_BLOCK = 32 };   // columns per register block: 4 ymm accumulators
 
 static void sm_avx2_conv_transpose2d(const float *input, int32_t in_channels, int32_t in_height, int32_t in_width,
                                      const float *weights, const float *bias, int32_t out_channels, int32_t kernel,
-                                     float *output) {
+                                     float *output, int32_t out_begin, int32_t out_end) {
     const size_t kk = (size_t)kernel * kernel, J = (size_t)out_channels * kk;
+    // Columns j = (o, ky, kx) of the requested output channels; the weights' row stride stays J.
+    const size_t j_begin = (size_t)out_begin * kk, j_end = (size_t)out_end * kk;
     const size_t in_plane = (size_t)in_height * in_width;
     const int32_t OH = in_height * kernel, OW = in_width * kernel;
     float tmp[SM_CT_BLOCK];
     for (int32_t iy = 0; iy < in_height; iy++) {
         for (int32_t ix = 0; ix < in_width; ix++) {
             const float *x = input + (size_t)iy * in_width + ix;
-            for (size_t j0 = 0; j0 < J; j0 += SM_CT_BLOCK) {
-                const size_t nj = J - j0 < SM_CT_BLOCK ? J - j0 : SM_CT_BLOCK;
+            for (size_t j0 = j_begin; j0 < j_end; j0 += SM_CT_BLOCK) {
+                const size_t nj = j_end - j0 < SM_CT_BLOCK ? j_end - j0 : SM_CT_BLOCK;
                 __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
                 const float *w = weights + j0;
                 if (nj == SM_CT_BLOCK) {
