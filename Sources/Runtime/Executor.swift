@@ -335,8 +335,12 @@ public final class Executor {
         case .windowU8(var top, var left, let pad):
             if let o = windowOrigins[step.node!] { (top, left) = (o.top, o.left) }
             let xs = plan.values[step.inputs[0]].shape, os = plan.values[step.output].shape
-            sm_window_u8(bytes(step.inputs[0]), Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(top), Int32(left),
-                         pad, bytes(step.output), Int32(os.height), Int32(os.width))
+            let (x, out) = (bytes(step.inputs[0]), bytes(step.output))
+            let (inPlane, outPlane) = (xs.height * xs.width, os.height * os.width)
+            parallelRows(xs.channels, work: os.count) { begin, end, _ in
+                sm_window_u8(x + begin * inPlane, Int32(end - begin), Int32(xs.height), Int32(xs.width), Int32(top),
+                             Int32(left), pad, out + begin * outPlane, Int32(os.height), Int32(os.width))
+            }
         case .quantize(let e):
             let count = plan.values[step.output].count
             let (x, out) = (floats(step.inputs[0]), bytes(step.output))
@@ -399,8 +403,12 @@ public final class Executor {
             k.resize_nearest_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), out, Int32(os.height), Int32(os.width))
         case .window(var top, var left, _, _):
             if let o = windowOrigins[step.node!] { (top, left) = (o.top, o.left) }
-            k.window_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(top), Int32(left), out,
-                         Int32(os.height), Int32(os.width))
+            // Channels are independent planes: split them (a copy, so weigh each element as a few MACs).
+            let (inPlane, outPlane) = (xs.height * xs.width, os.height * os.width)
+            parallelRows(xs.channels, work: os.count * 4) { begin, end, _ in
+                k.window_f32(x + begin * inPlane, Int32(end - begin), Int32(xs.height), Int32(xs.width), Int32(top),
+                             Int32(left), out + begin * outPlane, Int32(os.height), Int32(os.width))
+            }
         case .add(let relu):
             k.add_f32(x, floats(step.inputs[1]), out, os.count, relu ? 1 : 0)
         case .sigmoid:
