@@ -342,18 +342,13 @@ public final class Executor {
                              Int32(left), pad, out + begin * outPlane, Int32(os.height), Int32(os.width))
             }
         case .quantize(let e):
-            let count = plan.values[step.output].count
             let (x, out) = (floats(step.inputs[0]), bytes(step.output))
-            // Element-wise, so split into contiguous ranges (a chunk of 64 keeps the splits on cache lines).
-            parallelRows((count + 63) / 64, work: count * 2) { begin, end, _ in
-                let lo = begin * 64, hi = min(count, end * 64)
+            parallelElements(plan.values[step.output].count) { lo, hi in
                 sm_quantize_f32_u8(x + lo, hi - lo, 1 / e.scale, e.zeroPoint, out + lo)
             }
         case .dequantize(let e):
-            let count = plan.values[step.output].count
             let (x, out) = (bytes(step.inputs[0]), floats(step.output))
-            parallelRows((count + 63) / 64, work: count * 2) { begin, end, _ in
-                let lo = begin * 64, hi = min(count, end * 64)
+            parallelElements(plan.values[step.output].count) { lo, hi in
                 sm_dequantize_u8_f32(x + lo, hi - lo, e.scale, e.zeroPoint, out + lo)
             }
         }
@@ -476,17 +471,19 @@ public final class Executor {
     /// on multiples of `granule` (whole Winograd tiles) when there are enough granules for every worker.
     private func parallelRows(_ count: Int, work: Int, granule: Int = 1, _ body: (Int, Int, Int) -> Void) {
         let workers = min(threads, count)
-        if workers <= 1 || work < Executor.parallelThreshold {
-            body(0, count, 0)
-            return
-        }
+        guard workers > 1, work >= Executor.parallelThreshold, let pool else { return body(0, count, 0) }
         let g = granule > 1 && (count + granule - 1) / granule >= workers ? granule : 1
         let units = (count + g - 1) / g
-        guard let pool else { return body(0, count, 0) }
         pool.run { w in
             guard w < workers else { return }
             let begin = min(count, units * w / workers * g), end = min(count, units * (w + 1) / workers * g)
             if begin < end { body(begin, end, w) }
         }
+    }
+
+    /// Element-wise work over [0, count) split into contiguous ranges [lo, hi) that start on 64-element boundaries
+    /// (cache lines for both float32 and uint8).
+    private func parallelElements(_ count: Int, _ body: (Int, Int) -> Void) {
+        parallelRows((count + 63) / 64, work: count * 2) { begin, end, _ in body(begin * 64, min(count, end * 64)) }
     }
 }

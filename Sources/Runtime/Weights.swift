@@ -76,12 +76,11 @@ public final class ConvolutionWeights: @unchecked Sendable {
     /// Packed weights for a tier and the layout it packs this shape in (GEMM panels or Winograd), shared by every
     /// shape with the same layout: the template branch (127x127 crops) reuses the search branch's packs.
     func packed(for table: UnsafePointer<sm_kernel_table>, shape: sm_conv2d_shape) -> UnsafePointer<Float> {
-        var probe = shape
-        let key = Float32PackKey(tier: table.pointee.tier.rawValue, packing: table.pointee.conv2d_f32_packing(&probe))
+        var s = shape
+        let key = Float32PackKey(tier: table.pointee.tier.rawValue, packing: table.pointee.conv2d_f32_packing(&s))
         lock.lock()
         defer { lock.unlock() }
         if let p = packedByLayout[key] { return UnsafePointer(p.floats) }
-        var s = shape
         let count = table.pointee.conv2d_f32_packed_floats(&s)
         let buffer = AlignedBuffer(floats: max(count, 1))
         weights.withUnsafeBufferPointer { w in table.pointee.conv2d_f32_pack(&s, w.baseAddress!, buffer.floats) }

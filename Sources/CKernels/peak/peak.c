@@ -146,29 +146,23 @@ static double int8_avx2(double seconds) {
     return timer.best * BATCH * 6 * 32 * 2 * 1e-9;
 }
 
+// The tiers' own support checks (the shared CPU-feature probe) decide whether a probe may run.
 double sm_peak_fp32_gflops(sm_tier tier, double seconds) {
-    __builtin_cpu_init();
+    if (!sm_tier_supported(tier)) return 0;
     switch (tier) {
-    case SM_TIER_AVX512:
-        return __builtin_cpu_supports("avx512f") ? fp32_avx512(seconds) : 0;
-    case SM_TIER_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? fp32_avx2(seconds) : 0;
-    default:
-        return 0;
+    case SM_TIER_AVX512: return fp32_avx512(seconds);
+    case SM_TIER_AVX2: return fp32_avx2(seconds);
+    default: return 0;
     }
 }
 
 double sm_peak_int8_gops(sm_int8_tier tier, double seconds) {
-    __builtin_cpu_init();
+    if (!sm_int8_tier_supported(tier)) return 0;
     switch (tier) {
-    case SM_INT8_TIER_AVX512VNNI:
-        return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw") ? int8_avx512vnni(seconds) : 0;
-    case SM_INT8_TIER_AVXVNNI:
-        return __builtin_cpu_supports("avxvnni") && __builtin_cpu_supports("avx2") ? int8_avxvnni(seconds) : 0;
-    case SM_INT8_TIER_AVX2:
-        return __builtin_cpu_supports("avx2") ? int8_avx2(seconds) : 0;
-    default:
-        return 0;
+    case SM_INT8_TIER_AVX512VNNI: return int8_avx512vnni(seconds);
+    case SM_INT8_TIER_AVXVNNI: return int8_avxvnni(seconds);
+    case SM_INT8_TIER_AVX2: return int8_avx2(seconds);
+    default: return 0;
     }
 }
 

@@ -12,9 +12,8 @@
 //
 // Per chunk of tiles (all the tiles of the row range when the buffers fit, so the 36 transformed weight matrices,
 // 4x the size of the weights, stream from memory once):
-//   1. gather each channel's 6x6 patches into P[36][tiles] (zero outside the input), transform to V[c][xi][tiles];
-//   2. M[xi] (O x tiles) = U[xi] (O x C, packed in SM_MR-row panels) * V[xi] with the tier's GEMM micro-kernel, into
-//      M[o][xi][tiles];
+//   1. gather each channel's 6x6 patches into P[36][tiles] (zero outside the input), transform to V[xi][c][tiles];
+//   2. M[xi] (O x tiles) = U[xi] (O x C, packed in SM_MR-row panels) * V[xi] with the tier's GEMM micro-kernel;
 //   3. Y = A^T M A + bias per output channel, then residual and ReLU while scattering into the output planes.
 // Vectors run along tiles, so planar CHW activations need no relayout. V is [xi][c][tiles] and M [xi][o][tiles]: the
 // GEMM's rows are then ld apart (an odd number of cache lines: rows spread over every cache set, and a page holds
@@ -54,7 +53,7 @@ static int32_t SM_FN(wino_chunk)(const sm_conv2d_shape *s, int32_t tiles) {
     const size_t per_tile = (size_t)SM_WINO_XI * ((size_t)s->in_channels + o_padded) * sizeof(float);
     size_t limit = ((size_t)24 << 20) / per_tile;
     if (limit < 3 * SM_VL) limit = 3 * SM_VL;
-    if (limit > 256) limit = 256;
+    if (limit > SM_WINO_MAX_CHUNK) limit = SM_WINO_MAX_CHUNK;
     return (size_t)tiles < limit ? tiles : (int32_t)limit;
 }
 
@@ -79,7 +78,7 @@ static size_t SM_FN(wino_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows
     const size_t chunk = (size_t)SM_FN(wino_chunk)(s, tiles);
     const size_t ld = SM_FN(ldb_for)(chunk), ldp = SM_FN(wino_ldp)(chunk);
     const size_t o_padded = ((size_t)s->out_channels + SM_MR - 1) / SM_MR * SM_MR;
-    const size_t list = ((size_t)tiles * sizeof(sm_wino_tile) + 63) / 64 * 64;
+    const size_t list = sm_wino_list_bytes(s, rows);
     const size_t floats = ldp * (SM_WINO_XI + 16) + SM_FN(wino_stage_floats)(chunk) +
                           SM_WINO_XI * (SM_FN(wino_block)((size_t)s->in_channels, ld) + SM_FN(wino_block)(o_padded, ld));
     return list + floats * sizeof(float);
@@ -258,8 +257,7 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
     const int32_t n_tiles = sm_wino_tiles(s, row_begin, row_end, tiles);
     const int32_t chunk = SM_FN(wino_chunk)(s, n_tiles);
     const size_t ld = SM_FN(ldb_for)((size_t)chunk), ldp = SM_FN(wino_ldp)((size_t)chunk);
-    const size_t list = ((size_t)sm_wino_max_tiles(s, row_end - row_begin) * sizeof(sm_wino_tile) + 63) / 64 * 64;
-    float *P = (float *)((char *)workspace + list);
+    float *P = (float *)((char *)workspace + sm_wino_list_bytes(s, row_end - row_begin));
     float *Y = P + (size_t)SM_WINO_XI * ldp;
     float *stage = Y + 16 * ldp;
     float *V = stage + SM_FN(wino_stage_floats)((size_t)chunk);
@@ -269,14 +267,18 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
     for (int32_t t0 = 0; t0 < n_tiles; t0 += chunk) {
         const int32_t n = n_tiles - t0 < chunk ? n_tiles - t0 : chunk;
         const sm_wino_tile *ct = tiles + t0;
+        // The chunk's segments, found once for every input and output channel.
+        SM_FN(wino_segment) segs[SM_WINO_MAX_CHUNK];
+        int32_t n_segs = 0;
+        for (int32_t first = 0; first < n;) {
+            segs[n_segs] = SM_FN(wino_next_segment)(ct, n, first, dw);
+            first += segs[n_segs].count;
+            n_segs++;
+        }
 
         // 1. input transform, channel by channel (lanes past n hold garbage that no later step stores)
         for (int32_t c = 0; c < C; c++) {
-            for (int32_t first = 0; first < n;) {
-                SM_FN(wino_segment) seg = SM_FN(wino_next_segment)(ct, n, first, dw);
-                SM_FN(wino_gather)(s, input + (size_t)c * plane, ct, seg, P, ldp, stage);
-                first += seg.count;
-            }
+            for (int32_t g = 0; g < n_segs; g++) SM_FN(wino_gather)(s, input + (size_t)c * plane, ct, segs[g], P, ldp, stage);
             for (int32_t t = 0; t < n; t += SM_VL)
                 SM_FN(wino_input_vec)(P + t, ldp, V + (size_t)c * ld + t, vblock);
         }
@@ -318,11 +320,8 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
                 SM_FN(wino_output_vec)(M + (size_t)o * ld + t, mblock, bo, Y + t, ldp);
             float *out_plane = output + (size_t)o * OH * OW;
             const float *res_plane = residual ? residual + (size_t)o * OH * OW : NULL;
-            for (int32_t first = 0; first < n;) {
-                SM_FN(wino_segment) seg = SM_FN(wino_next_segment)(ct, n, first, dw);
-                SM_FN(wino_scatter)(s, ct, seg, Y, ldp, stage, out_plane, res_plane, relu);
-                first += seg.count;
-            }
+            for (int32_t g = 0; g < n_segs; g++)
+                SM_FN(wino_scatter)(s, ct, segs[g], Y, ldp, stage, out_plane, res_plane, relu);
         }
     }
 }

@@ -17,6 +17,7 @@
 #define SM_WINO_TILE 4     // outputs per tile side
 #define SM_WINO_ALPHA 6    // transformed tile side (TILE + 3 - 1)
 #define SM_WINO_XI 36      // ALPHA * ALPHA
+#define SM_WINO_MAX_CHUNK 256   // tiles transformed together at most (bounds the fast tiers' per-chunk arrays)
 
 // One tile: output origin (oy, ox) of its (0,0) element, the rows [row_lo, row_hi) of it inside the requested row
 // range, and how many of its 4 columns are inside the output.
@@ -35,31 +36,26 @@ static inline int sm_winograd_applies(const sm_conv2d_shape *s) {
     return s->out_height >= 3 * s->dilation_h && s->out_width >= 3 * s->dilation_w;
 }
 
-// ceil(a / b) for a >= -b, b > 0.
-static inline int32_t sm_wino_ceil_div(int32_t a, int32_t b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); }
-
 // Tiles covering output rows [row_begin, row_end). Tiles sit on a fixed grid (sub-grid row and column indices that are
 // multiples of 4), whatever the range: a tile cut by the range is computed whole and only its rows inside the range
 // are stored, so every output value is the same however the rows are split between calls (threads). Writes them to
-// `tiles` when not NULL; returns the count.
+// `tiles` (room for sm_wino_max_tiles) and returns the count.
 static inline int32_t sm_wino_tiles(const sm_conv2d_shape *s, int32_t row_begin, int32_t row_end, sm_wino_tile *tiles) {
     const int32_t dh = s->dilation_h, dw = s->dilation_w;
     int32_t n = 0;
     for (int32_t a = 0; a < dh; a++) {
         // sub-grid rows i (oy = a + dh*i) inside the range: [i_lo, i_hi)
-        const int32_t i_lo = sm_wino_ceil_div(row_begin - a, dh), i_hi = sm_wino_ceil_div(row_end - a, dh);
+        const int32_t i_lo = sm_ceil_div(row_begin - a, dh), i_hi = sm_ceil_div(row_end - a, dh);
         if (i_lo >= i_hi) continue;
         for (int32_t ti = i_lo / SM_WINO_TILE * SM_WINO_TILE; ti < i_hi; ti += SM_WINO_TILE) {
             for (int32_t b = 0; b < dw; b++) {
                 const int32_t cols = b < s->out_width ? (s->out_width - 1 - b) / dw + 1 : 0;
                 for (int32_t tj = 0; tj < cols; tj += SM_WINO_TILE) {
-                    if (tiles) {
-                        tiles[n].oy = a + dh * ti;
-                        tiles[n].ox = b + dw * tj;
-                        tiles[n].row_lo = (int16_t)(i_lo > ti ? i_lo - ti : 0);
-                        tiles[n].row_hi = (int16_t)(i_hi - ti < SM_WINO_TILE ? i_hi - ti : SM_WINO_TILE);
-                        tiles[n].cols = cols - tj < SM_WINO_TILE ? cols - tj : SM_WINO_TILE;
-                    }
+                    tiles[n].oy = a + dh * ti;
+                    tiles[n].ox = b + dw * tj;
+                    tiles[n].row_lo = (int16_t)(i_lo > ti ? i_lo - ti : 0);
+                    tiles[n].row_hi = (int16_t)(i_hi - ti < SM_WINO_TILE ? i_hi - ti : SM_WINO_TILE);
+                    tiles[n].cols = cols - tj < SM_WINO_TILE ? cols - tj : SM_WINO_TILE;
                     n++;
                 }
             }
@@ -75,6 +71,11 @@ static inline int32_t sm_wino_max_tiles(const sm_conv2d_shape *s, int32_t rows) 
     const int32_t tile_rows = per_phase_rows / SM_WINO_TILE + 2;       // a range may start and end mid-tile
     const int32_t tile_cols = (s->out_width / dw + 1 + SM_WINO_TILE - 1) / SM_WINO_TILE;
     return dh * dw * tile_rows * tile_cols;
+}
+
+// Bytes of the tile list at the start of a workspace for `rows` rows, rounded to a cache line.
+static inline size_t sm_wino_list_bytes(const sm_conv2d_shape *s, int32_t rows) {
+    return ((size_t)sm_wino_max_tiles(s, rows) * sizeof(sm_wino_tile) + 63) / 64 * 64;
 }
 
 #ifdef __cplusplus

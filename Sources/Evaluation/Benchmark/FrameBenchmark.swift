@@ -79,23 +79,13 @@ public final class FrameBenchmark {
     /// The int8 tier of an int8 model; nil for a float32 one.
     public var int8Tier: String? { precision == "int8" ? Self.name(of: sm_int8_active_tier()) : nil }
 
+    /// The tier's name as its kernel table gives it (the names SIAMMASK_MAX_TIER takes).
     static func name(of tier: sm_tier) -> String {
-        switch tier {
-        case SM_TIER_AVX2: return "avx2"
-        case SM_TIER_AVX512: return "avx512"
-        default: return "reference"
-        }
+        sm_kernels_for_tier(tier).map { String(cString: $0.pointee.name) } ?? "reference"
     }
 
     static func name(of tier: sm_int8_tier) -> String {
-        switch tier {
-        case SM_INT8_TIER_AVX2: return "avx2"
-        case SM_INT8_TIER_AVXVNNI: return "avxvnni"
-        case SM_INT8_TIER_AVX512VNNI: return "avx512vnni"
-        case SM_INT8_TIER_NEON: return "neon"
-        case SM_INT8_TIER_NEONDOT: return "neondot"
-        default: return "reference"
-        }
+        sm_int8_kernels_for_tier(tier).map { String(cString: $0.pointee.name) } ?? "reference"
     }
 
     /// Runs `count` frames; returns each one's wall time in milliseconds.

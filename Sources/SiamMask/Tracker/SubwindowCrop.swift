@@ -23,25 +23,25 @@ public enum SubwindowCrop {
         image.pixels.withUnsafeBufferPointer { src in
             patch.withUnsafeMutableBufferPointer { dst in
                 padRow.withUnsafeBufferPointer { colour in
-                // Pixels outside the image take the padding colour.
-                func pad(_ row: Int, _ columns: Range<Int>) {
-                    guard !columns.isEmpty else { return }
-                    (dst.baseAddress! + row + 3 * columns.lowerBound).update(from: colour.baseAddress!, count: 3 * columns.count)
-                }
-                for r in 0..<side {
-                    let y = y0 + r
-                    let out = r * side * 3
-                    // Columns inside the image copy in one block; the rest is the padding colour.
-                    let xa = max(0, -x0), xb = min(side, w - x0)
-                    if y < 0 || y >= h || xa >= xb {
-                        pad(out, 0..<side)
-                        continue
+                    // Pixels outside the image take the padding colour.
+                    func pad(_ row: Int, _ columns: Range<Int>) {
+                        guard !columns.isEmpty else { return }
+                        (dst.baseAddress! + row + 3 * columns.lowerBound).update(from: colour.baseAddress!, count: 3 * columns.count)
                     }
-                    pad(out, 0..<xa)
-                    pad(out, xb..<side)
-                    let from = (y * w + x0 + xa) * 3
-                    (dst.baseAddress! + out + 3 * xa).update(from: src.baseAddress! + from, count: (xb - xa) * 3)
-                }
+                    for r in 0..<side {
+                        let y = y0 + r
+                        let out = r * side * 3
+                        // Columns inside the image copy in one block; the rest is the padding colour.
+                        let xa = max(0, -x0), xb = min(side, w - x0)
+                        if y < 0 || y >= h || xa >= xb {
+                            pad(out, 0..<side)
+                            continue
+                        }
+                        pad(out, 0..<xa)
+                        pad(out, xb..<side)
+                        let from = (y * w + x0 + xa) * 3
+                        (dst.baseAddress! + out + 3 * xa).update(from: src.baseAddress! + from, count: (xb - xa) * 3)
+                    }
                 }
             }
         }
