@@ -1,16 +1,19 @@
 import Runtime
 import Tensors
 
-/// The per-frame network of a tracker: the tracking search graph (fed with precomputed template kernels) and the
-/// refine graph, whose feature inputs (f0, f1, f2, corr; about 12 MB at full width) are bound to the search
+/// The per-frame network of a tracker: the frame search graph (fed with precomputed template kernels) and the
+/// frame refine graph, whose feature inputs (f0, f1, f2, xf; about 12 MB at full width) are bound to the search
 /// executor's output buffers, so nothing is copied between the two. One frame is `search`, then `refine` at the
-/// cell the caller picks from cls / loc (refine may run at several cells after one search).
+/// cell the caller picks from cls / loc (refine may run at several cells after one search). The mask branch's
+/// correlation runs inside refine, at the cell only (see `SiamMaskNetwork.frameSearchGraph`).
 public final class FrameNetwork {
     public let searchExecutor: Executor
     public let refineExecutor: Executor
 
     /// The refine graph's inputs, read in place from the search graph's outputs of the same names.
-    public static let featureNames = ["f0", "f1", "f2", "corr"]
+    public static let featureNames = ["f0", "f1", "f2", "xf"]
+    /// The mask branch's template kernel of the last search, which refine correlates at its cell.
+    private var maskKernel: Tensor?
 
     /// - Parameter int8: run a quantised model's per-frame graphs in int8 (default); false runs its dequantised
     ///   weights in float32. A float32 model always runs in float32.
@@ -18,8 +21,8 @@ public final class FrameNetwork {
         let config = int8 ? network.int8Configuration : nil
         // One worker pool for the whole frame: the refine steps find the workers still spinning from the search.
         let pool = threads > 1 ? ThreadPool(threads: threads) : nil
-        searchExecutor = try Executor(graph: network.trackingSearchGraph(), threads: threads, int8: config, pool: pool)
-        refineExecutor = try Executor(graph: network.refineGraph(row: 12, column: 12), threads: threads, int8: config,
+        searchExecutor = try Executor(graph: network.frameSearchGraph(), threads: threads, int8: config, pool: pool)
+        refineExecutor = try Executor(graph: network.frameRefineGraph(row: 12, column: 12), threads: threads, int8: config,
                                       pool: pool)
         for name in Self.featureNames { try refineExecutor.bindInput(name, to: searchExecutor, output: name) }
     }
@@ -49,17 +52,23 @@ public final class FrameNetwork {
     /// kernel_mask). Returns the classification (2A x 25 x 25) and box (4A x 25 x 25) maps; the features stay in
     /// the search executor for `refine` and `features`.
     public func search(crop: Tensor, kernels: [String: Tensor]) throws -> (cls: [Float], loc: [Float]) {
+        let maskName = SiamMaskNetwork.kernelInputNames[2]
         var feeds = kernels
         feeds["search"] = crop
+        feeds[maskName] = nil
+        maskKernel = nil
         try searchExecutor.evaluate(feeds)
+        guard let mask = kernels[maskName] else { throw GraphError.missingInput(maskName) }
+        maskKernel = mask
         return (try searchExecutor.withOutput("cls") { Array($0) }, try searchExecutor.withOutput("loc") { Array($0) })
     }
 
     /// Runs the refine module at cell (row, column) of the score map on the last search's features. Returns the
     /// 127 x 127 mask logits.
     public func refine(row: Int, column: Int) throws -> [Float] {
+        guard let maskKernel else { throw GraphError.notRun("the search of this frame") }
         try SiamMaskNetwork.moveRefine(refineExecutor, row: row, column: column)
-        try refineExecutor.evaluate([:])
+        try refineExecutor.evaluate([SiamMaskNetwork.kernelInputNames[2]: maskKernel])
         return try refineExecutor.withOutput("mask") { Array($0) }
     }
 
@@ -69,7 +78,7 @@ public final class FrameNetwork {
         return (cls, loc, try refine(row: row, column: column))
     }
 
-    /// Copies of the last search's feature outputs (f0, f1, f2, corr), for callers that keep them.
+    /// Copies of the last search's feature outputs (f0, f1, f2, xf), for callers that keep them.
     public func features() throws -> [String: Tensor] {
         var result: [String: Tensor] = [:]
         for (name, v) in searchExecutor.graph.outputs where Self.featureNames.contains(name) {

@@ -54,7 +54,10 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     /// branch always runs in float32 (on the dequantised weights): it runs once per target.
     public var int8Configuration: Int8Configuration? {
         guard let q = model.quantization else { return nil }
-        return Int8Configuration(encodings: q.activations, float32Nodes: Set(q.float32Nodes))
+        // The frame refine graph's xf input is the adjust layer's output: it carries that node's encoding.
+        var encodings = q.activations
+        if encodings["xf"] == nil, let adjust = encodings["features.downsample"] { encodings["xf"] = adjust }
+        return Int8Configuration(encodings: encodings, float32Nodes: Set(q.float32Nodes))
     }
 
     /// The per-frame nodes (search, then refine) that run in int8 for this model, found by lowering alone.
@@ -151,13 +154,21 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     /// runs it every frame.
     public func trackingSearchGraph() throws -> Graph { try searchGraph(precomputedKernels: true) }
 
-    private func searchGraph(precomputedKernels: Bool) throws -> Graph {
+    /// The search graph a tracking frame runs: `trackingSearchGraph` without the mask branch's conv_search and
+    /// correlation, which the tracker reads at one cell only, so `frameRefineGraph` computes them there (on a 7x7
+    /// window of xf instead of the whole 31x31 map: about 3% of the frame's arithmetic). Outputs cls, loc, f0, f1, f2
+    /// and xf (the adjusted search features).
+    public func frameSearchGraph() throws -> Graph { try searchGraph(precomputedKernels: true, maskBranch: false) }
+
+    private func searchGraph(precomputedKernels: Bool, maskBranch: Bool = true) throws -> Graph {
         var g = GraphBuilder()
         let x = g.input("search", ActivationShape(3, Self.instanceSize, Self.instanceSize))
         var kernels: [ValueID?] = [nil, nil, nil]
         var zf: ValueID?
         if precomputedKernels {
-            kernels = Self.kernelInputNames.map { g.input($0, kernelShape) }
+            kernels = Self.kernelInputNames.indices.map { i in
+                maskBranch || i < 2 ? g.input(Self.kernelInputNames[i], kernelShape) : nil
+            }
         } else {
             zf = g.input("zf", ActivationShape(widths.adjust, Self.templateFeatureSide, Self.templateFeatureSide))
         }
@@ -168,10 +179,10 @@ public final class SiamMaskNetwork: @unchecked Sendable {
         }
         let cls = try head(&g, "rpn_model.cls", try corr(0))
         let loc = try head(&g, "rpn_model.loc", try corr(1))
-        let corr = try corr(2)
+        let corr = maskBranch ? try corr(2) : nil
         g.output("cls", cls)
         g.output("loc", loc)
-        g.output("corr", corr)
+        if let corr { g.output("corr", corr) } else { g.output("xf", xf) }
         g.output("f0", taps[0])
         g.output("f1", taps[1])
         g.output("f2", taps[2])
@@ -182,41 +193,68 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     public var searchFeatureShapes: [String: ActivationShape] {
         let s = widths.stageOutputs
         return ["f0": ActivationShape(widths.stem, 125, 125), "f1": ActivationShape(s[0], 63, 63),
-                "f2": ActivationShape(s[1], 31, 31), "corr": ActivationShape(widths.correlation, Self.scoreSize, Self.scoreSize)]
+                "f2": ActivationShape(s[1], 31, 31), "corr": ActivationShape(widths.correlation, Self.scoreSize, Self.scoreSize),
+                "xf": ActivationShape(widths.adjust, Self.scoreSize + Self.maskSearchWindow - 1, Self.scoreSize + Self.maskSearchWindow - 1)]
     }
+
+    /// Side of the xf window one correlation cell reads: the 5x5 kernel plus conv_search's 3x3 reach.
+    public static let maskSearchWindow: Int = (templateFeatureSide - 2) + 2
 
     /// Origins of the refine graph's four windows at a cell: pad(F0, 16) then rows 4y..4y+60; pad(F1, 8) then
     /// 2y..2y+30; pad(F2, 4) then y..y+14; the correlation vector at (y, x).
     public static func refineWindowOrigins(row: Int, column: Int) -> [(node: String, top: Int, left: Int)] {
         let r = "refine_model."
         return [(r + "crop0", 4 * row - 16, 4 * column - 16), (r + "crop1", 2 * row - 8, 2 * column - 8),
-                (r + "crop2", row - 4, column - 4), (r + "pick", row, column)]
+                (r + "crop2", row - 4, column - 4), (r + "pick", row, column), (maskWindowNode, row, column)]
     }
+
+    /// The frame refine graph's window of xf: maskSearchWindow x maskSearchWindow from (row, column).
+    static let maskWindowNode = "mask_model.mask.search_window"
 
     /// Points an executor of a refine graph at another cell without rebuilding anything.
     public static func moveRefine(_ executor: Executor, row: Int, column: Int) throws {
         guard (0..<scoreSize).contains(row), (0..<scoreSize).contains(column) else {
             throw GraphError.shapeMismatch(node: "refine", detail: "position (\(row),\(column)) is outside the \(scoreSize)x\(scoreSize) score map")
         }
-        for o in refineWindowOrigins(row: row, column: column) { try executor.setWindowOrigin(o.node, top: o.top, left: o.left) }
+        let nodes = Set(executor.graph.nodes.map(\.name))
+        for o in refineWindowOrigins(row: row, column: column) where nodes.contains(o.node) {
+            try executor.setWindowOrigin(o.node, top: o.top, left: o.left)
+        }
     }
 
     /// The refine module at cell (row, column) of the 25x25 score map: zero-padded windows of F0, F1, F2 over the
     /// same 127x127 sub-window of the search crop, and the correlation vector at the cell.
-    public func refineGraph(row: Int, column: Int) throws -> Graph {
+    public func refineGraph(row: Int, column: Int) throws -> Graph { try refineGraph(row: row, column: column, maskBranch: false) }
+
+    /// The refine graph a tracking frame runs, paired with `frameSearchGraph`: inputs f0, f1, f2, xf and kernel_mask;
+    /// the mask branch's conv_search and correlation run on the xf window of the cell only, giving the same
+    /// correlation vector as `refineGraph` reads from the whole map (bit for bit in int8; in float32 up to rounding,
+    /// since the Winograd tiles of a window fall on a different grid).
+    public func frameRefineGraph(row: Int, column: Int) throws -> Graph { try refineGraph(row: row, column: column, maskBranch: true) }
+
+    private func refineGraph(row: Int, column: Int, maskBranch: Bool) throws -> Graph {
         guard (0..<Self.scoreSize).contains(row), (0..<Self.scoreSize).contains(column) else {
             throw GraphError.shapeMismatch(node: "refine", detail: "position (\(row),\(column)) is outside the \(Self.scoreSize)x\(Self.scoreSize) score map")
         }
         var g = GraphBuilder()
         let shapes = searchFeatureShapes
         let f0 = g.input("f0", shapes["f0"]!), f1 = g.input("f1", shapes["f1"]!), f2 = g.input("f2", shapes["f2"]!)
-        let corr = g.input("corr", shapes["corr"]!)
         let r = "refine_model."
         let o = Self.refineWindowOrigins(row: row, column: column)
+        let corr = maskBranch ? nil : g.input("corr", shapes["corr"]!)
+        let xf = maskBranch ? g.input("xf", shapes["xf"]!) : nil
+        let kernel = maskBranch ? g.input(Self.kernelInputNames[2], kernelShape) : nil
         let q0 = try g.window(o[0].node, f0, top: o[0].top, left: o[0].left, height: 61, width: 61)
         let q1 = try g.window(o[1].node, f1, top: o[1].top, left: o[1].left, height: 31, width: 31)
         let q2 = try g.window(o[2].node, f2, top: o[2].top, left: o[2].left, height: 15, width: 15)
-        let q3 = try g.window(o[3].node, corr, top: o[3].top, left: o[3].left, height: 1, width: 1)
+        let q3: ValueID
+        if let xf, let kernel {
+            let side = Self.maskSearchWindow
+            let window = try g.window(Self.maskWindowNode, xf, top: row, left: column, height: side, width: side)
+            q3 = try correlation(&g, Self.correlationBlocks[2], zf: nil, kernel: kernel, xf: window)   // C x 1 x 1
+        } else {
+            q3 = try g.window(o[3].node, corr!, top: o[3].top, left: o[3].left, height: 1, width: 1)
+        }
 
         func pair(_ name: String, _ x: ValueID) throws -> ValueID {
             let a = try g.conv2d(r + name + ".0", x, conv(r + name + ".0"), padding: 1, relu: true)

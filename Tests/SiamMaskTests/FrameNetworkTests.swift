@@ -7,9 +7,11 @@ import Tensors
 import TestSupport
 import XCTest
 
-/// `FrameNetwork` (refine reading the search outputs in place) against the old path (every feature copied out of
-/// the search executor and fed into the refine executor): equal to the bit, for float32 and int8 models, with the
-/// same observer stream; and the executor's binding errors.
+/// `FrameNetwork` (refine reading the search outputs in place, the mask correlation computed at the refine cell only)
+/// against the old path (the whole-map search and refine graphs, every feature copied out of the search executor and
+/// fed into the refine executor): cls and loc equal to the bit; the mask correlation and the masks equal to the bit in
+/// int8 and within the graph tolerance in float32 (the windowed conv_search's Winograd tiles fall on another grid);
+/// the same observer stream apart from the mask branch; and the executor's binding errors.
 final class FrameNetworkTests: XCTestCase {
     typealias Observed = [(name: String, values: [Float])]
 
@@ -49,7 +51,7 @@ final class FrameNetworkTests: XCTestCase {
         return (out["cls"]!.floats, out["loc"]!.floats, masks)
     }
 
-    func checkBitIdentical(_ network: SiamMaskNetwork, file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkAgainstCopyPath(_ network: SiamMaskNetwork, exact: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
         let (crop, template) = try fixtureInputs()
         let k = try kernels(network, template)
         let cells = [(12, 12), (3, 21), (0, 24)]
@@ -63,24 +65,61 @@ final class FrameNetworkTests: XCTestCase {
         for (r, c) in cells { masks.append(try frame.refine(row: r, column: c)) }
 
         func bits(_ a: [Float]) -> [UInt32] { a.map(\.bitPattern) }
+        // Graph tolerance (Models/README.md): max|a - b| <= 1e-4 max|b| + 1e-5.
+        func close(_ a: [Float], _ b: [Float], _ what: String) {
+            XCTAssertEqual(a.count, b.count, what, file: file, line: line)
+            if exact { XCTAssertEqual(bits(a), bits(b), what, file: file, line: line); return }
+            let scale = b.map { abs($0) }.max() ?? 0
+            let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, 1e-4 * scale + 1e-5, what, file: file, line: line)
+        }
         XCTAssertEqual(cls.count, 2 * SiamMaskWidths.anchorCount * 625, file: file, line: line)
         XCTAssertEqual(masks[0].count, 127 * 127, file: file, line: line)
         XCTAssertEqual(bits(cls), bits(old.cls), "cls", file: file, line: line)
         XCTAssertEqual(bits(loc), bits(old.loc), "loc", file: file, line: line)
-        for i in cells.indices { XCTAssertEqual(bits(masks[i]), bits(old.masks[i]), "mask at \(cells[i])", file: file, line: line) }
+        for i in cells.indices { close(masks[i], old.masks[i], "mask at \(cells[i])") }
         XCTAssertNotEqual(bits(masks[0]), bits(masks[1]), "different cells give different masks", file: file, line: line)
-        // Observers see the same tensors, in the same order, with the same values.
-        XCTAssertEqual(newSeen.map(\.name), oldSeen.map(\.name), file: file, line: line)
-        XCTAssertTrue(zip(newSeen, oldSeen).allSatisfy { bits($0.values) == bits($1.values) }, "observed values", file: file, line: line)
+
+        // The correlation vector at each cell: the old path's whole map at (row, column).
+        let oldCorr = try XCTUnwrap(oldSeen.first { $0.name == "mask_model.mask.xcorr" }?.values, file: file, line: line)
+        let newCorr = newSeen.filter { $0.name == "mask_model.mask.xcorr" }.map(\.values)
+        XCTAssertEqual(newCorr.count, cells.count, file: file, line: line)
+        let side = SiamMaskNetwork.scoreSize, channels = oldCorr.count / (side * side)
+        for (i, (r, c)) in cells.enumerated() where i < newCorr.count {
+            close(newCorr[i], (0..<channels).map { oldCorr[($0 * side + r) * side + c] }, "correlation at (\(r),\(c))")
+        }
+        // Observers see the same tensors in the same order, apart from the mask branch, which moved into refine.
+        let maskBranch: Set<String> = ["kernel_mask", "corr", "xf", "refine_model.pick", "mask_model.mask.search_window",
+                                       "mask_model.mask.conv_search", "mask_model.mask.xcorr"]
+        let oldRest = oldSeen.filter { !maskBranch.contains($0.name) }, newRest = newSeen.filter { !maskBranch.contains($0.name) }
+        XCTAssertEqual(newRest.map(\.name), oldRest.map(\.name), file: file, line: line)
+        let searchSide = Set(oldSeen.prefix { $0.name != "f0" }.map(\.name))
+        // In int8 the adjust layer now also feeds a float graph output (xf), so it writes float32 and its int8
+        // readers quantise that: the observer sees it before rounding and clamping; clamped to the encoding's range it
+        // is within half a step of the old uint8 view.
+        let adjust = network.int8Configuration?.encodings["features.downsample"]
+        for (a, b) in zip(newRest, oldRest) {
+            if a.name == "features.downsample", let e = adjust {
+                let lo = Float(0 - e.zeroPoint) * e.scale, hi = Float(255 - e.zeroPoint) * e.scale
+                let worst = zip(a.values, b.values).map { abs(min(max($0, lo), hi) - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(worst, e.scale * 0.5001, a.name, file: file, line: line)
+            } else if searchSide.contains(a.name) {
+                XCTAssertEqual(bits(a.values), bits(b.values), a.name, file: file, line: line)
+            } else {
+                close(a.values, b.values, a.name)
+            }
+        }
         // Features on request: the copies the old path made.
         let features = try frame.features()
         XCTAssertEqual(Set(features.keys), Set(FrameNetwork.featureNames), file: file, line: line)
+        // refine before any search is an error, not a read of stale buffers.
+        XCTAssertThrowsError(try FrameNetwork(network: network).refine(row: 12, column: 12), file: file, line: line)
     }
 
-    func testFloat32FrameIsBitIdenticalToTheCopyPath() throws {
+    func testFloat32FrameMatchesTheCopyPath() throws {
         let network = try GraphGoldenTests.network()
         XCTAssertNil(network.int8Configuration)
-        try checkBitIdentical(network)
+        try checkAgainstCopyPath(network, exact: false)
     }
 
     func testInt8FrameIsBitIdenticalToTheCopyPath() throws {
@@ -100,7 +139,8 @@ final class FrameNetworkTests: XCTestCase {
         let frame = try FrameNetwork(network: quantized)
         XCTAssertTrue(frame.int8Nodes.contains("refine_model.post2"), "\(frame.int8Nodes)")
         XCTAssertTrue(frame.int8Nodes.contains("features.features.conv1"))
-        try checkBitIdentical(quantized)
+        XCTAssertTrue(frame.int8Nodes.contains("mask_model.mask.conv_search"))
+        try checkAgainstCopyPath(quantized, exact: true)
     }
 
     func testBadBindingsAreRejected() throws {
