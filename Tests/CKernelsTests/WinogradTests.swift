@@ -124,6 +124,14 @@ final class WinogradTests: XCTestCase {
             XCTAssertEqual(Tiers.reference.pointee.winograd_applies(&s), 0, "\(shape) should not qualify")
             for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&s), 1) }
         }
+        // A few tiles with many channels stay direct (the transformed weights would stream for 4 tiles), though
+        // Winograd could take them; with enough tiles, or small weights, the same channels route to Winograd.
+        var windowed = geometry(96, 7, 7, out: 96, kernel: 3)
+        XCTAssertEqual(Tiers.reference.pointee.winograd_applies(&windowed), 1)
+        for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&windowed), 1, "5x5 output, 96 channels") }
+        for var s in [geometry(96, 18, 18, out: 96, kernel: 3), geometry(16, 7, 7, out: 16, kernel: 3)] {
+            for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&s), 4, "\(s)") }
+        }
         // Threads split Winograd-routed rows on whole tiles: 4 sub-grid rows, i.e. 4 x dilation output rows.
         for (d, pad): (Int32, Int32) in [(1, 1), (2, 2)] {
             var s = geometry(8, 31, 31, out: 8, kernel: 3, pad: pad, dilation: d)

@@ -36,6 +36,18 @@ static inline int sm_winograd_applies(const sm_conv2d_shape *s) {
     return s->out_height >= 3 * s->dilation_h && s->out_width >= 3 * s->dilation_w;
 }
 
+// Whether Winograd is also the faster choice: its transformed weights are 4x the direct convolution's, and each is
+// used once per tile, so a small output with many channels (the mask branch's 5x5 correlation window: 4 tiles, 9 MB
+// of transformed weights) streams weights instead of computing. Take it when there are enough tiles to reuse each
+// weight (16: about the FMA rate over the memory rate) or the transformed weights stay in the core's cache (1 MiB).
+static inline int sm_winograd_pays(const sm_conv2d_shape *s) {
+    const int64_t dh = s->dilation_h, dw = s->dilation_w;
+    const int64_t tile_rows = dh * ((s->out_height / dh + SM_WINO_TILE - 1) / SM_WINO_TILE);
+    const int64_t tile_cols = dw * ((s->out_width / dw + SM_WINO_TILE - 1) / SM_WINO_TILE);
+    const int64_t weight_bytes = (int64_t)SM_WINO_XI * s->in_channels * s->out_channels * (int64_t)sizeof(float);
+    return tile_rows * tile_cols >= 16 || weight_bytes <= ((int64_t)1 << 20);
+}
+
 // Tiles covering output rows [row_begin, row_end). Tiles sit on a fixed grid (sub-grid row and column indices that are
 // multiples of 4), whatever the range: a tile cut by the range is computed whole and only its rows inside the range
 // are stored, so every output value is the same however the rows are split between calls (threads). Writes them to

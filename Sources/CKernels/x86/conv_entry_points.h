@@ -3,7 +3,9 @@
 // driver (conv_gemm_driver.h). Included by each tier's conv file inside its target region, after both bodies;
 // declared by SM_DECLARE_CONV_F32_ENTRIES and placed in the table by SM_CONV_F32_TABLE_ENTRIES (kernels_internal.h).
 
-static int SM_FN(use_winograd)(const sm_conv2d_shape *s) { return sm_winograd_enabled() && sm_winograd_applies(s); }
+static int SM_FN(use_winograd)(const sm_conv2d_shape *s) {
+    return sm_winograd_enabled() && sm_winograd_applies(s) && sm_winograd_pays(s);
+}
 
 int32_t SM_FN(conv2d_f32_row_granule)(const sm_conv2d_shape *s) {
     return SM_FN(use_winograd)(s) ? SM_WINO_TILE * s->dilation_h : 1;
