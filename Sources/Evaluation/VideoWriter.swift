@@ -46,6 +46,10 @@ public final class VideoWriter {
         self.width = width
         self.height = height
         let dir = destination.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
+            throw VideoWriterError.failed("\(dir.path) is not an existing folder")
+        }
         let tag = UUID().uuidString.prefix(8)
         // The temporary name keeps the extension: ffmpeg picks the container from it.
         temporary = dir.appendingPathComponent(".\(destination.deletingPathExtension().lastPathComponent).partial-\(tag).\(destination.pathExtension)")
@@ -95,14 +99,10 @@ public final class VideoWriter {
     /// Renames the finished video into place (replacing an older file of that name).
     public func commit() throws {
         try close()
-        let fm = FileManager.default
-        do {
-            if fm.fileExists(atPath: destination.path) {
-                _ = try fm.replaceItemAt(destination, withItemAt: temporary)
-            } else {
-                try fm.moveItem(at: temporary, to: destination)
-            }
-        } catch { throw VideoWriterError.failed("cannot move the video to \(destination.path): \(error.localizedDescription)") }
+        // rename(2) replaces an older file in one step (FileManager's replaceItemAt is not atomic on Linux).
+        guard rename(temporary.path, destination.path) == 0 else {
+            throw VideoWriterError.failed("cannot move the video to \(destination.path): \(String(cString: strerror(errno)))")
+        }
         committed = true
     }
 
