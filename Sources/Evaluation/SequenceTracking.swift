@@ -58,29 +58,37 @@ public enum SequenceTracking {
         return (box, mask)
     }
 
-    /// The preset `auto` picks: davis for DAVIS sequences, otherwise the model's default.
+    /// Whether a sequence is scored the DAVIS way (first-frame mask, mask ground truth): what `TrackerPreset.auto`
+    /// needs to know about a sequence.
+    public static func usesDAVISProtocol(_ sequence: TrackingSequence) -> Bool { sequence.layout == .davis }
+
+    /// The preset `preset` runs on `sequence` with `model` (`auto`: davis for DAVIS sequences, else the model's default).
+    public static func preset(_ preset: TrackerPreset, for sequence: TrackingSequence, model: SiamMaskModel) throws -> ResolvedTrackerPreset {
+        try preset.resolved(for: model, davisProtocol: usesDAVISProtocol(sequence))
+    }
+
+    /// The name of the preset `requested` ("auto", "vot", "davis" or another stored name) runs on `sequence`.
     public static func presetName(_ requested: String, sequence: TrackingSequence, network: SiamMaskNetwork) -> String {
-        requested == "auto" ? (sequence.layout == .davis ? "davis" : network.model.defaultPreset) : requested
+        TrackerPreset(requested).name(for: network.model, davisProtocol: usesDAVISProtocol(sequence))
     }
 
     /// Initialises `sessions` on the sequence's first frame from its ground truth and tracks up to `maxFrames`
     /// further frames, calling `body` with the frame index (1-based after the initial frame 0), the frame and each
-    /// session's result. Returns the number of tracked frames.
+    /// session's result. Returns the number of tracked frames. Runs `TrackingLoop.run`; errors are the underlying
+    /// ones (a frame that cannot be read, a missing first-frame target), an empty sequence `SequenceError.empty`.
     @discardableResult
     public static func run(_ sessions: [TrackerSession], over sequence: TrackingSequence, maxFrames: Int? = nil,
                            beforeFrame: (() -> Void)? = nil,
                            _ body: (Int, Image, [TrackResult]) throws -> Void) throws -> Int {
         let reader = try FrameReader(sequence)
-        guard let first = try reader.next() else { throw SequenceError.empty(sequence.name) }
-        let target = try initialTarget(sequence, frame: first)
-        for s in sessions { try s.initialize(frame: first, target: target) }
-        var index = 1
-        while maxFrames.map({ index <= $0 }) ?? true, let frame = try reader.next() {
-            beforeFrame?()
-            let results = try sessions.map { try $0.track(frame) }
-            try body(index, frame, results)
-            index += 1
+        do {
+            return try TrackingLoop.run(sessions, frames: reader, maxFrames: maxFrames,
+                                        target: { try initialTarget(sequence, frame: $0) },
+                                        beforeFrame: beforeFrame.map { f in { _ in f() } }, body).trackedFrames
+        } catch let e as TrackingLoopError {
+            throw e.underlying ?? SequenceError.empty(sequence.name)
         }
-        return index - 1
     }
 }
+
+extension FrameReader: FrameSource {}

@@ -16,8 +16,8 @@ struct BenchCommand: ParsableCommand {
     @Argument(help: "The .siam model.")
     var model: String
 
-    @Option(help: "Worker threads.")
-    var threads: Int = 1
+    @OptionGroup var threadsOption: ThreadsOption
+    var threads: Int { threadsOption.threads }
 
     @Option(help: "Timed frames.")
     var frames: Int = 20
@@ -39,7 +39,6 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         // CommandFailure rather than ValidationError: one line, without the usage text.
-        if threads < 1 || threads > 256 { throw CommandFailure("--threads must be between 1 and 256, not \(threads)") }
         if frames < 1 { throw CommandFailure("--frames must be at least 1, not \(frames)") }
         if warmup < 0 { throw CommandFailure("--warmup must not be negative, not \(warmup)") }
         let crop = try search.map { path in try reporting("cannot read --search \(path)") { try NPY.read(URL(fileURLWithPath: path)) } }

@@ -23,14 +23,14 @@ struct CalibrateCommand: ParsableCommand {
     @Option(help: "minmax, percentile[:P] (P defaults to 99.99), entropy or mse (the default: best measured, see README).")
     var method: String = "mse"
 
-    @Option(help: "Frames tracked per sequence after the first (default: all).")
-    var frames: Int?
+    @OptionGroup var framesOption: TrackedFramesOption
+    var frames: Int? { framesOption.frames }
 
-    @Option(help: "Hyper-parameter preset: auto, vot or davis.")
-    var preset: String = "auto"
+    @OptionGroup var presetOption: PresetOption
+    var preset: String { presetOption.preset }
 
-    @Option(help: "Worker threads.")
-    var threads: Int = 1
+    @OptionGroup var threadsOption: ThreadsOption
+    var threads: Int { threadsOption.threads }
 
     @Option(help: "Also save each frame's network inputs (search crop, zf) as NPY files here, for peer tools.")
     var saveInputs: String?
@@ -41,8 +41,6 @@ struct CalibrateCommand: ParsableCommand {
     func validate() throws {
         if sequences.isEmpty { throw ValidationError("give at least one --sequence") }
         if CalibrationMethod(parsing: method) == nil { throw ValidationError("unknown --method '\(method)' (minmax, percentile[:P], entropy, mse)") }
-        if let f = frames, f < 1 { throw ValidationError("--frames must be at least 1") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     func run() throws {

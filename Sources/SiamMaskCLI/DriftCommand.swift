@@ -28,11 +28,11 @@ struct DriftCommand: ParsableCommand {
     @Option(help: "Drift budget; exit status 1 when exceeded.")
     var budget: String?
 
-    @Option(help: "Frames tracked per sequence after the first (default: all).")
-    var frames: Int?
+    @OptionGroup var framesOption: TrackedFramesOption
+    var frames: Int? { framesOption.frames }
 
-    @Option(help: "Hyper-parameter preset: auto, vot or davis.")
-    var preset: String = "auto"
+    @OptionGroup var presetOption: PresetOption
+    var preset: String { presetOption.preset }
 
     @Flag(help: "Skip the per-layer comparison (end to end only; about twice as fast).")
     var noLayers = false
@@ -40,16 +40,14 @@ struct DriftCommand: ParsableCommand {
     @Flag(help: "Start the int8 tracker from the float32 tracker's state on every frame: the per-frame effect of quantisation, free of the divergence of two trackers running free.")
     var lockstep = false
 
-    @Option(help: "Worker threads.")
-    var threads: Int = 1
+    @OptionGroup var threadsOption: ThreadsOption
+    var threads: Int { threadsOption.threads }
 
     @Option(help: "Output folder for drift.json, drift.md and drift.svg.")
     var out: String
 
     func validate() throws {
         if sequences.isEmpty { throw ValidationError("give at least one --sequence") }
-        if let f = frames, f < 1 { throw ValidationError("--frames must be at least 1") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     func run() throws {

@@ -36,14 +36,14 @@ struct QuantizeCommand: ParsableCommand {
     @Option(name: .customLong("sequence"), help: "Sequences for the drift budget (repeatable; use calibration sequences).")
     var sequences: [String] = []
 
-    @Option(help: "Frames per sequence for the drift budget (default: all).")
-    var frames: Int?
+    @OptionGroup var framesOption: TrackedFramesOption
+    var frames: Int? { framesOption.frames }
 
     @Flag(help: "Judge the budget on free-running trackers instead of lockstep (see `siammask drift --lockstep`).")
     var freeRunning = false
 
-    @Option(help: "Worker threads.")
-    var threads: Int = 1
+    @OptionGroup var threadsOption: ThreadsOption
+    var threads: Int { threadsOption.threads }
 
     @Option(name: .customLong("weight-bits"), help: ArgumentHelp(
         "8, or 7: weights in [-63, 63], so CPUs with AVX2 but no VNNI run int8 layers through vpmaddubsw (about 1.3x faster there; measure the accuracy cost with `siammask drift`).",
@@ -59,8 +59,6 @@ struct QuantizeCommand: ParsableCommand {
     func validate() throws {
         if driftBudget != nil, sequences.isEmpty { throw ValidationError("--drift-budget needs at least one --sequence") }
         if driftBudget == nil, !sequences.isEmpty { throw ValidationError("--sequence is only used with --drift-budget") }
-        if let f = frames, f < 1 { throw ValidationError("--frames must be at least 1") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if weightBits != 7 && weightBits != 8 { throw ValidationError("--weight-bits must be 7 or 8") }
     }
 

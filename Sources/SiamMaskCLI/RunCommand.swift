@@ -37,8 +37,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Output folder (created if needed).")
     var output: String
 
-    @Option(help: "Worker threads.")
-    var threads: Int = 1
+    @OptionGroup var threadsOption: ThreadsOption
+    var threads: Int { threadsOption.threads }
 
     @Flag(help: "Run an int8 model's dequantised weights in float32.")
     var float32 = false
@@ -52,7 +52,6 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if graph == .refine, pos == nil { throw ValidationError("--graph refine needs --pos ROW,COL") }
         if graph != .refine, pos != nil { throw ValidationError("--pos only applies to --graph refine") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
     }
 
     func run() throws {

@@ -19,11 +19,10 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ message: String) { description = message }
 }
 
-/// Reads a `.siam` file, checks it against the architecture and builds the network's weights.
+/// Reads a `.siam` file, checks it against the architecture and builds the network's weights (the library's
+/// front door: `SiamMaskNetwork(contentsOf:)`).
 func loadNetwork(_ path: String) throws -> SiamMaskNetwork {
-    try reporting("cannot load \(path)") {
-        try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: URL(fileURLWithPath: path))))
-    }
+    try reporting("cannot load \(path)") { try SiamMaskNetwork(contentsOf: URL(fileURLWithPath: path)) }
 }
 
 /// Runs `body`, turning any error into a one-line `CommandFailure` that names what failed.

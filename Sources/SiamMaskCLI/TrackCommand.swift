@@ -2,9 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import Imaging
-import ModelFormat
 import SiamMask
-import SiamMaskLayout
 
 struct TrackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -32,29 +30,24 @@ struct TrackCommand: ParsableCommand {
     @Option(help: "Initial object mask (PNG, nonzero = object): its bounding rectangle, as the DAVIS protocol does.")
     var initMask: String?
 
-    @Option(help: "Hyper-parameter preset: vot, davis or auto (davis for DAVIS sequences, else the model's default).")
-    var preset: String = "auto"
+    @OptionGroup var presetOption: PresetOption
 
-    @Option(help: "Override the preset's penalty_k (scale/ratio change penalty).")
-    var penaltyK: Double?
+    @OptionGroup var overrides: HyperParameterOverrides
 
-    @Option(help: "Override the preset's window_influence (cosine window weight).")
-    var windowInfluence: Double?
-
-    @Option(help: "Override the preset's lr (size update rate).")
-    var lr: Double?
-
-    @Option(help: "Override the preset's seg_thr (mask threshold).")
-    var segThr: Double?
-
-    @Option(help: "Track at most this many frames.")
+    @Option(help: "Track at most this many frames (the first included).")
     var frames: Int?
 
-    @Option(help: "Worker threads.")
-    var threads: Int = 1
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Flag(help: "Do not write overlay frames.")
     var noOverlay = false
+
+    @Option(help: ArgumentHelp("Also write the overlay frames as a video (e.g. OUT.mp4, through ffmpeg; written atomically). "
+                               + "An odd frame side is padded by one pixel.", valueName: "file"))
+    var videoOut: String?
+
+    @Option(help: "Frame rate of --video-out.")
+    var videoFps: Int = 25
 
     @Option(help: ArgumentHelp("Replay target states from another tracker's results.jsonl (cx, cy, w, h per frame): "
                                + "before frame f the state is set to that file's frame f-1, for per-frame parity tests.",
@@ -69,74 +62,84 @@ struct TrackCommand: ParsableCommand {
             throw ValidationError("give at most one of --init, --init-polygon and --init-mask")
         }
         if let f = frames, f < 1 { throw ValidationError("--frames must be at least 1") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
-        for (name, v) in [("--penalty-k", penaltyK), ("--lr", lr)] where v.map({ !$0.isFinite || $0 < 0 }) ?? false {
-            throw ValidationError("\(name) must be a non-negative number")
-        }
-        for (name, v) in [("--window-influence", windowInfluence), ("--seg-thr", segThr)] where v.map({ !(0...1).contains($0) }) ?? false {
-            throw ValidationError("\(name) must be between 0 and 1")
-        }
+        if videoFps < 1 || videoFps > 1000 { throw ValidationError("--video-fps must be between 1 and 1000") }
     }
 
     func run() throws {
         let start = Date()
         let seq = try reporting("cannot open \(sequence)") { try SequenceReader.open(URL(fileURLWithPath: sequence)) }
+        if let path = videoOut, !VideoWriter.isAvailable { throw CommandFailure("cannot write \(path): \(VideoWriterError.ffmpegMissing)") }
         let network = try loadNetwork(model)
-        let presetName = preset == "auto" ? (seq.layout == .davis ? "davis" : network.model.defaultPreset) : preset
-        guard var parameters = network.model.presets[presetName] else {
-            throw CommandFailure("unknown preset '\(presetName)' (the model has \(network.model.presets.keys.sorted().joined(separator: ", ")))")
+        let preset: ResolvedTrackerPreset
+        do { preset = overrides.applied(to: try SequenceTracking.preset(presetOption.value, for: seq, model: network.model)) } catch {
+            throw CommandFailure("\(error)")
         }
-        if let v = penaltyK { parameters.penaltyK = v }
-        if let v = windowInfluence { parameters.windowInfluence = v }
-        if let v = lr { parameters.learningRate = v }
-        if let v = segThr { parameters.segmentationThreshold = v }
-        let session = try reporting("cannot start the tracker") {
-            try TrackerSession(network: network, parameters: parameters, threads: threads)
+        let tracker = try reporting("cannot start the tracker") {
+            try SiamMaskTracker(network: network, preset: preset, threads: threadsOption.threads)
         }
+        let session = tracker.session
         let reader = try reporting("cannot read \(sequence)") { try FrameReader(seq) }
-        guard let first = try reporting("cannot read the first frame", { try reader.next() }) else {
-            throw CommandFailure("\(sequence): the sequence has no frames")
-        }
-        let target = try reporting("cannot initialise") { try initialization(seq, frame: first) }
-        try reporting("cannot initialise") { try session.initialize(frame: first, target: target) }
 
-        let output = try OutputFolder(URL(fileURLWithPath: out))
-        var writer = try reporting("cannot write to \(out)") { try TrackOutputWriter(folder: output.staging, overlays: !noOverlay) }
-        try reporting("cannot write to \(out)") { try writer.writeInitial(frame: first, center: session.center, size: session.size, target: target) }
-        let replay = try replayStates.map { path in try reporting("cannot read \(path)") { try Self.states(URL(fileURLWithPath: path)) } }
+        // Set up once the first frame is read and the tracker started (a bad target writes nothing).
+        var output: OutputFolder?
+        var writer: TrackOutputWriter?
+        var replay: [Int: [Double]]?
         let progress = ProgressBar(total: frames.map { min($0, seq.frameCount ?? $0) } ?? seq.frameCount)
-        var stage = (decode: 0.0, crop: 0.0, network: 0.0, post: 0.0, write: 0.0)
-        var count = 1
+        var writeSeconds = 0.0
         var accuracy = AccuracyTally()
-        let trackStart = Date()
-        while frames.map({ count < $0 }) ?? true {
-            let d0 = Date()
-            guard let frame = try reporting("cannot read frame \(count)", { try reader.next() }) else { break }
-            stage.decode += Date().timeIntervalSince(d0)
-            if let replay, let s = replay[count - 1] { session.setState(center: (s[0], s[1]), size: (s[2], s[3])) }
-            let result = try reporting("frame \(count)") { try session.track(frame) }
-            stage.crop += result.timings.crop
-            stage.network += result.timings.network
-            stage.post += result.timings.post
-            let w0 = Date()
-            try reporting("cannot write frame \(count)") { try writer.write(frame: frame, index: count, result: result) }
-            stage.write += Date().timeIntervalSince(w0)
-            try reporting("cannot read the ground truth of frame \(count)") { try accuracy.add(result, sequence: seq, frame: count) }
-            count += 1
-            progress.update(count, elapsed: Date().timeIntervalSince(trackStart))
+        var trackStart = Date()
+        let summary: TrackingLoop.Summary
+        do {
+            summary = try TrackingLoop.run(
+                [session], frames: reader, maxFrames: frames.map { $0 - 1 },
+                target: { try initialization(seq, frame: $0) },
+                started: { first, target in
+                    let folder = try OutputFolder(URL(fileURLWithPath: out))
+                    output = folder
+                    let video = try videoOut.map { path in
+                        try reporting("cannot write \(path)") {
+                            try VideoWriter(destination: URL(fileURLWithPath: path), width: first.width, height: first.height,
+                                            framesPerSecond: videoFps)
+                        }
+                    }
+                    writer = try reporting("cannot write to \(out)") {
+                        try TrackOutputWriter(folder: folder.staging, overlays: !noOverlay, video: video)
+                    }
+                    try reporting("cannot write to \(out)") {
+                        try writer!.writeInitial(frame: first, center: session.center, size: session.size, target: target)
+                    }
+                    replay = try replayStates.map { path in try reporting("cannot read \(path)") { try Self.states(URL(fileURLWithPath: path)) } }
+                    trackStart = Date()
+                },
+                beforeFrame: { index in
+                    if let s = replay?[index - 1] { session.setState(center: (s[0], s[1]), size: (s[2], s[3])) }
+                }) { index, frame, results in
+                    let w0 = Date()
+                    try reporting("cannot write frame \(index)") { try writer!.write(frame: frame, index: index, result: results[0]) }
+                    writeSeconds += Date().timeIntervalSince(w0)
+                    try reporting("cannot read the ground truth of frame \(index)") { try accuracy.add(results[0], sequence: seq, frame: index) }
+                    progress.update(index + 1, elapsed: Date().timeIntervalSince(trackStart))
+                }
+        } catch let e as TrackingLoopError {
+            if case .noFrames = e { throw CommandFailure("\(sequence): the sequence has no frames") }
+            if let failure = e.underlying as? CommandFailure { throw failure }   // already says what failed
+            throw CommandFailure(e.description)
         }
         progress.finish()
         try reporting("cannot write to \(out)") {
-            try writer.finish()
-            try output.commit()
+            try writer!.finish()
+            try output!.commit()
         }
-        let tracked = Double(max(count - 1, 1))
-        print(String(format: "tracked %d frames of %@ (%@ preset, %@ model) into %@ in %.2f s", count, seq.name, presetName,
+        if let path = videoOut { try reporting("cannot write \(path)") { try writer!.commitVideo() } }
+        let count = summary.trackedFrames + 1
+        let tracked = Double(max(summary.trackedFrames, 1))
+        print(String(format: "tracked %d frames of %@ (%@ preset, %@ model) into %@ in %.2f s", count, seq.name, preset.name,
                      network.model.precision, out, Date().timeIntervalSince(start)))
         if let summary = accuracy.summary { print(summary) }
+        if let path = videoOut { print("video: \(count) frames in \(path)") }
         print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms; peak memory %.0f MiB",
-                     stage.decode / tracked * 1000, stage.crop / tracked * 1000, stage.network / tracked * 1000,
-                     stage.post / tracked * 1000, stage.write / tracked * 1000, FrameBenchmark.peakResidentMiB()))
+                     summary.decodeSeconds / tracked * 1000, summary.cropSeconds / tracked * 1000, summary.networkSeconds / tracked * 1000,
+                     summary.postSeconds / tracked * 1000, writeSeconds / tracked * 1000, FrameBenchmark.peakResidentMiB()))
     }
 
     /// frame -> [cx, cy, w, h] from a results.jsonl.

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Imaging
 import SiamMask
@@ -40,17 +41,20 @@ final class OutputFolder {
     }
 }
 
-/// Writes polygons.txt (VOT result format), results.jsonl, DAVIS-style masks and overlay frames.
+/// Writes polygons.txt (VOT result format), results.jsonl, DAVIS-style masks, overlay frames and, with a video
+/// writer, the same overlays as a video.
 struct TrackOutputWriter {
     let folder: URL
     let overlays: Bool
+    let video: VideoWriter?
     private var polygons = ""
     private var results = ""
     private let encoder = JPEGEncoder()
 
-    init(folder: URL, overlays: Bool) throws {
+    init(folder: URL, overlays: Bool, video: VideoWriter? = nil) throws {
         self.folder = folder
         self.overlays = overlays
+        self.video = video
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("masks"), withIntermediateDirectories: true)
         if overlays { try FileManager.default.createDirectory(at: folder.appendingPathComponent("overlay"), withIntermediateDirectories: true) }
     }
@@ -90,17 +94,24 @@ struct TrackOutputWriter {
     private func writeFrame(frame: Image, index: Int, mask: [UInt8], polygon: [(x: Double, y: Double)]) throws {
         let m = try Image(width: frame.width, height: frame.height, channels: 1, pixels: mask)
         try m.write(to: folder.appendingPathComponent("masks/\(Self.name(index)).png"), format: .png)
-        guard overlays else { return }
+        guard overlays || video != nil else { return }
         var o = frame
         Overlay.tint(&o, mask: mask)
         Overlay.polygon(&o, polygon)
-        try o.write(to: folder.appendingPathComponent("overlay/\(Self.name(index)).jpg"), format: .jpeg, quality: 85, encoder: encoder)
+        if overlays {
+            try o.write(to: folder.appendingPathComponent("overlay/\(Self.name(index)).jpg"), format: .jpeg, quality: 85, encoder: encoder)
+        }
+        try video?.write(o)
     }
 
+    /// Writes the text files and finishes the video (still at its temporary name: `commitVideo` moves it).
     func finish() throws {
         try AtomicFile.write(Data(polygons.utf8), to: folder.appendingPathComponent("polygons.txt"))
         try AtomicFile.write(Data(results.utf8), to: folder.appendingPathComponent("results.jsonl"))
+        try video?.close()
     }
+
+    func commitVideo() throws { try video?.commit() }
 
     private func json(_ v: [Double]) -> String { "[" + v.map { "\($0)" }.joined(separator: ",") + "]" }
 }

@@ -42,7 +42,7 @@ final class TrackerGoldenTests: XCTestCase {
             let rows = try String(contentsOf: goldenDir.appendingPathComponent("\(name).jsonl"), encoding: .utf8)
                 .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
             let seq = try SequenceReader.open(data.appendingPathComponent(path))
-            let session = try TrackerSession(network: network, preset: seq.layout == .davis ? "davis" : "vot")
+            let session = try TrackerSession(network: network, preset: SequenceTracking.presetName("auto", sequence: seq, network: network))
             let reader = try FrameReader(seq)
             let first = try XCTUnwrap(try reader.next())
             let init0 = rows[0]

@@ -19,6 +19,8 @@ public enum TrackerError: Error, Equatable, CustomStringConvertible {
     case frameSizeChanged(expected: String, actual: String)
     case notAColourFrame
     case unknownPreset(String, available: [String])
+    case notStarted
+    case invalidThreadCount(Int)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum TrackerError: Error, Equatable, CustomStringConvertible {
         case .frameSizeChanged(let e, let a): return "frame size changed from \(e) to \(a)"
         case .notAColourFrame: return "frames must be 3-channel BGR"
         case .unknownPreset(let p, let a): return "unknown preset '\(p)' (the model has \(a.joined(separator: ", ")))"
+        case .notStarted: return "the tracker has not been started on a first frame"
+        case .invalidThreadCount(let n): return "the thread count must be between 1 and \(SiamMaskTracker.maximumThreads), not \(n)"
         }
     }
 }
@@ -90,13 +94,11 @@ public final class TrackerSession {
         window = TrackerGeometry.cosineWindow(scoreSize: Self.scoreSize, anchors: anchors.count / (Self.scoreSize * Self.scoreSize))
     }
 
-    /// Convenience: a session with a named preset of the model file ("vot", "davis").
+    /// Convenience: a session with a named preset of the model file ("vot", "davis"; nil or "auto": the model's
+    /// default, see `TrackerPreset`).
     public convenience init(network: SiamMaskNetwork, preset: String? = nil, threads: Int = 1, int8: Bool = true) throws {
-        let name = preset ?? network.model.defaultPreset
-        guard let p = network.model.presets[name] else {
-            throw TrackerError.unknownPreset(name, available: network.model.presets.keys.sorted())
-        }
-        try self.init(network: network, parameters: p, threads: threads, int8: int8)
+        let resolved = try TrackerPreset(preset ?? "auto").resolved(for: network.model)
+        try self.init(network: network, parameters: resolved.parameters, threads: threads, int8: int8)
     }
 
     /// Sees every graph input and node output of the per-frame graphs (search, then refine), with float values:
@@ -162,6 +164,7 @@ public final class TrackerSession {
 
     /// `siamese_track` with the mask and refine branches on.
     public func track(_ frame: Image) throws -> TrackResult {
+        guard frameSize.width > 0 else { throw TrackerError.notStarted }
         guard frame.channels == 3 else { throw TrackerError.notAColourFrame }
         guard frame.width == frameSize.width, frame.height == frameSize.height else {
             throw TrackerError.frameSizeChanged(expected: "\(frameSize.width)x\(frameSize.height)", actual: "\(frame.width)x\(frame.height)")
