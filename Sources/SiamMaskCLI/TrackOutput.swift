@@ -47,8 +47,9 @@ struct TrackOutputWriter {
     let folder: URL
     let overlays: Bool
     let video: VideoWriter?
-    private var polygons = ""
-    private var results = ""
+    // Streamed (inside the staging folder, so still atomic): a tracker on a long stream keeps no per-frame text.
+    private let polygons: AppendingTextFile
+    private let results: AppendingTextFile
     private let encoder = JPEGEncoder()
 
     init(folder: URL, overlays: Bool, video: VideoWriter? = nil) throws {
@@ -57,6 +58,8 @@ struct TrackOutputWriter {
         self.video = video
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("masks"), withIntermediateDirectories: true)
         if overlays { try FileManager.default.createDirectory(at: folder.appendingPathComponent("overlay"), withIntermediateDirectories: true) }
+        polygons = try AppendingTextFile(folder.appendingPathComponent("polygons.txt"))
+        results = try AppendingTextFile(folder.appendingPathComponent("results.jsonl"))
     }
 
     static func name(_ index: Int) -> String { String(format: "%05d", index) }
@@ -67,10 +70,10 @@ struct TrackOutputWriter {
                                target: TrackerInitialization) throws {
         let x0 = center.x - size.width / 2, y0 = center.y - size.height / 2
         let corners = [(x0, y0), (x0 + size.width, y0), (x0 + size.width, y0 + size.height), (x0, y0 + size.height)]
-        polygons += corners.flatMap { [Self.format($0.0), Self.format($0.1)] }.joined(separator: ",") + "\n"
+        try polygons.append(corners.flatMap { [Self.format($0.0), Self.format($0.1)] }.joined(separator: ",") + "\n")
         let poly = corners.flatMap { [$0.0, $0.1] }
-        results += "{\"frame\":0,\"init\":true,\"cx\":\(center.x),\"cy\":\(center.y),\"w\":\(size.width),\"h\":\(size.height),"
-            + "\"score\":null,\"best\":null,\"polygon\":\(json(poly))}\n"
+        try results.append("{\"frame\":0,\"init\":true,\"cx\":\(center.x),\"cy\":\(center.y),\"w\":\(size.width),\"h\":\(size.height),"
+            + "\"score\":null,\"best\":null,\"polygon\":\(json(poly))}\n")
         var mask = [UInt8](repeating: 0, count: frame.width * frame.height)
         if case .mask(let m, _, _) = target {
             mask = m.map { $0 != 0 ? 255 : 0 }
@@ -84,10 +87,10 @@ struct TrackOutputWriter {
 
     mutating func write(frame: Image, index: Int, result: TrackResult) throws {
         let poly = result.polygon.flatMap { [$0.x, $0.y] }
-        polygons += poly.map(Self.format).joined(separator: ",") + "\n"
-        results += "{\"frame\":\(index),\"cx\":\(result.center.x),\"cy\":\(result.center.y),\"w\":\(result.size.width),"
+        try polygons.append(poly.map(Self.format).joined(separator: ",") + "\n")
+        try results.append("{\"frame\":\(index),\"cx\":\(result.center.x),\"cy\":\(result.center.y),\"w\":\(result.size.width),"
             + "\"h\":\(result.size.height),\"score\":\(result.score),\"best\":\(result.best),"
-            + "\"best_pscore\":\(result.bestPScore),\"second_pscore\":\(result.secondPScore),\"polygon\":\(json(poly))}\n"
+            + "\"best_pscore\":\(result.bestPScore),\"second_pscore\":\(result.secondPScore),\"polygon\":\(json(poly))}\n")
         try writeFrame(frame: frame, index: index, mask: result.mask.map { $0 != 0 ? 255 : 0 }, polygon: result.polygon)
     }
 
@@ -106,14 +109,51 @@ struct TrackOutputWriter {
 
     /// Writes the text files and finishes the video (still at its temporary name: `commitVideo` moves it).
     func finish() throws {
-        try AtomicFile.write(Data(polygons.utf8), to: folder.appendingPathComponent("polygons.txt"))
-        try AtomicFile.write(Data(results.utf8), to: folder.appendingPathComponent("results.jsonl"))
+        try polygons.close()
+        try results.close()
         try video?.close()
     }
 
     func commitVideo() throws { try video?.commit() }
 
     private func json(_ v: [Double]) -> String { "[" + v.map { "\($0)" }.joined(separator: ",") + "]" }
+}
+
+/// A text file written line by line through a 64 KiB buffer (the staging folder it lives in makes it atomic).
+final class AppendingTextFile {
+    private let handle: FileHandle
+    private let url: URL
+    private var buffer = Data()
+
+    init(_ url: URL) throws {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw CommandFailure("cannot create \(url.path)")
+        }
+        self.url = url
+        handle = try FileHandle(forWritingTo: url)
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    func append(_ text: String) throws {
+        buffer.append(contentsOf: text.utf8)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    private func flush() throws {
+        guard !buffer.isEmpty else { return }
+        do { try handle.write(contentsOf: buffer) } catch {
+            throw CommandFailure("cannot write \(url.path): \(error.localizedDescription)")
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func close() throws {
+        try flush()
+        try handle.synchronize()
+        try handle.close()
+    }
+
+    deinit { try? handle.close() }
 }
 
 /// Drawing for overlay frames a person can look at: the mask tinted red, the rotated box in green.
