@@ -42,7 +42,8 @@ public enum OTBResultError: Error, CustomStringConvertible, Equatable {
 /// - success at threshold t: IoU > t for t = 0, 0.05, ..., 1 (21); precision at d: error <= d px for d = 0...50;
 ///   AUC = the mean of the success curve; precision score = the curve at 20 px;
 /// - a frame without ground truth (NaN in got10k) fails every threshold but stays in the frame count;
-/// - a result longer or shorter than the ground truth is cut to the shorter (got10k warns and does the same);
+/// - a result longer or shorter than the ground truth is cut to the shorter (got10k 0.1.3 asserts equal lengths; its
+///   repository's later version warns and cuts to the shorter, as here);
 /// - the dataset curves are the means of the per-sequence curves (each sequence counts once).
 public enum OTBMetrics {
     public static let successThresholds: [Double] = (0..<21).map { $0 == 20 ? 1 : Double($0) * (1.0 / 20.0) }
