@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs from Debian. Usage: Tools/setup.sh [--python] [--bench] [--eval]
-#   (no option)  the Swift product's libraries: protobuf-c, zstd, turbojpeg, spng, pkg-config; ffmpeg for video input
+#   (no option)  the Swift product's libraries: protobuf-c, zstd, turbojpeg, spng, pkg-config; ffmpeg for video input;
+#                clang-format for Tools/format.sh
 #   --python     also the reference side in Tools/: Debian's torch/numpy/opencv and a venv with onnx + onnxruntime
 #   --bench      --python plus the peer runtimes of Tools/bench_peers.py (Tools/requirements-bench.txt: OpenVINO,
 #                NNCF, ncnn, pnnx, onnxruntime 1.32) in the same venv, with numpy held at the venv's (Debian's) version
@@ -9,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libprotobuf-c-dev protobuf-c-compiler libzstd-dev libturbojpeg0-dev libspng-dev pkg-config ffmpeg)
+packages=(libprotobuf-c-dev protobuf-c-compiler libzstd-dev libturbojpeg0-dev libspng-dev pkg-config ffmpeg clang-format)
 python=0
 bench=0
 eval_tools=0

@@ -1,146 +1,22 @@
 import Foundation
+import TestSupport
 
-/// Small checkpoints written by real torch.save (Debian python3-torch 1.13, CPU), embedded as base64 so the tests
-/// need no resource files. They were produced by this script:
-///
-/// ```python
-/// import torch, numpy as np, collections, base64
-/// base = torch.arange(24, dtype=torch.float32).reshape(4, 6)
-/// views = collections.OrderedDict()
-/// views['t'] = base.t()
-/// views['row'] = base[1]
-/// views['col'] = base[:, 2]
-/// views['whole'] = base
-/// views['scalar'] = torch.tensor(5, dtype=torch.int64)
-/// views['half'] = torch.tensor([1.5, -2.0], dtype=torch.float16)
-/// views['i32'] = torch.tensor([1, -2, 3], dtype=torch.int32)
-/// views['u8'] = torch.tensor([1, 2, 255], dtype=torch.uint8)
-/// views['i8'] = torch.tensor([-1, 2], dtype=torch.int8)
-/// views['empty'] = torch.zeros(0, 3)
-/// views['param'] = torch.nn.Parameter(torch.full((2, 2), 0.5))
-/// wrapped = {'epoch': 7, 'arch': 'Custom',
-///            'state_dict': collections.OrderedDict([('module.w', torch.tensor([1.0, 2.0, 3.0]))]),
-///            'best_acc': np.float64(0.25),
-///            'optimizer': {'f64': torch.ones(2, dtype=torch.float64), 'flags': torch.ones(1, dtype=torch.bool),
-///                          'arr': np.arange(3), 'set': {1, 2}, 'raw': b'abc', 'lr': np.float32(0.5)},
-///            'anchor_cfg': {'stride': 8, 'ratios': [0.33, 0.5, 1, 2, 3], 'scales': [8]}}
-/// out = {}
-/// for name, obj, kw in [('viewsZipP5', views, dict(pickle_protocol=5)),
-///                       ('viewsLegacyP2', views, dict(_use_new_zipfile_serialization=False)),
-///                       ('ignoredZipP2', wrapped, {}),
-///                       ('ignoredLegacyP4', wrapped, dict(_use_new_zipfile_serialization=False, pickle_protocol=4))]:
-///     p = f'/tmp/pth/emb/{name}.pth'
-///     torch.save(obj, p, **kw)
-///     b = open(p, 'rb').read()
-///     out[name] = base64.b64encode(b).decode()
-///     print(name, len(b))
-/// with open('/tmp/pth/emb/embedded.txt', 'w') as f:
-///     for k, v in out.items():
-///         f.write(k + '\n' + v + '\n')
-/// ```
+/// Small checkpoints written by real torch.save (Debian python3-torch 1.13, CPU): `Tests/ImportersTests/Goldens/*.pth`,
+/// written by `Tools/goldens/pytorch_checkpoints.py` (all goldens: `Tools/regen_goldens.sh`), which also lists what
+/// each holds. The legacy files name their storages "0", "1", ... instead of torch's memory addresses, so that they
+/// are reproducible.
 enum PTEmbeddedCheckpoints {
     /// zip, pickle protocol 5: views of one storage (transpose, row, column), scalar, float16/int32/uint8/int8, empty, Parameter.
-    static let viewsZipP5: [UInt8] = decode("""
-        UEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAATAA8Admlld3NaaXBQNS9kYXRhLnBrbEZCCwBaWlpaWlpaWlpaWoAFldYCAAAAAAAAjAtjb2xsZWN0aW9u
-        c5SMC09yZGVyZWREaWN0lJOUKVKUKIwBdJSMDHRvcmNoLl91dGlsc5SMEl9yZWJ1aWxkX3RlbnNvcl92MpSTlCgojAdzdG9yYWdllIwFdG9yY2iUjAxG
-        bG9hdFN0b3JhZ2WUk5SMATCUjANjcHWUSxh0lFFLAEsGSwSGlEsBSwaGlIloAilSlHSUUpSMA3Jvd5RoBygoaAhoC2gMaA1LGHSUUUsGSwaFlEsBhZSJ
-        aAIpUpR0lFKUjANjb2yUaAcoKGgIaAtoDGgNSxh0lFFLAksEhZRLBoWUiWgCKVKUdJRSlIwFd2hvbGWUaAcoKGgIaAtoDGgNSxh0lFFLAEsESwaGlEsG
-        SwGGlIloAilSlHSUUpSMBnNjYWxhcpRoBygoaAhoCYwLTG9uZ1N0b3JhZ2WUk5SMATGUaA1LAXSUUUsAKSmJaAIpUpR0lFKUjARoYWxmlGgHKChoCGgJ
-        jAtIYWxmU3RvcmFnZZSTlIwBMpRoDUsCdJRRSwBLAoWUSwGFlIloAilSlHSUUpSMA2kzMpRoBygoaAhoCYwKSW50U3RvcmFnZZSTlIwBM5RoDUsDdJRR
-        SwBLA4WUSwGFlIloAilSlHSUUpSMAnU4lGgHKChoCGgJjAtCeXRlU3RvcmFnZZSTlIwBNJRoDUsDdJRRSwBLA4WUSwGFlIloAilSlHSUUpSMAmk4lGgH
-        KChoCGgJjAtDaGFyU3RvcmFnZZSTlIwBNZRoDUsCdJRRSwBLAoWUSwGFlIloAilSlHSUUpSMBWVtcHR5lGgHKChoCGgLjAE2lGgNSwB0lFFLAEsASwOG
-        lEsDSwGGlIloAilSlHSUUpSMBXBhcmFtlGgFjBJfcmVidWlsZF9wYXJhbWV0ZXKUk5RoBygoaAhoC4wBN5RoDUsEdJRRSwBLAksChpRLAksBhpSJaAIp
-        UpR0lFKUiGgCKVKUh5RSlHUuUEsHCFdr9k7hAgAA4QIAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAEQAgAHZpZXdzWmlwUDUvZGF0YS8wRkIcAFpa
-        WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloAAAAAAACAPwAAAEAAAEBAAACAQAAAoEAAAMBAAADgQAAAAEEAABBBAAAgQQAAMEEAAEBBAABQQQAAYEEA
-        AHBBAACAQQAAiEEAAJBBAACYQQAAoEEAAKhBAACwQQAAuEFQSwcIgkHcbmAAAABgAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARACEAdmlld3Na
-        aXBQNS9kYXRhLzFGQh0AWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloFAAAAAAAAAFBLBwgN0cItCAAAAAgAAABQSwMEAAAICAAAAAAAAAAAAAAA
-        AAAAAAAAABEAOQB2aWV3c1ppcFA1L2RhdGEvMkZCNQBaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWgA+
-        AMBQSwcINtXVlAQAAAAEAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAD0Admlld3NaaXBQNS9kYXRhLzNGQjkAWlpaWlpaWlpaWlpaWlpaWlpa
-        WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaAQAAAP7///8DAAAAUEsHCOYFsqQMAAAADAAAAFBLAwQAAAgIAAAAAAAAAAAAAAAA
-        AAAAAAAAEQA1AHZpZXdzWmlwUDUvZGF0YS80RkIxAFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloBAv9QSwcI
-        Kj634QMAAAADAAAAUEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAARAD4Admlld3NaaXBQNS9kYXRhLzVGQjoAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa
-        WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWv8CUEsHCKGO8zwCAAAAAgAAAFBLAwQAAAAIAAAAAAAAAAAAAAAAAAAAAAAAEQA/AHZpZXdz
-        WmlwUDUvZGF0YS82RkI7AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaUEsDBAAACAgAAAAA
-        AAAAAAAAAAAAAAAAAAARABEAdmlld3NaaXBQNS9kYXRhLzdGQg0AWlpaWlpaWlpaWlpaWgAAAD8AAAA/AAAAPwAAAD9QSwcIJn4tqBAAAAAQAAAAUEsD
-        BAAACAgAAAAAAAAAAAAAAAAAAAAAAAASADAAdmlld3NaaXBQNS92ZXJzaW9uRkIsAFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa
-        WlpaWlpaMwpQSwcI0Z5nVQIAAAACAAAAUEsBAgAAAAAICAAAAAAAAFdr9k7hAgAA4QIAABMAAAAAAAAAAAAAAAAAAAAAAHZpZXdzWmlwUDUvZGF0YS5w
-        a2xQSwECAAAAAAgIAAAAAAAAgkHcbmAAAABgAAAAEQAAAAAAAAAAAAAAAAAxAwAAdmlld3NaaXBQNS9kYXRhLzBQSwECAAAAAAgIAAAAAAAADdHCLQgA
-        AAAIAAAAEQAAAAAAAAAAAAAAAADwAwAAdmlld3NaaXBQNS9kYXRhLzFQSwECAAAAAAgIAAAAAAAANtXVlAQAAAAEAAAAEQAAAAAAAAAAAAAAAABYBAAA
-        dmlld3NaaXBQNS9kYXRhLzJQSwECAAAAAAgIAAAAAAAA5gWypAwAAAAMAAAAEQAAAAAAAAAAAAAAAADUBAAAdmlld3NaaXBQNS9kYXRhLzNQSwECAAAA
-        AAgIAAAAAAAAKj634QMAAAADAAAAEQAAAAAAAAAAAAAAAABcBQAAdmlld3NaaXBQNS9kYXRhLzRQSwECAAAAAAgIAAAAAAAAoY7zPAIAAAACAAAAEQAA
-        AAAAAAAAAAAAAADTBQAAdmlld3NaaXBQNS9kYXRhLzVQSwECAAAAAAAIAAAAAAAAAAAAAAAAAAAAAAAAEQAAAAAAAAAAAAAAAABSBgAAdmlld3NaaXBQ
-        NS9kYXRhLzZQSwECAAAAAAgIAAAAAAAAJn4tqBAAAAAQAAAAEQAAAAAAAAAAAAAAAADABgAAdmlld3NaaXBQNS9kYXRhLzdQSwECAAAAAAgIAAAAAAAA
-        0Z5nVQIAAAACAAAAEgAAAAAAAAAAAAAAAAAgBwAAdmlld3NaaXBQNS92ZXJzaW9uUEsGBiwAAAAAAAAAHgMtAAAAAAAAAAAACgAAAAAAAAAKAAAAAAAA
-        AHkCAAAAAAAAkgcAAAAAAABQSwYHAAAAAAsKAAAAAAAAAQAAAFBLBQYAAAAACgAKAHkCAACSBwAAAAA=
-        """)
-
+    static let viewsZipP5 = load("viewsZipP5")
     /// legacy stream, protocol 2: the same tensors.
-    static let viewsLegacyP2: [UInt8] = decode("""
-        gAKKCmz8nEb5IGqoUBkugAJN6QMugAJ9cQAoWBAAAABwcm90b2NvbF92ZXJzaW9ucQFN6QNYDQAAAGxpdHRsZV9lbmRpYW5xAohYCgAAAHR5cGVfc2l6
-        ZXNxA31xBChYBQAAAHNob3J0cQVLAlgDAAAAaW50cQZLBFgEAAAAbG9uZ3EHSwR1dS6AAmNjb2xsZWN0aW9ucwpPcmRlcmVkRGljdApxAClScQEoWAEA
-        AAB0cQJjdG9yY2guX3V0aWxzCl9yZWJ1aWxkX3RlbnNvcl92MgpxAygoWAcAAABzdG9yYWdlcQRjdG9yY2gKRmxvYXRTdG9yYWdlCnEFWAkAAAA3MTAx
-        MTc2MzJxBlgDAAAAY3B1cQdLGE50cQhRSwBLBksEhnEJSwFLBoZxColoAClScQt0cQxScQ1YAwAAAHJvd3EOaAMoKGgEaAVYCQAAADcxMDExNzYzMnEP
-        aAdLGE50cRBRSwZLBoVxEUsBhXESiWgAKVJxE3RxFFJxFVgDAAAAY29scRZoAygoaARoBVgJAAAANzEwMTE3NjMycRdoB0sYTnRxGFFLAksEhXEZSwaF
-        cRqJaAApUnEbdHEcUnEdWAUAAAB3aG9sZXEeaAMoKGgEaAVYCQAAADcxMDExNzYzMnEfaAdLGE50cSBRSwBLBEsGhnEhSwZLAYZxIoloAClScSN0cSRS
-        cSVYBgAAAHNjYWxhcnEmaAMoKGgEY3RvcmNoCkxvbmdTdG9yYWdlCnEnWAkAAAA3MTA1OTQxNzZxKGgHSwFOdHEpUUsAKSmJaAApUnEqdHErUnEsWAQA
-        AABoYWxmcS1oAygoaARjdG9yY2gKSGFsZlN0b3JhZ2UKcS5YCQAAADcxMDU5NDYyNHEvaAdLAk50cTBRSwBLAoVxMUsBhXEyiWgAKVJxM3RxNFJxNVgD
-        AAAAaTMycTZoAygoaARjdG9yY2gKSW50U3RvcmFnZQpxN1gJAAAANzEwMTE1NDQwcThoB0sDTnRxOVFLAEsDhXE6SwGFcTuJaAApUnE8dHE9UnE+WAIA
-        AAB1OHE/aAMoKGgEY3RvcmNoCkJ5dGVTdG9yYWdlCnFAWAkAAAA3MTAxMTYwOTZxQWgHSwNOdHFCUUsASwOFcUNLAYVxRIloAClScUV0cUZScUdYAgAA
-        AGk4cUhoAygoaARjdG9yY2gKQ2hhclN0b3JhZ2UKcUlYCQAAADY0ODM0NDM2OHFKaAdLAk50cUtRSwBLAoVxTEsBhXFNiWgAKVJxTnRxT1JxUFgFAAAA
-        ZW1wdHlxUWgDKChoBGgFWAkAAAA2NDgzNDg5NjBxUmgHSwBOdHFTUUsASwBLA4ZxVEsDSwGGcVWJaAApUnFWdHFXUnFYWAUAAABwYXJhbXFZY3RvcmNo
-        Ll91dGlscwpfcmVidWlsZF9wYXJhbWV0ZXIKcVpoAygoaARoBVgJAAAANjQ4MzUwMjcycVtoB0sETnRxXFFLAEsCSwKGcV1LAksBhnFeiWgAKVJxX3Rx
-        YFJxYYhoAClScWKHcWNScWR1LoACXXEAKFgJAAAANjQ4MzQ0MzY4cQFYCQAAADY0ODM0ODk2MHECWAkAAAA2NDgzNTAyNzJxA1gJAAAANzEwMTE1NDQw
-        cQRYCQAAADcxMDExNjA5NnEFWAkAAAA3MTAxMTc2MzJxBlgJAAAANzEwNTk0MTc2cQdYCQAAADcxMDU5NDYyNHEIZS4CAAAAAAAAAP8CAAAAAAAAAAAE
-        AAAAAAAAAAAAAD8AAAA/AAAAPwAAAD8DAAAAAAAAAAEAAAD+////AwAAAAMAAAAAAAAAAQL/GAAAAAAAAAAAAAAAAACAPwAAAEAAAEBAAACAQAAAoEAA
-        AMBAAADgQAAAAEEAABBBAAAgQQAAMEEAAEBBAABQQQAAYEEAAHBBAACAQQAAiEEAAJBBAACYQQAAoEEAAKhBAACwQQAAuEEBAAAAAAAAAAUAAAAAAAAA
-        AgAAAAAAAAAAPgDA
-        """)
-
+    static let viewsLegacyP2 = load("viewsLegacyP2")
     /// zip wrapper whose ignored entries hold float64 and bool tensors, numpy arrays and scalars, a set and bytes.
-    static let ignoredZipP2: [UInt8] = decode("""
-        UEsDBAAACAgAAAAAAAAAAAAAAAAAAAAAAAAVAA0AaWdub3JlZFppcFAyL2RhdGEucGtsRkIJAFpaWlpaWlpaWoACfXEAKFgFAAAAZXBvY2hxAUsHWAQA
-        AABhcmNocQJYBgAAAEN1c3RvbXEDWAoAAABzdGF0ZV9kaWN0cQRjY29sbGVjdGlvbnMKT3JkZXJlZERpY3QKcQUpUnEGWAgAAABtb2R1bGUud3EHY3Rv
-        cmNoLl91dGlscwpfcmVidWlsZF90ZW5zb3JfdjIKcQgoKFgHAAAAc3RvcmFnZXEJY3RvcmNoCkZsb2F0U3RvcmFnZQpxClgBAAAAMHELWAMAAABjcHVx
-        DEsDdHENUUsASwOFcQ5LAYVxD4loBSlScRB0cRFScRJzWAgAAABiZXN0X2FjY3ETY251bXB5LmNvcmUubXVsdGlhcnJheQpzY2FsYXIKcRRjbnVtcHkK
-        ZHR5cGUKcRVYAgAAAGY4cRaJiIdxF1JxGChLA1gBAAAAPHEZTk5OSv////9K/////0sAdHEaYmNfY29kZWNzCmVuY29kZQpxG1gJAAAAAAAAAAAAw5A/
-        cRxYBgAAAGxhdGluMXEdhnEeUnEfhnEgUnEhWAkAAABvcHRpbWl6ZXJxIn1xIyhYAwAAAGY2NHEkaAgoKGgJY3RvcmNoCkRvdWJsZVN0b3JhZ2UKcSVY
-        AQAAADFxJmgMSwJ0cSdRSwBLAoVxKEsBhXEpiWgFKVJxKnRxK1JxLFgFAAAAZmxhZ3NxLWgIKChoCWN0b3JjaApCb29sU3RvcmFnZQpxLlgBAAAAMnEv
-        aAxLAXRxMFFLAEsBhXExSwGFcTKJaAUpUnEzdHE0UnE1WAMAAABhcnJxNmNudW1weS5jb3JlLm11bHRpYXJyYXkKX3JlY29uc3RydWN0CnE3Y251bXB5
-        Cm5kYXJyYXkKcThLAIVxOWgbWAEAAABicTpoHYZxO1JxPIdxPVJxPihLAUsDhXE/aBVYAgAAAGk4cUCJiIdxQVJxQihLA2gZTk5OSv////9K/////0sA
-        dHFDYoloG1gYAAAAAAAAAAAAAAABAAAAAAAAAAIAAAAAAAAAcURoHYZxRVJxRnRxR2JYAwAAAHNldHFIY19fYnVpbHRpbl9fCnNldApxSV1xSihLAUsC
-        ZYVxS1JxTFgDAAAAcmF3cU1oG1gDAAAAYWJjcU5oHYZxT1JxUFgCAAAAbHJxUWgUaBVYAgAAAGY0cVKJiIdxU1JxVChLA2gZTk5OSv////9K/////0sA
-        dHFVYmgbWAQAAAAAAAA/cVZoHYZxV1JxWIZxWVJxWnVYCgAAAGFuY2hvcl9jZmdxW31xXChYBgAAAHN0cmlkZXFdSwhYBgAAAHJhdGlvc3FeXXFfKEc/
-        1R64UeuFH0c/4AAAAAAAAEsBSwJLA2VYBgAAAHNjYWxlc3FgXXFhSwhhdXUuUEsHCOqLQjUBBAAAAQQAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAA
-        EwA+AGlnbm9yZWRaaXBQMi9kYXRhLzBGQjoAWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWgAA
-        gD8AAABAAABAQFBLBwixlg6yDAAAAAwAAABQSwMEAAAICAAAAAAAAAAAAAAAAAAAAAAAABMAMwBpZ25vcmVkWmlwUDIvZGF0YS8xRkIvAFpaWlpaWlpa
-        WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaAAAAAAAA8D8AAAAAAADwP1BLBwhPBKWvEAAAABAAAABQSwMEAAAICAAAAAAAAAAA
-        AAAAAAAAAAAAABMALwBpZ25vcmVkWmlwUDIvZGF0YS8yRkIrAFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWloBUEsHCBvf
-        BaUBAAAAAQAAAFBLAwQAAAgIAAAAAAAAAAAAAAAAAAAAAAAAFAA9AGlnbm9yZWRaaXBQMi92ZXJzaW9uRkI5AFpaWlpaWlpaWlpaWlpaWlpaWlpaWlpa
-        WlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWlpaWjMKUEsHCNGeZ1UCAAAAAgAAAFBLAQIAAAAACAgAAAAAAADqi0I1AQQAAAEEAAAVAAAAAAAA
-        AAAAAAAAAAAAAABpZ25vcmVkWmlwUDIvZGF0YS5wa2xQSwECAAAAAAgIAAAAAAAAsZYOsgwAAAAMAAAAEwAAAAAAAAAAAAAAAABRBAAAaWdub3JlZFpp
-        cFAyL2RhdGEvMFBLAQIAAAAACAgAAAAAAABPBKWvEAAAABAAAAATAAAAAAAAAAAAAAAAANwEAABpZ25vcmVkWmlwUDIvZGF0YS8xUEsBAgAAAAAICAAA
-        AAAAABvfBaUBAAAAAQAAABMAAAAAAAAAAAAAAAAAYAUAAGlnbm9yZWRaaXBQMi9kYXRhLzJQSwECAAAAAAgIAAAAAAAA0Z5nVQIAAAACAAAAFAAAAAAA
-        AAAAAAAAAADRBQAAaWdub3JlZFppcFAyL3ZlcnNpb25QSwYGLAAAAAAAAAAeAy0AAAAAAAAAAAAFAAAAAAAAAAUAAAAAAAAASAEAAAAAAABSBgAAAAAA
-        AFBLBgcAAAAAmgcAAAAAAAABAAAAUEsFBgAAAAAFAAUASAEAAFIGAAAAAA==
-        """)
-
+    static let ignoredZipP2 = load("ignoredZipP2")
     /// legacy stream, protocol 4: the same wrapper.
-    static let ignoredLegacyP4: [UInt8] = decode("""
-        gASVDQAAAAAAAACKCmz8nEb5IGqoUBkugASVBAAAAAAAAABN6QMugASVWAAAAAAAAAB9lCiMEHByb3RvY29sX3ZlcnNpb26UTekDjA1saXR0bGVfZW5k
-        aWFulIiMCnR5cGVfc2l6ZXOUfZQojAVzaG9ydJRLAowDaW50lEsEjARsb25nlEsEdXUugASV/wIAAAAAAAB9lCiMBWVwb2NolEsHjARhcmNolIwGQ3Vz
-        dG9tlIwKc3RhdGVfZGljdJSMC2NvbGxlY3Rpb25zlIwLT3JkZXJlZERpY3SUk5QpUpSMCG1vZHVsZS53lIwMdG9yY2guX3V0aWxzlIwSX3JlYnVpbGRf
-        dGVuc29yX3YylJOUKCiMB3N0b3JhZ2WUjAV0b3JjaJSMDEZsb2F0U3RvcmFnZZSTlIwJNzE0OTIxMDU2lIwDY3B1lEsDTnSUUUsASwOFlEsBhZSJaAcp
-        UpR0lFKUc4wIYmVzdF9hY2OUjBVudW1weS5jb3JlLm11bHRpYXJyYXmUjAZzY2FsYXKUk5SMBW51bXB5lIwFZHR5cGWUk5SMAmY4lImIh5RSlChLA4wB
-        PJROTk5K/////0r/////SwB0lGJDCAAAAAAAANA/lIaUUpSMCW9wdGltaXplcpR9lCiMA2Y2NJRoDCgoaA1oDowNRG91YmxlU3RvcmFnZZSTlIwJNzE0
-        OTI1MjQ4lGgSSwJOdJRRSwBLAoWUSwGFlIloBylSlHSUUpSMBWZsYWdzlGgMKChoDWgOjAtCb29sU3RvcmFnZZSTlIwJNzE0OTI1Njk2lGgSSwFOdJRR
-        SwBLAYWUSwGFlIloBylSlHSUUpSMA2FycpRoGowMX3JlY29uc3RydWN0lJOUaB2MB25kYXJyYXmUk5RLAIWUQwFilIeUUpQoSwFLA4WUaB+MAmk4lImI
-        h5RSlChLA2gjTk5OSv////9K/////0sAdJRiiUMYAAAAAAAAAAABAAAAAAAAAAIAAAAAAAAAlHSUYowDc2V0lI+UKEsBSwKQjANyYXeUQwNhYmOUjAJs
-        cpRoHGgfjAJmNJSJiIeUUpQoSwNoI05OTkr/////Sv////9LAHSUYkMEAAAAP5SGlFKUdYwKYW5jaG9yX2NmZ5R9lCiMBnN0cmlkZZRLCIwGcmF0aW9z
-        lF2UKEc/1R64UeuFH0c/4AAAAAAAAEsBSwJLA2WMBnNjYWxlc5RdlEsIYXV1LoAElSkAAAAAAAAAXZQojAk3MTQ5MjEwNTaUjAk3MTQ5MjUyNDiUjAk3
-        MTQ5MjU2OTaUZS4DAAAAAAAAAAAAgD8AAABAAABAQAIAAAAAAAAAAAAAAAAA8D8AAAAAAADwPwEAAAAAAAAAAQ==
-        """)
+    static let ignoredLegacyP4 = load("ignoredLegacyP4")
 
-    private static func decode(_ text: String) -> [UInt8] {
-        [UInt8](Data(base64Encoded: text.filter { !$0.isWhitespace })!)
+    private static func load(_ name: String) -> [UInt8] {
+        let url = TestPaths.packageRoot.appendingPathComponent("Tests/ImportersTests/Goldens/\(name).pth")
+        return [UInt8](try! Data(contentsOf: url))
     }
 }
