@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "SiamMask", dependencies: ["Tensors", "SiamMaskLayout", "ModelFormat", "Runtime", "Imaging", "Quantization"], exclude: ["README.md"]),
         .target(name: "Imaging", dependencies: ["CImageIO"], exclude: ["README.md"]),
         .target(name: "Synthetic", dependencies: ["Imaging"], exclude: ["README.md"]),
-        .target(name: "Evaluation", dependencies: ["Imaging", "Tensors", "Runtime", "CKernels", "SiamMask", "SiamMaskLayout", "ModelFormat", "Quantization"], exclude: ["README.md"]),
+        .target(name: "Evaluation", dependencies: ["Imaging", "Tensors", "Runtime", "CKernels", "SiamMask", "SiamMaskLayout", "ModelFormat", "Quantization"], exclude: ["README.md", "Metrics/README.md"]),
         .target(name: "SiamMaskCLI", dependencies: [
             "Tensors", "SiamMaskLayout", "ModelFormat", "Importers", "Runtime", "SiamMask", "Imaging", "Synthetic", "Evaluation", "Quantization",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
