@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
+#include <unistd.h>
 
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
@@ -39,7 +40,18 @@ static void sm_cpu_probe(void) {
     f.neondot = sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &size, NULL, 0) == 0 && value != 0;
 #endif
 #endif
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);   // glibc reads it from cpuid; 0 or -1 when unknown
+    f.l2_bytes = l2 > 0 ? (size_t)l2 : 0;
+#endif
     sm_cpu_probed = f;
+}
+
+size_t sm_l2_block_budget(size_t fallback) {
+    const size_t l2 = sm_cpu()->l2_bytes;
+    if (l2 < 2 * 64 * 1024) return fallback;   // unknown or implausibly small
+    const size_t half = l2 / 2;
+    return half > ((size_t)1 << 20) ? ((size_t)1 << 20) : half;
 }
 
 const sm_cpu_features *sm_cpu(void) {

@@ -43,8 +43,13 @@ extern "C" {
 typedef struct sm_cpu_features {
     int avx2, fma, avx512, avx512vnni, avxvnni;   // avx512: F + BW + VL
     int neon, neondot;
+    size_t l2_bytes;   // one core's L2 (0: unknown)
 } sm_cpu_features;
 const sm_cpu_features *sm_cpu(void);
+
+// Bytes a kernel may keep resident in one core's L2 for a block it reuses: half the L2 (the other half holds what
+// streams past it), `fallback` when the size is unknown, at most 1 MiB.
+size_t sm_l2_block_budget(size_t fallback);
 
 // One scale of levels for SIAMMASK_MAX_TIER, whatever the family: a cap allows every tier at or below its level.
 enum {

@@ -37,7 +37,7 @@
 #define SM_I8_BTYPE uint8_t
 #define SM_I8_TERM_SHIFT 0
 #ifndef SM_I8_B_BUDGET
-#define SM_I8_B_BUDGET (256 * 1024)
+#define SM_I8_B_BUDGET sm_l2_block_budget(256 * 1024)   // the B block: half of one core's L2
 #endif
 
 static inline __mmask16 sm_i8_z_mask16(int32_t n) {
