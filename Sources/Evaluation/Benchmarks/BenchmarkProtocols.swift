@@ -71,7 +71,9 @@ public enum OTBProtocol {
         let initial: Box
         switch groundTruth.first {
         case .box(let b)?: initial = b
-        case .polygon(let p)?: initial = RegionOverlap.boundingBox(p)
+        case .polygon(let p)?:
+            guard let b = RegionOverlap.boundingBox(p) else { throw SequenceError.noInitialTarget(sequence) }
+            initial = b
         default: throw SequenceError.noInitialTarget(sequence)
         }
         guard frames.count > 0 else { throw SequenceError.empty(sequence) }
@@ -83,14 +85,6 @@ public enum OTBProtocol {
             onFrame(f)
         }
         return boxes
-    }
-}
-
-extension RegionOverlap {
-    static func boundingBox(_ p: [Point]) -> Box {
-        let xs = p.map(\.x), ys = p.map(\.y)
-        let x0 = xs.min() ?? 0, y0 = ys.min() ?? 0
-        return Box(x: x0, y: y0, width: (xs.max() ?? 0) - x0, height: (ys.max() ?? 0) - y0)
     }
 }
 
