@@ -121,7 +121,8 @@ extension EvalReport {
                     EvalChart.Series(label: "\(name) (EAO \(s.eao.map { String(format: "%.4f", $0) } ?? "n/a"))",
                                      points: s.eaoCurve.enumerated().map { (Double($0.offset + 1), $0.element) })
                 },
-                band: v.first.flatMap { $0.lengthRange.count == 2 ? (Double($0.lengthRange[0]), Double($0.lengthRange[1])) : nil })))
+                // length_range holds curve indices; index j is length j + 1.
+                band: v.first.flatMap { $0.lengthRange.count == 2 ? (Double($0.lengthRange[0] + 1), Double($0.lengthRange[1] + 1)) : nil })))
             let seqs = v.first?.sequences.map(\.name) ?? []
             out.append(("vot-accuracy.svg", EvalChart.bars(title: "VOT accuracy per sequence", yLabel: "accuracy (mean overlap)", yMax: 1,
                                                            categories: seqs, series: zip(names, v).map { ($0, $1.sequences.map(\.accuracy)) })))
