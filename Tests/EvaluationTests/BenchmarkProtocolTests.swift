@@ -26,7 +26,7 @@ final class ScriptedTracker: BenchmarkTracker {
 }
 
 /// Frames 0..<count of a given size, each filled with its own index; remembers which were decoded.
-final class IndexedFrames: FrameSource {
+final class IndexedFrames: RandomAccessFrames {
     let count: Int
     let width: Int, height: Int
     var decoded: [Int] = []

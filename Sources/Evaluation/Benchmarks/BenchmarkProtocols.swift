@@ -13,7 +13,7 @@ public enum VOTProtocol {
     /// Runs `tracker` over `frames` against `groundTruth` (one entry a frame). `onFrame` is called after each frame.
     /// A re-initialisation frame whose ground truth is missing is skipped (`0`) and the next annotated frame starts the
     /// tracker instead; a frame without ground truth cannot fail (its overlap is unknown).
-    public static func run(_ tracker: BenchmarkTracker, frames: FrameSource, groundTruth: [GroundTruth],
+    public static func run(_ tracker: BenchmarkTracker, frames: RandomAccessFrames, groundTruth: [GroundTruth],
                            onFrame: (Int) -> Void = { _ in }) throws -> [VOTResultFrame] {
         var result: [VOTResultFrame] = []
         result.reserveCapacity(frames.count)
@@ -66,7 +66,7 @@ public enum VOTProtocol {
 /// OTB one-pass evaluation: started once from the first frame's box, never re-initialised; frame 0's result is
 /// that box (as got10k records it), every later frame the tracker's axis-aligned box.
 public enum OTBProtocol {
-    public static func run(_ tracker: BenchmarkTracker, frames: FrameSource, groundTruth: [GroundTruth], sequence: String,
+    public static func run(_ tracker: BenchmarkTracker, frames: RandomAccessFrames, groundTruth: [GroundTruth], sequence: String,
                            onFrame: (Int) -> Void = { _ in }) throws -> [Box] {
         let initial: Box
         switch groundTruth.first {
@@ -109,7 +109,7 @@ public enum DAVISProtocol {
     }
 
     /// The label maps of frames 0..<frames.count. Memory: 5 bytes a pixel a frame (the running maximum and its object).
-    public static func run(_ tracker: BenchmarkTracker, frames: FrameSource, firstFrame: LabelMap, sequence: String,
+    public static func run(_ tracker: BenchmarkTracker, frames: RandomAccessFrames, firstFrame: LabelMap, sequence: String,
                            onFrame: (Int) -> Void = { _ in }) throws -> [[UInt8]] {
         guard frames.count > 0 else { throw SequenceError.empty(sequence) }
         let ids = objects(firstFrame)

@@ -49,13 +49,13 @@ public final class SessionBenchmarkTracker: BenchmarkTracker {
 }
 
 /// Frames by index, decoded on demand: the VOT protocol never decodes the frames it skips after a failure.
-public protocol FrameSource {
+public protocol RandomAccessFrames {
     var count: Int { get }
     func frame(_ index: Int) throws -> Image
 }
 
 /// The frames of an image-folder sequence (the benchmark layouts; videos are not benchmark sequences).
-public struct SequenceFrames: FrameSource {
+public struct SequenceFrames: RandomAccessFrames {
     public let sequence: TrackingSequence
     public let count: Int
 
