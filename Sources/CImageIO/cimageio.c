@@ -409,3 +409,114 @@ int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, 
 }
 
 void ciio_free_png(uint8_t *buffer) { free(buffer); }
+
+int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_t outsize, int *indexed,
+                           char *msg, size_t msglen) {
+    if (!data || !out || !indexed) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
+    struct spng_ihdr ihdr;
+    int status = CIIO_OK;
+    spng_ctx *ctx = png_open(data, size, &ihdr, msg, msglen, &status);
+    if (!ctx) return status;
+    int palette = ihdr.color_type == SPNG_COLOR_TYPE_INDEXED;
+    if (!(palette || (ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth <= 8))) {
+        spng_ctx_free(ctx);
+        return fail(msg, msglen, CIIO_ERR_UNSUPPORTED, "a label map is a palette or 8-bit grey PNG (colour type %d, %d bits)",
+                    ihdr.color_type, ihdr.bit_depth);
+    }
+    size_t pixels = (size_t)ihdr.width * (size_t)ihdr.height;
+    if (outsize < pixels) {
+        spng_ctx_free(ctx);
+        return fail(msg, msglen, CIIO_ERR_ARGUMENT, "output buffer too small for %ux%u", ihdr.width, ihdr.height);
+    }
+    // SPNG_FMT_PNG keeps the samples as stored: rows of packed 1/2/4-bit samples (each row starts on a byte), or
+    // one byte a sample at depth 8.
+    size_t len = 0;
+    int err = spng_decoded_image_size(ctx, SPNG_FMT_PNG, &len);
+    uint8_t *packed = err ? NULL : (uint8_t *)malloc(len ? len : 1);
+    if (!err && !packed) {
+        spng_ctx_free(ctx);
+        return fail(msg, msglen, CIIO_ERR_NOMEM, "cannot allocate %zu bytes", len);
+    }
+    if (!err) err = spng_decode_image(ctx, packed, len, SPNG_FMT_PNG, 0);
+    if (!err) err = spng_decode_chunks(ctx);
+    spng_ctx_free(ctx);
+    if (err) {
+        free(packed);
+        return fail(msg, msglen, png_classify(err), "%s", spng_strerror(err));
+    }
+    unsigned depth = ihdr.bit_depth;
+    size_t row_bytes = ((size_t)ihdr.width * depth + 7) / 8;
+    if (len < row_bytes * ihdr.height) {
+        free(packed);
+        return fail(msg, msglen, CIIO_ERR_CORRUPT, "decoded label map is shorter than its header says");
+    }
+    for (size_t y = 0; y < ihdr.height; y++) {
+        const uint8_t *row = packed + y * row_bytes;
+        uint8_t *dst = out + y * (size_t)ihdr.width;
+        if (depth == 8) {
+            memcpy(dst, row, ihdr.width);
+            continue;
+        }
+        unsigned per_byte = 8 / depth, mask = (1u << depth) - 1;
+        for (size_t x = 0; x < ihdr.width; x++) {
+            unsigned shift = 8 - depth * (unsigned)(x % per_byte + 1);  // most significant sample first
+            dst[x] = (uint8_t)((row[x / per_byte] >> shift) & mask);
+        }
+    }
+    free(packed);
+    *indexed = palette;
+    return CIIO_OK;
+}
+
+int ciio_png_encode_indexed(const uint8_t *labels, int width, int height, const uint8_t *palette_rgb, int colours,
+                            int level, uint8_t **out, size_t *outsize, char *msg, size_t msglen) {
+    if (!labels || !palette_rgb || !out || !outsize) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
+    if (width <= 0 || height <= 0) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "bad size %dx%d", width, height);
+    if (colours < 1 || colours > 256) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "palette of %d colours", colours);
+    size_t pixels_n = (size_t)width * (size_t)height;
+    for (size_t i = 0; i < pixels_n; i++) {
+        if (labels[i] >= colours)
+            return fail(msg, msglen, CIIO_ERR_ARGUMENT, "label %d has no palette entry (%d colours)", labels[i], colours);
+    }
+    if (level < 0) level = 0;
+    if (level > 9) level = 9;
+    spng_ctx *ctx = spng_ctx_new(SPNG_CTX_ENCODER);
+    if (!ctx) return fail(msg, msglen, CIIO_ERR_NOMEM, "cannot create PNG encoder");
+    struct spng_ihdr ihdr;
+    memset(&ihdr, 0, sizeof ihdr);
+    ihdr.width = (uint32_t)width;
+    ihdr.height = (uint32_t)height;
+    ihdr.bit_depth = 8;
+    ihdr.color_type = SPNG_COLOR_TYPE_INDEXED;
+    struct spng_plte plte;
+    memset(&plte, 0, sizeof plte);
+    plte.n_entries = (uint32_t)colours;
+    for (int i = 0; i < colours; i++) {
+        plte.entries[i].red = palette_rgb[3 * i];
+        plte.entries[i].green = palette_rgb[3 * i + 1];
+        plte.entries[i].blue = palette_rgb[3 * i + 2];
+    }
+    int err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
+    if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, level);
+    if (!err) err = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_NONE);
+    if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 3);  // Z_RLE: label maps are runs
+    if (!err) err = spng_set_ihdr(ctx, &ihdr);
+    if (!err) err = spng_set_plte(ctx, &plte);
+    if (!err) err = spng_encode_image(ctx, labels, pixels_n, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
+    int status = CIIO_OK;
+    if (err) {
+        status = fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
+    } else {
+        size_t len = 0;
+        void *buf = spng_get_png_buffer(ctx, &len, &err);
+        if (!buf || err) {
+            status = fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
+            free(buf);
+        } else {
+            *out = (uint8_t *)buf;
+            *outsize = len;
+        }
+    }
+    spng_ctx_free(ctx);
+    return status;
+}

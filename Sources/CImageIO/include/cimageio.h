@@ -82,6 +82,17 @@ int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, 
                     uint8_t **out, size_t *outsize, char *msg, size_t msglen);
 void ciio_free_png(uint8_t *buffer);
 
+/// Decodes a label map, one byte a pixel: a palette PNG's indices as stored (not expanded to colours: DAVIS-2017
+/// annotations hold object ids so), or a grey PNG's samples (bit depth 8 or less, unscaled). Other PNGs give
+/// CIIO_ERR_UNSUPPORTED. *indexed is 1 for a palette file. `out` holds width * height bytes.
+int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_t outsize, int *indexed,
+                           char *msg, size_t msglen);
+
+/// Encodes a label map (one byte a pixel) as an 8-bit palette PNG with `colours` RGB entries (1...256; every pixel
+/// must be below `colours`), flat style. On success *out holds a buffer to release with ciio_free_png.
+int ciio_png_encode_indexed(const uint8_t *labels, int width, int height, const uint8_t *palette_rgb, int colours,
+                            int level, uint8_t **out, size_t *outsize, char *msg, size_t msglen);
+
 #ifdef __cplusplus
 }
 #endif
