@@ -33,11 +33,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A second model (e.g. the int8 of MODEL) evaluated the same way and reported side by side.")
     var compare: String?
 
-    @Option(help: "Hyper-parameter preset: auto (davis for DAVIS, else the model's default), vot or davis.")
-    var preset: String = "auto"
+    @OptionGroup var presetOption: PresetOption
 
-    @Option(help: "Worker threads per tracker.")
-    var threads: Int = 1
+    @OptionGroup var threadsOption: ThreadsOption
 
     @Option(help: "Evaluate only the first N frames of each sequence (quick checks; scores then differ from the full benchmark's).")
     var frames: Int?
@@ -70,11 +68,9 @@ struct EvalCommand: ParsableCommand {
         }
         guard inputs.count == 2 else { throw ValidationError("expected MODEL.siam and the dataset ROOT, got \(inputs.count) argument(s)") }
         if let f = frames, f < 2 { throw ValidationError("--frames must be at least 2 (the first frame only starts the tracker)") }
-        if threads < 1 || threads > 256 { throw ValidationError("--threads must be between 1 and 256") }
         if shard != nil && shardFromEnv { throw ValidationError("give --shard or --shard-from-env, not both") }
         if let shard { do { _ = try ShardSpec(parsing: shard) } catch { throw ValidationError("\(error)") } }
         if shardCount != nil && !shardFromEnv { throw ValidationError("--shard-count goes with --shard-from-env") }
-        if !["auto", "vot", "davis"].contains(preset) { throw ValidationError("--preset must be auto, vot or davis (got '\(preset)')") }
     }
 
     func run() throws {
@@ -100,9 +96,8 @@ struct EvalCommand: ParsableCommand {
         var models: [EvalModel] = []
         for path in paths {
             let network = try loadNetwork(path)
-            let presetName = preset == "auto" ? (kind == .davis ? "davis" : network.model.defaultPreset) : preset
-            guard network.model.presets[presetName] != nil else {
-                throw CommandFailure("\(path): unknown preset '\(presetName)' (the model has \(network.model.presets.keys.sorted().joined(separator: ", ")))")
+            let presetName = try reporting(path) {
+                try presetOption.value.resolved(for: network.model, davisProtocol: kind == .davis).name
             }
             networks.append(network)
             models.append(try reporting("cannot read \(path)") {
@@ -125,7 +120,7 @@ struct EvalCommand: ParsableCommand {
         var timing: [EvalTiming.Entry] = []
         for (model, network) in zip(models, networks) {
             let session = try reporting("cannot start the tracker") {
-                try TrackerSession(network: network, parameters: network.model.presets[model.preset]!, threads: threads)
+                try TrackerSession(network: network, parameters: network.model.presets[model.preset]!, threads: threadsOption.threads)
             }
             let tracker = SessionBenchmarkTracker(session)
             for (sequence, units) in zip(mine, work) {
@@ -143,7 +138,7 @@ struct EvalCommand: ParsableCommand {
         progress.finish()
         let report = try reporting("cannot score the results") { try EvalOutput.finish(manifest, dataset: data, in: output.staging) }
         try reporting("cannot write \(out)") {
-            try AtomicFile.write(EvalTiming(threads: threads, entries: timing).jsonData(), to: output.staging.appendingPathComponent(EvalOutput.timingJSON))
+            try AtomicFile.write(EvalTiming(threads: threadsOption.threads, entries: timing).jsonData(), to: output.staging.appendingPathComponent(EvalOutput.timingJSON))
             try output.commit()
         }
         printSummary(report, shard: spec, seconds: Date().timeIntervalSince(start))
