@@ -352,6 +352,20 @@ int ciio_png_exif(const uint8_t *data, size_t size, uint8_t *buf, size_t buflen,
     return CIIO_OK;
 }
 
+
+// The encoded PNG of a finished spng encode (err: its status so far), handed to the caller, or the error message.
+static int png_take_buffer(spng_ctx *ctx, int err, uint8_t **out, size_t *outsize, char *msg, size_t msglen) {
+    if (err) return fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
+    size_t len = 0;
+    void *buf = spng_get_png_buffer(ctx, &len, &err);
+    if (!buf || err) {
+        free(buf);
+        return fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
+    }
+    *out = (uint8_t *)buf;
+    *outsize = len;
+    return CIIO_OK;
+}
 int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, int level, int style,
                     uint8_t **out, size_t *outsize, char *msg, size_t msglen) {
     if (!pixels || !out || !outsize) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
@@ -389,20 +403,7 @@ int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, 
     if (!err && style == CIIO_PNG_FLAT) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 3);  // Z_RLE
     if (!err) err = spng_set_ihdr(ctx, &ihdr);
     if (!err) err = spng_encode_image(ctx, src, pixels_n * (size_t)channels, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
-    int status = CIIO_OK;
-    if (err) {
-        status = fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
-    } else {
-        size_t len = 0;
-        void *buf = spng_get_png_buffer(ctx, &len, &err);
-        if (!buf || err) {
-            status = fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
-            free(buf);
-        } else {
-            *out = (uint8_t *)buf;
-            *outsize = len;
-        }
-    }
+    int status = png_take_buffer(ctx, err, out, outsize, msg, msglen);
     spng_ctx_free(ctx);
     free(rgb);
     return status;
@@ -503,20 +504,7 @@ int ciio_png_encode_indexed(const uint8_t *labels, int width, int height, const 
     if (!err) err = spng_set_ihdr(ctx, &ihdr);
     if (!err) err = spng_set_plte(ctx, &plte);
     if (!err) err = spng_encode_image(ctx, labels, pixels_n, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
-    int status = CIIO_OK;
-    if (err) {
-        status = fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
-    } else {
-        size_t len = 0;
-        void *buf = spng_get_png_buffer(ctx, &len, &err);
-        if (!buf || err) {
-            status = fail(msg, msglen, CIIO_ERR_ENCODE, "PNG encoding failed: %s", spng_strerror(err));
-            free(buf);
-        } else {
-            *out = (uint8_t *)buf;
-            *outsize = len;
-        }
-    }
+    int status = png_take_buffer(ctx, err, out, outsize, msg, msglen);
     spng_ctx_free(ctx);
     return status;
 }

@@ -147,12 +147,7 @@ public struct EvalRunManifest: Codable, Equatable, Sendable {
     }
 
     public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        return data
+        try EvalJSON.encode(self)
     }
 
     public static func read(_ directory: URL) throws -> EvalRunManifest {

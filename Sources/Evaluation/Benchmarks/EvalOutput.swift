@@ -82,17 +82,29 @@ public struct EvalTiming: Codable, Equatable, Sendable {
     }
 
     public func jsonData() throws -> Data {
+        try EvalJSON.encode(self)
+    }
+
+    public static func read(_ url: URL) throws -> EvalTiming {
+        return try EvalJSON.decoder.decode(EvalTiming.self, from: Data(contentsOf: url))
+    }
+}
+
+/// The JSON form of every eval file (report, run manifest, timing): pretty-printed, sorted snake_case keys and a
+/// trailing newline, so equal contents give equal bytes.
+enum EvalJSON {
+    static func encode<T: Encodable>(_ value: T) throws -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        var data = try encoder.encode(self)
+        var data = try encoder.encode(value)
         data.append(0x0A)
         return data
     }
 
-    public static func read(_ url: URL) throws -> EvalTiming {
+    static var decoder: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(EvalTiming.self, from: Data(contentsOf: url))
+        return decoder
     }
 }

@@ -115,17 +115,10 @@ public struct EvalReport: Codable, Equatable, Sendable {
 
     /// Pretty-printed, sorted keys, snake_case, trailing newline.
     public func jsonData() throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        var data = try encoder.encode(self)
-        data.append(0x0A)
-        return data
+        try EvalJSON.encode(self)
     }
 
     public static func decode(_ data: Data) throws -> EvalReport {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try decoder.decode(EvalReport.self, from: data)
+        return try EvalJSON.decoder.decode(EvalReport.self, from: data)
     }
 }
