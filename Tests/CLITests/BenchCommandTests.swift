@@ -5,23 +5,11 @@ import XCTest
 
 /// `siammask bench`: the report (text and JSON), the serve protocol driven through pipes, and bad input.
 final class BenchCommandTests: XCTestCase {
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
+    typealias Result = CLITests.Result
 
     func run(_ args: [String], stdin: String? = nil) throws -> Result {
         let exe = try XCTUnwrap(CLITests.executable, "the siammask executable was not built next to the tests")
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return try CLITests.runProcess(exe, args, stdin: stdin)
     }
 
     var model: String { TestPaths.fixture(FixtureFiles.siam).path }

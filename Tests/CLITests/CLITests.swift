@@ -24,13 +24,24 @@ final class CLITests: XCTestCase {
             XCTFail("the siammask executable was not built next to the tests; run `swift build --build-tests` first")
             throw CocoaError(.fileNoSuchFile)
         }
+        return try Self.runProcess(exe, args)
+    }
+
+    /// Runs `tool` to completion with `stdin` written to its input, capturing both outputs. `environment` replaces the
+    /// inherited one (nil: inherit). Every CLI test target's runner.
+    static func runProcess(_ tool: URL, _ args: [String], environment: [String: String]? = nil,
+                           stdin: String? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = exe
+        p.executableURL = tool
         p.arguments = args
-        let out = Pipe(), err = Pipe()
+        if let environment { p.environment = environment }
+        let out = Pipe(), err = Pipe(), input = Pipe()
         p.standardOutput = out
         p.standardError = err
+        p.standardInput = input
         try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))

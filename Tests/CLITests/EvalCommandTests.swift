@@ -6,24 +6,15 @@ import XCTest
 /// `siammask eval` end to end with the trained test model (Models/siammask-synth.pth, converted in each test). Debug
 /// builds track about one frame a second, so the sequences are a few frames long (cost noted on each test).
 final class EvalCommandTests: XCTestCase {
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
+    typealias Result = CLITests.Result
 
     func run(_ args: [String], environment: [String: String]? = nil) throws -> Result {
         guard let exe = CLITests.executable else {
             XCTFail("the siammask executable was not built next to the tests; run `swift build --build-tests` first")
             throw CocoaError(.fileNoSuchFile)
         }
-        let p = Process()
-        p.executableURL = exe
-        p.arguments = args
-        if let environment { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        let merged = environment.map { ProcessInfo.processInfo.environment.merging($0) { $1 } }
+        return try CLITests.runProcess(exe, args, environment: merged)
     }
 
     func ok(_ args: [String], environment: [String: String]? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Result {

@@ -5,20 +5,10 @@ import XCTest
 /// `track --video-out`: the overlay frames as a video through ffmpeg, read back with ffprobe; atomic; a clear error
 /// without ffmpeg.
 final class VideoOutTests: XCTestCase {
-    struct Result { let status: Int32; let stdout: String; let stderr: String }
+    typealias Result = CLITests.Result
 
     func run(_ tool: URL, _ args: [String], environment: [String: String]? = nil) throws -> Result {
-        let p = Process()
-        p.executableURL = tool
-        p.arguments = args
-        if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try CLITests.runProcess(tool, args, environment: environment)
     }
 
     static func which(_ tool: String) -> URL? {
