@@ -6,6 +6,8 @@
 #   Tools/sanitize.sh thread [FILTER]      # ThreadSanitizer, the threaded tests by default (worker pool, executors
 #                                          # with threads > 1, FrameNetwork, trackers and the synthetic renderer)
 # Any sanitizer report fails the run (halt_on_error), as does a failing test. Log: .build/sanitize-KIND.log.
+# Leaks: checked in the siammask processes the CLI tests start; Tools/sanitize/lsan.supp lists the toolchain's own
+# (Foundation, and XCTest, which never frees its test cases, so the test process itself is not leak-checked).
 # Environment: NICE (default 10), JOBS (build jobs, default: the CPU count).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,7 @@ jobs=(); [[ -n "${JOBS:-}" ]] && jobs=(-j "$JOBS")
 # halt_on_error: the first report ends the process with an error, so no finding passes unnoticed.
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0:print_summary=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:print_summary=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export LSAN_OPTIONS="suppressions=$PWD/Tools/sanitize/lsan.supp:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
 start=$(date +%s)
 if ! "${nice[@]}" swift build --build-tests --sanitize="$kind" --scratch-path "$scratch" "${jobs[@]}" > "$log" 2>&1; then

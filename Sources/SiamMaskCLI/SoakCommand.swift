@@ -155,6 +155,8 @@ struct SoakRun {
     var wallMs: [Float] = []
     var cpuMs: [Float] = []
     var scores: [Float] = []
+    /// The target's size after each frame (the crop, and so the work, grows with it).
+    var sizes: [(Float, Float)] = []
     var lost: [Bool] = []
     /// Frames (1-based) whose state or result held a NaN or an infinity.
     var nonFiniteFrames: [Int] = []
@@ -185,6 +187,7 @@ struct SoakRun {
         residentKiB.append(Int32(clamping: ProcessProbe.residentKiB()))
         peakKiB.append(Int32(clamping: ProcessProbe.peakResidentKiB()))
         scores.append(r.score)
+        sizes.append((Float(state.size.width), Float(state.size.height)))
         lost.append(r.isTargetLost)
         let (W, H) = (Double(frame.width), Double(frame.height))
         var finite = [state.center.x, state.center.y, state.size.width, state.size.height, r.bestPScore].allSatisfy(\.isFinite)
@@ -257,6 +260,7 @@ struct SoakRun {
             "resident_kib": residentKiB.map { Int($0) }, "peak_kib": peakKiB.map { Int($0) },
             "wall_ms": wallMs.map { Double($0) }, "cpu_ms": cpuMs.map { Double($0) },
             "score": scores.map { Double($0) }, "lost": lost,
+            "width": sizes.map { Double($0.0) }, "height": sizes.map { Double($0.1) },
         ]
         return (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
     }

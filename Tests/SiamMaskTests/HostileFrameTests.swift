@@ -133,8 +133,8 @@ final class HostileFrameTests: XCTestCase {
 
     // MARK: tests
 
-    /// The target moves right 25 px a frame and leaves the frame after frame 6: followed while in view, reported lost
-    /// by the last frame (background clutter can hold the score above 0.85 for a frame or two); the centre stays
+    /// The target moves right 25 px a frame and is out of the frame from frame 6 on: followed while in view, reported
+    /// lost by the last frame (background clutter can hold the score above 0.85 for a frame or two); the centre stays
     /// inside [0, W].
     func testTargetLeavingTheFrameIsReportedLost() throws {
         for kind in ["fp32", "int8"] {
