@@ -47,6 +47,28 @@ public enum ImageKernels {
         precondition(rc == SM_IMAGE_OK, "sm_resize_bilinear_u8 failed (\(rc))")
     }
 
+    /// The padded crop of `get_subwindow_tracking` in one step: the `side` x `side` window of `image` (packed rows,
+    /// `channels` interleaved) whose top-left pixel is image pixel (x0, y0), pixels outside the image taking the
+    /// colour `fill`, resized to `toWidth` x `toHeight` exactly as `resizeBilinear` resizes that window built in full
+    /// (the same bytes), without building it: memory O(side), not O(side^2).
+    public static func cropResizeBilinear(_ image: [UInt8], width: Int, height: Int, channels: Int, x0: Int, y0: Int,
+                                          side: Int, fill: [UInt8], toWidth: Int, toHeight: Int,
+                                          reference: Bool = false) -> [UInt8] {
+        precondition(image.count == width * height * channels, "cropResizeBilinear: \(image.count) bytes for \(width)x\(height)x\(channels)")
+        precondition(fill.count == channels && side >= 1 && toWidth >= 1 && toHeight >= 1 && (1...4).contains(channels),
+                     "cropResizeBilinear: bad sizes")
+        var out = [UInt8](repeating: 0, count: toWidth * toHeight * channels)
+        let fn = reference ? sm_crop_resize_bilinear_u8_reference : sm_crop_resize_bilinear_u8
+        let rc = image.withUnsafeBufferPointer { s in
+            out.withUnsafeMutableBufferPointer { d in
+                fn(s.baseAddress, Int32(width), Int32(height), width * channels, Int32(channels), Int64(x0), Int64(y0),
+                   Int32(side), Int32(side), fill, d.baseAddress, Int32(toWidth), Int32(toHeight), toWidth * channels)
+            }
+        }
+        precondition(rc == SM_IMAGE_OK, "sm_crop_resize_bilinear_u8 failed (\(rc))")
+        return out
+    }
+
     // MARK: Warp
 
     /// `cv2.warpAffine(src, M, (outputWidth, outputHeight), flags=INTER_LINEAR, borderMode=BORDER_CONSTANT,

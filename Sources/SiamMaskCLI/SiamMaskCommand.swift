@@ -9,7 +9,8 @@ public struct SiamMaskCommand: ParsableCommand {
         commandName: "siammask",
         abstract: "Convert, calibrate, quantise, track with and validate SiamMask models on the CPU.",
         subcommands: [ConvertCommand.self, CalibrateCommand.self, QuantizeCommand.self, TrackCommand.self, DriftCommand.self,
-                      InspectCommand.self, RunCommand.self, SynthCommand.self, BenchCommand.self, EvalCommand.self])
+                      InspectCommand.self, RunCommand.self, SynthCommand.self, BenchCommand.self, EvalCommand.self,
+                      SoakCommand.self])
     public init() {}
 }
 

@@ -73,7 +73,7 @@ struct TrackOutputWriter {
         try polygons.append(corners.flatMap { [Self.format($0.0), Self.format($0.1)] }.joined(separator: ",") + "\n")
         let poly = corners.flatMap { [$0.0, $0.1] }
         try results.append("{\"frame\":0,\"init\":true,\"cx\":\(center.x),\"cy\":\(center.y),\"w\":\(size.width),\"h\":\(size.height),"
-            + "\"score\":null,\"best\":null,\"polygon\":\(json(poly))}\n")
+            + "\"score\":null,\"best\":null,\"lost\":null,\"polygon\":\(json(poly))}\n")
         var mask = [UInt8](repeating: 0, count: frame.width * frame.height)
         if case .mask(let m, _, _) = target {
             mask = m.map { $0 != 0 ? 255 : 0 }
@@ -90,7 +90,8 @@ struct TrackOutputWriter {
         try polygons.append(poly.map(Self.format).joined(separator: ",") + "\n")
         try results.append("{\"frame\":\(index),\"cx\":\(result.center.x),\"cy\":\(result.center.y),\"w\":\(result.size.width),"
             + "\"h\":\(result.size.height),\"score\":\(result.score),\"best\":\(result.best),"
-            + "\"best_pscore\":\(result.bestPScore),\"second_pscore\":\(result.secondPScore),\"polygon\":\(json(poly))}\n")
+            + "\"best_pscore\":\(result.bestPScore),\"second_pscore\":\(result.secondPScore),\"lost\":\(result.isTargetLost),"
+            + "\"polygon\":\(json(poly))}\n")
         try writeFrame(frame: frame, index: index, mask: result.mask.map { $0 != 0 ? 255 : 0 }, polygon: result.polygon)
     }
 

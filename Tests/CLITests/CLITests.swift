@@ -126,7 +126,8 @@ final class CLITests: XCTestCase {
         let results = try String(contentsOfFile: "\(out)/results.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(results.count, 6)
         let last = try JSONSerialization.jsonObject(with: Data(results[5].utf8)) as! [String: Any]
-        for key in ["frame", "cx", "cy", "w", "h", "score", "best", "polygon"] { XCTAssertNotNil(last[key], key) }
+        for key in ["frame", "cx", "cy", "w", "h", "score", "best", "lost", "polygon"] { XCTAssertNotNil(last[key], key) }
+        XCTAssertNotNil(last["lost"] as? Bool, "lost is true or false after the first frame")
         for f in 0..<6 {
             XCTAssertTrue(FileManager.default.fileExists(atPath: String(format: "%@/masks/%05d.png", out, f)))
             XCTAssertTrue(FileManager.default.fileExists(atPath: String(format: "%@/overlay/%05d.jpg", out, f)))

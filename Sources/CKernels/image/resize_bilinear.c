@@ -15,6 +15,10 @@
 //      - vertical pass, in 16-bit fixed point for every element (OpenCV 4.6's SSE2 kernel and its scalar tail
 //        for this type use the same arithmetic): ((((h0 >> 4) * b0) >> 16) + (((h1 >> 4) * b1) >> 16) + 2) >> 2.
 //        This is not the rounded exact sum (h0 * b0 + h1 * b1 + 2^21) >> 22 and differs from it by one now and then.
+// The crop variants (sm_crop_resize_bilinear_u8*) resize a window of an image padded with a constant colour, the
+// tracker's get_subwindow_tracking, reading the window through a row source that forms each source row the resize
+// asks for (the fill colour outside the image), so the padded window, up to 2.6k x 2.6k pixels for a target filling
+// an 854x480 frame, is never built: same bytes, memory O(window width) instead of O(window area).
 #include "image_internal.h"
 #include "siam_image.h"
 
@@ -86,15 +90,49 @@ static int check_args(const uint8_t *src, int32_t sw, int32_t sh, size_t src_str
     return 1;
 }
 
-static void copy_rows(const uint8_t *src, size_t src_stride, uint8_t *dst, size_t dst_stride, size_t row_bytes,
-                      int32_t rows) {
-    for (int32_t y = 0; y < rows; y++) memcpy(dst + (size_t)y * dst_stride, src + (size_t)y * src_stride, row_bytes);
+// The source as rows: the rows of a buffer, or the padded crop window (image == NULL for a plain buffer).
+typedef struct {
+    const uint8_t *src;   // plain: the first row
+    size_t stride;        // plain: bytes between rows
+    const uint8_t *image; // crop: the image, iw x ih, rows istride bytes apart
+    int32_t iw, ih;
+    size_t istride;
+    int64_t x0, y0;    // crop: the window's top-left corner in the image
+    int32_t sw, cn;    // the window's width, channels
+    int32_t xa, xb;    // crop: window columns [xa, xb) lie inside the image
+    uint8_t *fill_row; // crop: one row of the fill colour (sw * cn bytes)
+    uint8_t *rows[2];  // crop: rows formed on demand, one per slot
+} row_source;
+
+static row_source plain_source(const uint8_t *src, size_t stride) {
+    row_source s;
+    memset(&s, 0, sizeof s);
+    s.src = src;
+    s.stride = stride;
+    return s;
 }
 
-static void half_size(const uint8_t *src, size_t src_stride, int32_t cn, uint8_t *dst, int32_t dw, int32_t dh,
-                      size_t dst_stride) {
+// Source row r. A crop row is formed in `slot` (0 or 1); the pointer stays valid until that slot is used again.
+static inline const uint8_t *source_row(const row_source *s, int32_t r, int slot) {
+    if (!s->image) return s->src + (size_t)r * s->stride;
+    int64_t y = s->y0 + r;
+    if (y < 0 || y >= s->ih || s->xa >= s->xb) return s->fill_row;
+    uint8_t *row = s->rows[slot];
+    size_t cn = (size_t)s->cn;
+    if (s->xa > 0) memcpy(row, s->fill_row, (size_t)s->xa * cn);
+    memcpy(row + (size_t)s->xa * cn, s->image + (size_t)y * s->istride + (size_t)(s->x0 + s->xa) * cn,
+           (size_t)(s->xb - s->xa) * cn);
+    if (s->xb < s->sw) memcpy(row + (size_t)s->xb * cn, s->fill_row, (size_t)(s->sw - s->xb) * cn);
+    return row;
+}
+
+static void copy_rows(const row_source *src, uint8_t *dst, size_t dst_stride, size_t row_bytes, int32_t rows) {
+    for (int32_t y = 0; y < rows; y++) memcpy(dst + (size_t)y * dst_stride, source_row(src, y, 0), row_bytes);
+}
+
+static void half_size(const row_source *src, int32_t cn, uint8_t *dst, int32_t dw, int32_t dh, size_t dst_stride) {
     for (int32_t y = 0; y < dh; y++) {
-        const uint8_t *a = src + (size_t)(2 * y) * src_stride, *b = a + src_stride;
+        const uint8_t *a = source_row(src, 2 * y, 0), *b = source_row(src, 2 * y + 1, 1);
         uint8_t *d = dst + (size_t)y * dst_stride;
         for (int32_t x = 0; x < dw; x++)
             for (int32_t c = 0; c < cn; c++) {
@@ -106,15 +144,14 @@ static void half_size(const uint8_t *src, size_t src_stride, int32_t cn, uint8_t
 
 // ---- Reference: every destination element computed on its own ----------------------------------------------
 
-int sm_resize_bilinear_u8_reference(const uint8_t *src, int32_t sw, int32_t sh, size_t src_stride, int32_t cn,
-                                    uint8_t *dst, int32_t dw, int32_t dh, size_t dst_stride) {
-    if (!check_args(src, sw, sh, src_stride, cn, dst, dw, dh, dst_stride)) return SM_IMAGE_BAD_ARGUMENT;
+static int resize_reference(const row_source *src, int32_t sw, int32_t sh, int32_t cn, uint8_t *dst, int32_t dw,
+                            int32_t dh, size_t dst_stride) {
     if (sw == dw && sh == dh) {
-        copy_rows(src, src_stride, dst, dst_stride, (size_t)sw * (size_t)cn, sh);
+        copy_rows(src, dst, dst_stride, (size_t)sw * (size_t)cn, sh);
         return SM_IMAGE_OK;
     }
     if (is_half_size(sw, sh, dw, dh)) {
-        half_size(src, src_stride, cn, dst, dw, dh, dst_stride);
+        half_size(src, cn, dst, dw, dh, dst_stride);
         return SM_IMAGE_OK;
     }
     const double scale_x = linear_scale(sw, dw), scale_y = linear_scale(sh, dh);
@@ -122,7 +159,7 @@ int sm_resize_bilinear_u8_reference(const uint8_t *src, int32_t sw, int32_t sh, 
         int32_t r0, r1;
         int16_t b0, b1;
         row_coefficients(dy, scale_y, sh, &r0, &r1, &b0, &b1);
-        const uint8_t *row0 = src + (size_t)r0 * src_stride, *row1 = src + (size_t)r1 * src_stride;
+        const uint8_t *row0 = source_row(src, r0, 0), *row1 = source_row(src, r1, 1);
         for (int32_t dx = 0; dx < dw; dx++) {
             int32_t s0, s1;
             int16_t w0, w1;
@@ -136,6 +173,13 @@ int sm_resize_bilinear_u8_reference(const uint8_t *src, int32_t sw, int32_t sh, 
         }
     }
     return SM_IMAGE_OK;
+}
+
+int sm_resize_bilinear_u8_reference(const uint8_t *src, int32_t sw, int32_t sh, size_t src_stride, int32_t cn,
+                                    uint8_t *dst, int32_t dw, int32_t dh, size_t dst_stride) {
+    if (!check_args(src, sw, sh, src_stride, cn, dst, dw, dh, dst_stride)) return SM_IMAGE_BAD_ARGUMENT;
+    row_source s = plain_source(src, src_stride);
+    return resize_reference(&s, sw, sh, cn, dst, dw, dh, dst_stride);
 }
 
 // ---- Fast: coefficient tables, each source row filtered horizontally once, two cached rows --------------------
@@ -162,15 +206,14 @@ static void horizontal_pass(const uint8_t *row, int32_t cn, const int32_t *xs, c
     }
 }
 
-int sm_resize_bilinear_u8(const uint8_t *src, int32_t sw, int32_t sh, size_t src_stride, int32_t cn, uint8_t *dst,
-                          int32_t dw, int32_t dh, size_t dst_stride) {
-    if (!check_args(src, sw, sh, src_stride, cn, dst, dw, dh, dst_stride)) return SM_IMAGE_BAD_ARGUMENT;
+static int resize_fast(const row_source *src, int32_t sw, int32_t sh, int32_t cn, uint8_t *dst, int32_t dw, int32_t dh,
+                       size_t dst_stride) {
     if (sw == dw && sh == dh) {
-        copy_rows(src, src_stride, dst, dst_stride, (size_t)sw * (size_t)cn, sh);
+        copy_rows(src, dst, dst_stride, (size_t)sw * (size_t)cn, sh);
         return SM_IMAGE_OK;
     }
     if (is_half_size(sw, sh, dw, dh)) {
-        half_size(src, src_stride, cn, dst, dw, dh, dst_stride);
+        half_size(src, cn, dst, dw, dh, dst_stride);
         return SM_IMAGE_OK;
     }
     const int32_t n = dw * cn;
@@ -203,7 +246,7 @@ int sm_resize_bilinear_u8(const uint8_t *src, int32_t sw, int32_t sh, size_t src
                 // Fill a slot that holds nothing needed for this output row.
                 if (k == 0) found = held[0] == need[1] ? 1 : 0;
                 else found = h[0] == slot[0] ? 1 : 0;
-                horizontal_pass(src + (size_t)need[k] * src_stride, cn, xs, xd, w, dw, slot[found]);
+                horizontal_pass(source_row(src, need[k], 0), cn, xs, xd, w, dw, slot[found]);
                 held[found] = need[k];
             }
             h[k] = slot[found];
@@ -220,4 +263,61 @@ int sm_resize_bilinear_u8(const uint8_t *src, int32_t sw, int32_t sh, size_t src
     }
     free(xs);
     return SM_IMAGE_OK;
+}
+
+int sm_resize_bilinear_u8(const uint8_t *src, int32_t sw, int32_t sh, size_t src_stride, int32_t cn, uint8_t *dst,
+                          int32_t dw, int32_t dh, size_t dst_stride) {
+    if (!check_args(src, sw, sh, src_stride, cn, dst, dw, dh, dst_stride)) return SM_IMAGE_BAD_ARGUMENT;
+    row_source s = plain_source(src, src_stride);
+    return resize_fast(&s, sw, sh, cn, dst, dw, dh, dst_stride);
+}
+
+// ---- Crop: the padded window through a row source ---------------------------------------------------------------
+
+static int crop_resize(const uint8_t *image, int32_t iw, int32_t ih, size_t istride, int32_t cn, int64_t x0, int64_t y0,
+                       int32_t sw, int32_t sh, const uint8_t *fill, uint8_t *dst, int32_t dw, int32_t dh,
+                       size_t dst_stride, int reference) {
+    if (!image || !fill || iw < 1 || ih < 1 || istride < (size_t)iw * (size_t)cn) return SM_IMAGE_BAD_ARGUMENT;
+    if (!check_args(image, sw, sh, (size_t)sw * (size_t)cn, cn, dst, dw, dh, dst_stride)) return SM_IMAGE_BAD_ARGUMENT;
+    if (x0 < -(int64_t)INT32_MAX || x0 > INT32_MAX || y0 < -(int64_t)INT32_MAX || y0 > INT32_MAX) return SM_IMAGE_BAD_ARGUMENT;
+    row_source s;
+    memset(&s, 0, sizeof s);
+    s.image = image;
+    s.iw = iw;
+    s.ih = ih;
+    s.istride = istride;
+    s.x0 = x0;
+    s.y0 = y0;
+    s.sw = sw;
+    s.cn = cn;
+    // Window columns inside the image: x0 + c in [0, iw).
+    int64_t xa = -x0 < 0 ? 0 : -x0, xb = (int64_t)iw - x0 > sw ? sw : (int64_t)iw - x0;
+    s.xa = (int32_t)(xa > sw ? sw : xa);
+    s.xb = (int32_t)(xb < 0 ? 0 : xb);
+    size_t row = (size_t)sw * (size_t)cn;
+    uint8_t *buffer = (uint8_t *)malloc(3 * row);
+    if (!buffer) return SM_IMAGE_OUT_OF_MEMORY;
+    s.fill_row = buffer;
+    s.rows[0] = buffer + row;
+    s.rows[1] = buffer + 2 * row;
+    for (int32_t c = 0; c < sw; c++) memcpy(s.fill_row + (size_t)c * (size_t)cn, fill, (size_t)cn);
+    int rc = reference ? resize_reference(&s, sw, sh, cn, dst, dw, dh, dst_stride)
+                       : resize_fast(&s, sw, sh, cn, dst, dw, dh, dst_stride);
+    free(buffer);
+    return rc;
+}
+
+int sm_crop_resize_bilinear_u8(const uint8_t *image, int32_t image_w, int32_t image_h, size_t image_stride,
+                               int32_t channels, int64_t x0, int64_t y0, int32_t src_w, int32_t src_h,
+                               const uint8_t *fill, uint8_t *dst, int32_t dst_w, int32_t dst_h, size_t dst_stride) {
+    return crop_resize(image, image_w, image_h, image_stride, channels, x0, y0, src_w, src_h, fill, dst, dst_w, dst_h,
+                       dst_stride, 0);
+}
+
+int sm_crop_resize_bilinear_u8_reference(const uint8_t *image, int32_t image_w, int32_t image_h, size_t image_stride,
+                                         int32_t channels, int64_t x0, int64_t y0, int32_t src_w, int32_t src_h,
+                                         const uint8_t *fill, uint8_t *dst, int32_t dst_w, int32_t dst_h,
+                                         size_t dst_stride) {
+    return crop_resize(image, image_w, image_h, image_stride, channels, x0, y0, src_w, src_h, fill, dst, dst_w, dst_h,
+                       dst_stride, 1);
 }

@@ -35,6 +35,20 @@ int sm_resize_bilinear_u8(const uint8_t *src, int32_t src_w, int32_t src_h, size
 int sm_resize_bilinear_u8_reference(const uint8_t *src, int32_t src_w, int32_t src_h, size_t src_stride,
                                     int32_t channels, uint8_t *dst, int32_t dst_w, int32_t dst_h, size_t dst_stride);
 
+// The tracker's crop (get_subwindow_tracking): the src_w x src_h window of `image` (image_h rows of
+// image_w*channels bytes, image_stride apart) whose top-left pixel is image pixel (x0, y0) — any position: the
+// window may reach past any side of the image, or miss it — with every pixel outside the image taking the colour
+// `fill` (channels bytes), resized exactly as sm_resize_bilinear_u8 resizes that window built in full. It is not
+// built: each source row the resize reads is formed on demand, so the memory is O(src_w) (3 rows), not
+// O(src_w * src_h). |x0|, |y0| <= INT32_MAX.
+int sm_crop_resize_bilinear_u8(const uint8_t *image, int32_t image_w, int32_t image_h, size_t image_stride,
+                               int32_t channels, int64_t x0, int64_t y0, int32_t src_w, int32_t src_h,
+                               const uint8_t *fill, uint8_t *dst, int32_t dst_w, int32_t dst_h, size_t dst_stride);
+int sm_crop_resize_bilinear_u8_reference(const uint8_t *image, int32_t image_w, int32_t image_h, size_t image_stride,
+                                         int32_t channels, int64_t x0, int64_t y0, int32_t src_w, int32_t src_h,
+                                         const uint8_t *fill, uint8_t *dst, int32_t dst_w, int32_t dst_h,
+                                         size_t dst_stride);
+
 // ---- Warp ---------------------------------------------------------------------------------------------------
 // Single-channel float32. m: the 2x3 forward matrix, row-major, as passed to cv2.warpAffine (dst = M * src);
 // it is inverted the way OpenCV inverts it unless inverse_map != 0 (WARP_INVERSE_MAP: m maps dst to src).

@@ -58,6 +58,12 @@ public struct TrackResult: Sendable {
     public var mask: [UInt8]
     /// Seconds spent per stage: crop, network, post-processing.
     public var timings: (crop: Double, network: Double, post: Double)
+    /// The target is lost: set by a frame whose `score` is below the session's `lostScoreThreshold` (or whose
+    /// prediction was not finite; the state was then kept), cleared by a frame whose score is above its
+    /// `foundScoreThreshold` (pysot's long-term rule, see `TrackerSession.defaultLostScoreThreshold`). The official
+    /// tracker has no such rule and goes on from its best guess either way; so does this one (the state stays finite
+    /// and inside the image, spec 5.6): the flag only tells the caller.
+    public var isTargetLost: Bool
 }
 
 /// A SiamMask tracking session for one target: the official `siamese_init` / `siamese_track` loop (spec §5) over
@@ -78,6 +84,24 @@ public final class TrackerSession {
     private var frameSize: (width: Int, height: Int) = (0, 0)
     public private(set) var center: (x: Double, y: Double) = (0, 0)
     public private(set) var size: (width: Double, height: Double) = (0, 0)
+
+    /// The lost rule of `TrackResult.isTargetLost`, on the chosen anchor's raw foreground probability (`score`):
+    /// the long-term rule of pysot's SiamRPNLTTracker (the SiamMask authors' toolkit; `TRACK.CONFIDENCE_LOW` 0.85,
+    /// `TRACK.CONFIDENCE_HIGH` 0.998), with hysteresis: lost below 0.85, found again only above 0.998. Measured on
+    /// the trained test model (README, "Soak and hostile frames"): tracked frames score 0.95-1.0, black and white
+    /// frames about 0.005, a target gone from the frame 0.5-0.86 on background clutter, noise frames 0.8-0.9.
+    public static let defaultLostScoreThreshold: Float = 0.85
+    public static let defaultFoundScoreThreshold: Float = 0.998
+    /// A frame scoring below this loses the target.
+    public var lostScoreThreshold: Float = TrackerSession.defaultLostScoreThreshold
+    /// A frame scoring above this finds a lost target again.
+    public var foundScoreThreshold: Float = TrackerSession.defaultFoundScoreThreshold
+    /// The last frame's `TrackResult.isTargetLost` (false after `initialize`).
+    public private(set) var isTargetLost = false
+
+    /// The largest target side accepted at initialisation, in frame sides: the crop square grows with the target,
+    /// and a box many times the frame would ask for a crop of gigabytes. (Each frame clamps the size to the frame.)
+    public static let maximumInitialTargetScale = 4.0
 
     static let scoreSize = SiamMaskNetwork.scoreSize
     static let anchorCount = SiamMaskWidths.anchorCount
@@ -140,10 +164,15 @@ public final class TrackerSession {
             (cx, cy, w, h) = (Double(r.x) + Double(r.w) / 2, Double(r.y) + Double(r.h) / 2, Double(r.w), Double(r.h))
         }
         guard w.isFinite, h.isFinite, w > 0, h > 0 else { throw TrackerError.invalidTarget("size \(w)x\(h) must be positive") }
+        let k = Self.maximumInitialTargetScale
+        guard w <= k * Double(frame.width), h <= k * Double(frame.height) else {
+            throw TrackerError.invalidTarget("size \(w)x\(h) exceeds \(Int(k)) times the \(frame.width)x\(frame.height) frame")
+        }
         guard cx.isFinite, cy.isFinite, cx >= 0, cy >= 0, cx <= Double(frame.width), cy <= Double(frame.height) else {
             throw TrackerError.invalidTarget("centre (\(cx), \(cy)) lies outside the \(frame.width)x\(frame.height) frame")
         }
         frameSize = (frame.width, frame.height)
+        isTargetLost = false
         center = (cx, cy)
         size = (w, h)
         avgChans = TrackerGeometry.averageColour(frame)
@@ -156,10 +185,19 @@ public final class TrackerSession {
     }
 
     /// Replaces the target state (centre and size, image pixels) before the next frame. Used to replay another
-    /// implementation's states, so each frame can be compared on equal inputs.
+    /// implementation's states, so each frame can be compared on equal inputs. The state is clamped to the frame
+    /// as after every frame (spec 5.6); a non-finite value leaves that coordinate as it was.
     public func setState(center: (x: Double, y: Double), size: (width: Double, height: Double)) {
-        self.center = center
-        self.size = size
+        let (W, H) = (Double(frameSize.width), Double(frameSize.height))
+        func clamp(_ v: Double, _ old: Double, _ lo: Double, _ hi: Double) -> Double {
+            v.isFinite ? max(lo, min(hi, v)) : old
+        }
+        guard frameSize.width > 0 else {   // not started: nothing to clamp against (initialize replaces it anyway)
+            if center.x.isFinite, center.y.isFinite, size.width.isFinite, size.height.isFinite { (self.center, self.size) = (center, size) }
+            return
+        }
+        self.center = (clamp(center.x, self.center.x, 0, W), clamp(center.y, self.center.y, 0, H))
+        self.size = (clamp(size.width, self.size.width, 10, max(10, W)), clamp(size.height, self.size.height, 10, max(10, H)))
     }
 
     /// `siamese_track` with the mask and refine branches on.
@@ -239,6 +277,16 @@ public final class TrackerSession {
         let lr = Double(penalty[best] * fg[best]) * p.learningRate
         var newCenter = (x: Double(pred.0) + center.x, y: Double(pred.1) + center.y)
         var newSize = (width: tw * (1 - lr) + Double(pred.2) * lr, height: th * (1 - lr) + Double(pred.3) * lr)
+        // A non-finite prediction (only from non-finite network outputs: a corrupt model) keeps the previous state
+        // instead of reaching the clamps below, which would turn NaN into an arbitrary edge of the frame.
+        let finite = [newCenter.x, newCenter.y, newSize.width, newSize.height, bestScore].allSatisfy(\.isFinite)
+        if !finite {
+            newCenter = center
+            newSize = size
+            // No candidate had a finite penalised score: report 0 (the least a finite pscore can be) in the result.
+            if !bestScore.isFinite { bestScore = 0 }
+        }
+        if !secondScore.isFinite { secondScore = 0 }
 
         // Refine at the chosen cell, sigmoid, back-projection into the frame.
         let row = (best % cells) / Self.scoreSize, col = best % Self.scoreSize
@@ -278,9 +326,14 @@ public final class TrackerSession {
         center = newCenter
         size = newSize
         let t4 = Date()
+        if !finite || !(fg[best] >= lostScoreThreshold) {
+            isTargetLost = true
+        } else if fg[best] > foundScoreThreshold {
+            isTargetLost = false
+        }
         return TrackResult(center: center, size: size, polygon: polygon, score: fg[best], best: best,
                            bestPScore: bestScore, secondPScore: secondScore, probability: probability, mask: binary,
                            timings: (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1) + t3.timeIntervalSince(t2),
-                                     t4.timeIntervalSince(t3)))
+                                     t4.timeIntervalSince(t3)), isTargetLost: isTargetLost)
     }
 }
