@@ -46,6 +46,7 @@ symbolizer=$(command -v llvm-symbolizer || true)
     symbolizer="$(dirname "$(command -v swift)")/llvm-symbolizer"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1:handle_abort=1}
 [[ -n "$symbolizer" ]] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$root/Fuzz/lsan.supp:print_suppressions=0}
 
 common_flags() {
     local t=$1
