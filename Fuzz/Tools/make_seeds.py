@@ -14,6 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Tools"))
+from siammask_ref import checkpoint  # noqa: E402
 from PIL import Image
 
 out = Path(sys.argv[1])
@@ -35,9 +38,14 @@ wrapped = {"epoch": 3, "arch": "Custom", "state_dict": {"module." + k: v for k, 
 for name, obj in [("bare", bare), ("wrapped", wrapped), ("int64", {"n": torch.tensor([1, 2], dtype=torch.int64)}),
                   ("half", {"h": torch.ones(2, dtype=torch.float16)})]:
     for zip_format in (True, False):
-        buf = io.BytesIO()
-        torch.save(obj, buf, _use_new_zipfile_serialization=zip_format)
-        put("pth", f"gen-{name}-{'zip' if zip_format else 'legacy'}.pth", buf.getvalue())
+        path = work / f"gen-{name}-{'zip' if zip_format else 'legacy'}.pth"
+        if zip_format:
+            torch.save(obj, path)
+        else:  # torch.save's legacy stream keys storages by id(); this writer keys them in order (deterministic)
+            checkpoint.save_legacy(obj, path)
+        put("pth", path.name, path.read_bytes())
+checkpoint.save_legacy(wrapped, work / "gen-wrapped-cuda-legacy.pth", location="cuda:0")
+put("pth", "gen-wrapped-cuda-legacy.pth", (work / "gen-wrapped-cuda-legacy.pth").read_bytes())
 
 # .npy: every dtype the reader knows and some it refuses, versions 1-3, scalars, empty, Fortran order.
 arrays = {"f4": np.arange(6, dtype="<f4").reshape(2, 3), "i8": np.array([1, -2], dtype="<i8"),
