@@ -8,6 +8,9 @@ let package = Package(
     products: [
         .executable(name: "siammask", targets: ["siammask"]),
         .library(name: "SiamMask", targets: ["SiamMask"]),
+        // Every reader of untrusted input, for the libFuzzer targets in Fuzz/ (a separate package; Tools/fuzz.sh).
+        .library(name: "SiamMaskReaders",
+                 targets: ["Tensors", "ModelFormat", "Importers", "Imaging", "Evaluation", "Quantization"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
