@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Formats the Swift (swift format, .swift-format) under Sources/ and Tests/ and the C (clang-format, .clang-format)
-# under Sources/CKernels and Sources/CImageIO, in place. Generated code (Sources/CONNX/*.pb-c.*) is left alone.
+# Formats the Swift (swift format, .swift-format) under Sources/, Tests/ and Fuzz/Sources and the C (clang-format,
+# .clang-format) under Sources/CKernels, Sources/CImageIO and Fuzz/Sources, in place. Generated code (Sources/CONNX/*.pb-c.*) is left alone.
 # Usage: Tools/format.sh [--check]
 #   --check  changes nothing; lists the files that are not formatted and exits 1 if there are any (CI)
 set -euo pipefail
@@ -16,9 +16,11 @@ done
 command -v clang-format >/dev/null || { echo "format: clang-format is missing (Tools/setup.sh installs it)" >&2; exit 2; }
 swift format --version >/dev/null 2>&1 || { echo "format: 'swift format' is missing (Swift 6 toolchain)" >&2; exit 2; }
 
-mapfile -t swift_files < <(git ls-files --cached --others --exclude-standard -- 'Sources/*.swift' 'Tests/*.swift' | sort)
+mapfile -t swift_files < <(git ls-files --cached --others --exclude-standard -- 'Sources/*.swift' 'Tests/*.swift' \
+    'Fuzz/Sources/*.swift' | sort)
 mapfile -t c_files < <(git ls-files --cached --others --exclude-standard -- \
-    'Sources/CKernels/*.c' 'Sources/CKernels/*.h' 'Sources/CImageIO/*.c' 'Sources/CImageIO/*.h' | sort)
+    'Sources/CKernels/*.c' 'Sources/CKernels/*.h' 'Sources/CImageIO/*.c' 'Sources/CImageIO/*.h' \
+    'Fuzz/Sources/*.c' 'Fuzz/Sources/*.h' | sort)
 
 if (( ! check )); then
     swift format format --configuration .swift-format --parallel -i "${swift_files[@]}"

@@ -35,8 +35,8 @@ static int jpeg_classify(const char *message) {
     return CIIO_ERR_CORRUPT;
 }
 
-int ciio_jpeg_header(const uint8_t *data, size_t size, int *width, int *height, int *colorspace,
-                     char *msg, size_t msglen) {
+int ciio_jpeg_header(const uint8_t *data, size_t size, int *width, int *height, int *colorspace, char *msg,
+                     size_t msglen) {
     if (!data || !width || !height || !colorspace) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
     if (size < 3 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF)
         return fail(msg, msglen, CIIO_ERR_FORMAT, "not a JPEG file (no SOI marker)");
@@ -53,7 +53,7 @@ int ciio_jpeg_header(const uint8_t *data, size_t size, int *width, int *height, 
         return code;
     }
     tjDestroy(tj);
-    if (w <= 0 || h <= 0)  // the data ended (a fake EOI was inserted) before any frame header
+    if (w <= 0 || h <= 0)   // the data ended (a fake EOI was inserted) before any frame header
         return fail(msg, msglen, CIIO_ERR_TRUNCATED, "no frame header before the end of the data");
     *width = w;
     *height = h;
@@ -75,7 +75,7 @@ static void cmyk_to_bgr(const uint8_t *cmyk, uint8_t *bgr, size_t n) {
 }
 
 static void cmyk_to_gray(const uint8_t *cmyk, uint8_t *gray, size_t n) {
-    enum { SCALE = 14, CR = 4899, CG = 9617, CB = 1868 };  // round(0.299, 0.587, 0.114 * 2^14)
+    enum { SCALE = 14, CR = 4899, CG = 9617, CB = 1868 };   // round(0.299, 0.587, 0.114 * 2^14)
     for (size_t i = 0; i < n; i++, cmyk += 4) {
         int c = cmyk[0], m = cmyk[1], y = cmyk[2], k = cmyk[3];
         c = k - ((255 - c) * k >> 8);
@@ -85,8 +85,8 @@ static void cmyk_to_gray(const uint8_t *cmyk, uint8_t *gray, size_t n) {
     }
 }
 
-int ciio_jpeg_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize,
-                     char *msg, size_t msglen) {
+int ciio_jpeg_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize, char *msg,
+                     size_t msglen) {
     if (!data || !out) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
     if (channels != 1 && channels != 3) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "channels must be 1 or 3");
     if (size < 3 || data[0] != 0xFF || data[1] != 0xD8 || data[2] != 0xFF)
@@ -200,20 +200,15 @@ static int png_classify(int err) {
     case SPNG_IO_EOF:
     case SPNG_IO_ERROR:
     case SPNG_EOF:
-    case SPNG_EIDAT_TOO_SHORT:
-        return CIIO_ERR_TRUNCATED;
-    case SPNG_ESIGNATURE:
-        return CIIO_ERR_FORMAT;
-    case SPNG_EMEM:
-        return CIIO_ERR_NOMEM;
+    case SPNG_EIDAT_TOO_SHORT: return CIIO_ERR_TRUNCATED;
+    case SPNG_ESIGNATURE: return CIIO_ERR_FORMAT;
+    case SPNG_EMEM: return CIIO_ERR_NOMEM;
     case SPNG_EBIT_DEPTH:
     case SPNG_ECOLOR_TYPE:
     case SPNG_ECOMPRESSION_METHOD:
     case SPNG_EFILTER_METHOD:
-    case SPNG_EINTERLACE_METHOD:
-        return CIIO_ERR_CORRUPT;
-    default:
-        return CIIO_ERR_CORRUPT;
+    case SPNG_EINTERLACE_METHOD: return CIIO_ERR_CORRUPT;
+    default: return CIIO_ERR_CORRUPT;
     }
 }
 
@@ -259,8 +254,8 @@ int ciio_png_header(const uint8_t *data, size_t size, int *width, int *height, i
     return CIIO_OK;
 }
 
-int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize,
-                    char *msg, size_t msglen) {
+int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize, char *msg,
+                    size_t msglen) {
     if (!data || !out) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
     if (channels != 1 && channels != 3) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "channels must be 1 or 3");
     struct spng_ihdr ihdr;
@@ -273,8 +268,8 @@ int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out
         return fail(msg, msglen, CIIO_ERR_ARGUMENT, "output buffer too small for %ux%ux%d", ihdr.width, ihdr.height,
                     channels);
     }
-    int grey_source = ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE ||
-                      ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
+    int grey_source =
+        ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE || ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE_ALPHA;
     // Decode to RGBA8 (palette expanded, low depths scaled up, 16-bit reduced to the high byte, no tRNS, no gamma),
     // then repack. Grey sources give R = G = B. 16-bit colour to grey is computed on the 16-bit samples (libpng
     // converts to grey before it strips 16 to 8 bits), so that case decodes to RGBA16.
@@ -304,10 +299,10 @@ int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out
     // red 9797, green 19234, blue 32768 - both; no gamma tables (OpenCV sets no gamma).
     const uint32_t rc = 9797, gc = 19234, bc = 32768 - 9797 - 19234;
     if (wide) {
-        const uint16_t *w16 = (const uint16_t *)rgba;  // host-endian
+        const uint16_t *w16 = (const uint16_t *)rgba;   // host-endian
         for (size_t i = 0; i < pixels; i++, w16 += 4) {
             uint32_t r = w16[0], g = w16[1], b = w16[2];
-            uint32_t grey16 = (rc * r + gc * g + bc * b + 16384) >> 15;  // 16-bit path: rounded, always computed
+            uint32_t grey16 = (rc * r + gc * g + bc * b + 16384) >> 15;   // 16-bit path: rounded, always computed
             out[i] = (uint8_t)(grey16 >> 8);                              // then png_set_strip_16: high byte
         }
         free(rgba);
@@ -333,7 +328,8 @@ int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out
     return CIIO_OK;
 }
 
-int ciio_png_exif(const uint8_t *data, size_t size, uint8_t *buf, size_t buflen, size_t *len, char *msg, size_t msglen) {
+int ciio_png_exif(const uint8_t *data, size_t size, uint8_t *buf, size_t buflen, size_t *len, char *msg,
+                  size_t msglen) {
     if (!data || !len) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
     *len = 0;
     struct spng_ihdr ihdr;
@@ -366,8 +362,8 @@ static int png_take_buffer(spng_ctx *ctx, int err, uint8_t **out, size_t *outsiz
     *outsize = len;
     return CIIO_OK;
 }
-int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, int level, int style,
-                    uint8_t **out, size_t *outsize, char *msg, size_t msglen) {
+int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, int level, int style, uint8_t **out,
+                    size_t *outsize, char *msg, size_t msglen) {
     if (!pixels || !out || !outsize) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
     if (channels != 1 && channels != 3) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "channels must be 1 or 3");
     if (width <= 0 || height <= 0) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "bad size %dx%d", width, height);
@@ -400,7 +396,7 @@ int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, 
     int err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, level);
     if (!err && style == CIIO_PNG_FLAT) err = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_NONE);
-    if (!err && style == CIIO_PNG_FLAT) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 3);  // Z_RLE
+    if (!err && style == CIIO_PNG_FLAT) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 3);   // Z_RLE
     if (!err) err = spng_set_ihdr(ctx, &ihdr);
     if (!err) err = spng_encode_image(ctx, src, pixels_n * (size_t)channels, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);
     int status = png_take_buffer(ctx, err, out, outsize, msg, msglen);
@@ -411,8 +407,8 @@ int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, 
 
 void ciio_free_png(uint8_t *buffer) { free(buffer); }
 
-int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_t outsize, int *indexed,
-                           char *msg, size_t msglen) {
+int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_t outsize, int *indexed, char *msg,
+                           size_t msglen) {
     if (!data || !out || !indexed) return fail(msg, msglen, CIIO_ERR_ARGUMENT, "null argument");
     struct spng_ihdr ihdr;
     int status = CIIO_OK;
@@ -421,8 +417,9 @@ int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_
     int palette = ihdr.color_type == SPNG_COLOR_TYPE_INDEXED;
     if (!(palette || (ihdr.color_type == SPNG_COLOR_TYPE_GRAYSCALE && ihdr.bit_depth <= 8))) {
         spng_ctx_free(ctx);
-        return fail(msg, msglen, CIIO_ERR_UNSUPPORTED, "a label map is a palette or 8-bit grey PNG (colour type %d, %d bits)",
-                    ihdr.color_type, ihdr.bit_depth);
+        return fail(msg, msglen, CIIO_ERR_UNSUPPORTED,
+                    "a label map is a palette or 8-bit grey PNG (colour type %d, %d bits)", ihdr.color_type,
+                    ihdr.bit_depth);
     }
     size_t pixels = (size_t)ihdr.width * (size_t)ihdr.height;
     if (outsize < pixels) {
@@ -460,7 +457,7 @@ int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_
         }
         unsigned per_byte = 8 / depth, mask = (1u << depth) - 1;
         for (size_t x = 0; x < ihdr.width; x++) {
-            unsigned shift = 8 - depth * (unsigned)(x % per_byte + 1);  // most significant sample first
+            unsigned shift = 8 - depth * (unsigned)(x % per_byte + 1);   // most significant sample first
             dst[x] = (uint8_t)((row[x / per_byte] >> shift) & mask);
         }
     }
@@ -477,7 +474,8 @@ int ciio_png_encode_indexed(const uint8_t *labels, int width, int height, const 
     size_t pixels_n = (size_t)width * (size_t)height;
     for (size_t i = 0; i < pixels_n; i++) {
         if (labels[i] >= colours)
-            return fail(msg, msglen, CIIO_ERR_ARGUMENT, "label %d has no palette entry (%d colours)", labels[i], colours);
+            return fail(msg, msglen, CIIO_ERR_ARGUMENT, "label %d has no palette entry (%d colours)", labels[i],
+                        colours);
     }
     if (level < 0) level = 0;
     if (level > 9) level = 9;
@@ -500,7 +498,7 @@ int ciio_png_encode_indexed(const uint8_t *labels, int width, int height, const 
     int err = spng_set_option(ctx, SPNG_ENCODE_TO_BUFFER, 1);
     if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_LEVEL, level);
     if (!err) err = spng_set_option(ctx, SPNG_FILTER_CHOICE, SPNG_FILTER_CHOICE_NONE);
-    if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 3);  // Z_RLE: label maps are runs
+    if (!err) err = spng_set_option(ctx, SPNG_IMG_COMPRESSION_STRATEGY, 3);   // Z_RLE: label maps are runs
     if (!err) err = spng_set_ihdr(ctx, &ihdr);
     if (!err) err = spng_set_plte(ctx, &plte);
     if (!err) err = spng_encode_image(ctx, labels, pixels_n, SPNG_FMT_PNG, SPNG_ENCODE_FINALIZE);

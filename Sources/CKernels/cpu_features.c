@@ -26,8 +26,8 @@ static void sm_cpu_probe(void) {
     __builtin_cpu_init();
     f.avx2 = __builtin_cpu_supports("avx2");
     f.fma = __builtin_cpu_supports("fma");
-    f.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-               __builtin_cpu_supports("avx512vl");
+    f.avx512 =
+        __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
     f.avx512vnni = f.avx512 && __builtin_cpu_supports("avx512vnni");
     f.avxvnni = f.avx2 && __builtin_cpu_supports("avxvnni");
 #elif defined(__aarch64__)
@@ -64,8 +64,8 @@ static const struct {
     const char *name;
     int level;
 } sm_cap_names[] = {
-    {"reference", SM_LEVEL_REFERENCE}, {"avx2", SM_LEVEL_BASE},     {"neon", SM_LEVEL_BASE},
-    {"avxvnni", SM_LEVEL_DOT},         {"neondot", SM_LEVEL_DOT},   {"avx512", SM_LEVEL_WIDE},
+    {"reference", SM_LEVEL_REFERENCE}, {"avx2", SM_LEVEL_BASE},   {"neon", SM_LEVEL_BASE},
+    {"avxvnni", SM_LEVEL_DOT},         {"neondot", SM_LEVEL_DOT}, {"avx512", SM_LEVEL_WIDE},
     {"avx512vnni", SM_LEVEL_WIDE},
 };
 
@@ -80,8 +80,10 @@ int sm_cap_level_or_any(const char *cap) {
     if (!cap) return SM_LEVEL_WIDE;
     const int level = sm_cap_level(cap);
     if (level >= 0) return level;
-    fprintf(stderr, "siammask: ignoring unknown SIAMMASK_MAX_TIER '%s' (use reference, avx2, avxvnni, avx512, "
-                    "avx512vnni, neon or neondot)\n", cap);
+    fprintf(stderr,
+            "siammask: ignoring unknown SIAMMASK_MAX_TIER '%s' (use reference, avx2, avxvnni, avx512, "
+            "avx512vnni, neon or neondot)\n",
+            cap);
     return SM_LEVEL_WIDE;
 }
 

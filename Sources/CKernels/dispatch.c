@@ -26,16 +26,12 @@ static int sm_tier_level(sm_tier tier) {
 
 const sm_kernel_table *sm_kernels_for_tier(sm_tier tier) {
     switch (tier) {
-    case SM_TIER_REFERENCE:
-        return &sm_reference_table;
+    case SM_TIER_REFERENCE: return &sm_reference_table;
 #if defined(__x86_64__)
-    case SM_TIER_AVX2:
-        return &sm_avx2_table;
-    case SM_TIER_AVX512:
-        return &sm_avx512_table;
+    case SM_TIER_AVX2: return &sm_avx2_table;
+    case SM_TIER_AVX512: return &sm_avx512_table;
 #endif
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -61,15 +57,11 @@ sm_tier sm_tier_for_cap(const char *cap) { return sm_tier_for_level(sm_cap_level
 static pthread_once_t sm_active_once = PTHREAD_ONCE_INIT;
 static sm_tier sm_active = SM_TIER_REFERENCE;
 
-static void sm_choose_active_tier(void) {
-    sm_active = sm_tier_for_level(sm_environment_cap_level());
-}
+static void sm_choose_active_tier(void) { sm_active = sm_tier_for_level(sm_environment_cap_level()); }
 
 sm_tier sm_active_tier(void) {
     pthread_once(&sm_active_once, sm_choose_active_tier);
     return sm_active;
 }
 
-const sm_kernel_table *sm_kernels(void) {
-    return sm_kernels_for_tier(sm_active_tier());
-}
+const sm_kernel_table *sm_kernels(void) { return sm_kernels_for_tier(sm_active_tier()); }

@@ -66,28 +66,28 @@ int sm_cap_level_or_any(const char *cap);
 int sm_environment_cap_level(void);
 
 // The external convolution entry points of an x86 tier (x86/conv_entry_points.h), and their place in its table.
-#define SM_DECLARE_CONV_F32_ENTRIES(prefix)                                                                      \
-    int32_t prefix##_conv2d_f32_row_granule(const sm_conv2d_shape *s);                                           \
-    int32_t prefix##_conv2d_f32_packing(const sm_conv2d_shape *s);                                               \
-    size_t prefix##_winograd_f32_packed_floats(const sm_conv2d_shape *s);                                        \
-    void prefix##_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);                    \
-    size_t prefix##_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);                        \
-    void prefix##_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,                \
-                               const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin,             \
-                               int32_t row_end, void *workspace);                                                \
-    size_t prefix##_conv2d_f32_packed_floats(const sm_conv2d_shape *s);                                          \
-    void prefix##_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);                      \
-    size_t prefix##_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);                          \
-    void prefix##_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,                  \
-                             const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin,               \
-                             int32_t row_end, void *workspace);
-#define SM_CONV_F32_TABLE_ENTRIES(prefix)                                                                        \
-    .conv2d_f32_packed_floats = prefix##_conv2d_f32_packed_floats, .conv2d_f32_pack = prefix##_conv2d_f32_pack,  \
-    .conv2d_f32_workspace_bytes = prefix##_conv2d_f32_workspace_bytes, .conv2d_f32 = prefix##_conv2d_f32,        \
-    .winograd_applies = sm_winograd_applies_f32, .conv2d_f32_row_granule = prefix##_conv2d_f32_row_granule,      \
-    .conv2d_f32_packing = prefix##_conv2d_f32_packing,                                                           \
-    .winograd_f32_packed_floats = prefix##_winograd_f32_packed_floats,                                           \
-    .winograd_f32_pack = prefix##_winograd_f32_pack,                                                             \
+#define SM_DECLARE_CONV_F32_ENTRIES(prefix)                                                                           \
+    int32_t prefix##_conv2d_f32_row_granule(const sm_conv2d_shape *s);                                                \
+    int32_t prefix##_conv2d_f32_packing(const sm_conv2d_shape *s);                                                    \
+    size_t prefix##_winograd_f32_packed_floats(const sm_conv2d_shape *s);                                             \
+    void prefix##_winograd_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);                         \
+    size_t prefix##_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);                             \
+    void prefix##_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,                     \
+                               const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end, \
+                               void *workspace);                                                                      \
+    size_t prefix##_conv2d_f32_packed_floats(const sm_conv2d_shape *s);                                               \
+    void prefix##_conv2d_f32_pack(const sm_conv2d_shape *s, const float *w, float *packed);                           \
+    size_t prefix##_conv2d_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);                               \
+    void prefix##_conv2d_f32(const sm_conv2d_shape *s, const float *input, const float *packed,                       \
+                             const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,   \
+                             void *workspace);
+#define SM_CONV_F32_TABLE_ENTRIES(prefix)                                                                       \
+    .conv2d_f32_packed_floats = prefix##_conv2d_f32_packed_floats, .conv2d_f32_pack = prefix##_conv2d_f32_pack, \
+    .conv2d_f32_workspace_bytes = prefix##_conv2d_f32_workspace_bytes, .conv2d_f32 = prefix##_conv2d_f32,       \
+    .winograd_applies = sm_winograd_applies_f32, .conv2d_f32_row_granule = prefix##_conv2d_f32_row_granule,     \
+    .conv2d_f32_packing = prefix##_conv2d_f32_packing,                                                          \
+    .winograd_f32_packed_floats = prefix##_winograd_f32_packed_floats,                                          \
+    .winograd_f32_pack = prefix##_winograd_f32_pack,                                                            \
     .winograd_f32_workspace_bytes = prefix##_winograd_f32_workspace_bytes, .winograd_f32 = prefix##_winograd_f32
 
 extern const sm_kernel_table sm_reference_table;
@@ -99,8 +99,8 @@ extern const sm_kernel_table sm_avx512_table;
 // Copy kernels without arithmetic, shared by the fast tiers (memcpy/memset do the vector work).
 void sm_fast_resize_nearest_f32(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
                                 float *output, int32_t out_height, int32_t out_width);
-void sm_fast_window_f32(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
-                        int32_t top, int32_t left, float *output, int32_t out_height, int32_t out_width);
+void sm_fast_window_f32(const float *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t top,
+                        int32_t left, float *output, int32_t out_height, int32_t out_width);
 
 // What the convolution micro-kernels need to finish a tile (see x86/conv_gemm_driver.h).
 typedef struct sm_tile_epilogue {
@@ -118,9 +118,7 @@ static inline int32_t sm_floor_div(int32_t a, int32_t b) {
     return (a % b != 0 && a < 0) ? q - 1 : q;
 }
 // ceil(a / b) for b > 0 and any sign of a.
-static inline int32_t sm_ceil_div(int32_t a, int32_t b) {
-    return -sm_floor_div(-a, b);
-}
+static inline int32_t sm_ceil_div(int32_t a, int32_t b) { return -sm_floor_div(-a, b); }
 
 #ifdef __cplusplus
 }

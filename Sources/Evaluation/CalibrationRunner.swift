@@ -22,22 +22,31 @@ public enum CalibrationRunner {
     ///   - preset: "auto" (davis for DAVIS sequences, else the model's default) or a preset of the model.
     ///   - maxFrames: frames tracked per sequence after the initial one (nil: all).
     ///   - progress: called after each sequence with its name and frame count.
-    public static func observe(network: SiamMaskNetwork, sequences: [TrackingSequence], preset: String = "auto",
-                               maxFrames: Int? = nil, threads: Int = 1, saveInputs: URL? = nil,
-                               progress: ((String, Int) -> Void)? = nil) throws -> Observation {
+    public static func observe(
+        network: SiamMaskNetwork, sequences: [TrackingSequence], preset: String = "auto",
+        maxFrames: Int? = nil, threads: Int = 1, saveInputs: URL? = nil,
+        progress: ((String, Int) -> Void)? = nil
+    ) throws -> Observation {
         guard network.model.quantization == nil else { throw CalibrationError.quantizedModel }
         var observation = Observation()
         for sequence in sequences {
-            let session = try TrackerSession(network: network, preset: SequenceTracking.presetName(preset, sequence: sequence, network: network),
-                                             threads: threads)
+            let session = try TrackerSession(
+                network: network, preset: SequenceTracking.presetName(preset, sequence: sequence, network: network),
+                threads: threads)
             var observers = observation.observers
             session.setObserver { name, _, values in observers[name, default: ActivationObserver()].observe(values) }
-            if let saveInputs { try FileManager.default.createDirectory(at: saveInputs, withIntermediateDirectories: true) }
+            if let saveInputs {
+                try FileManager.default.createDirectory(at: saveInputs, withIntermediateDirectories: true)
+            }
             let frames = try SequenceTracking.run([session], over: sequence, maxFrames: maxFrames) { index, _, _ in
                 // The inputs of the frame just tracked: the same crops the observers saw.
-                guard let saveInputs, let crop = session.lastSearchCrop, let zf = session.templateFeatures else { return }
+                guard let saveInputs, let crop = session.lastSearchCrop, let zf = session.templateFeatures else {
+                    return
+                }
                 let stem = String(format: "%@_%05d", sequence.name, index)
-                try NPY.write(crop.reshaped([1] + crop.shape.suffix(3)), to: saveInputs.appendingPathComponent(stem + "_search.npy"))
+                try NPY.write(
+                    crop.reshaped([1] + crop.shape.suffix(3)),
+                    to: saveInputs.appendingPathComponent(stem + "_search.npy"))
                 try NPY.write(zf, to: saveInputs.appendingPathComponent(stem + "_zf.npy"))
             }
             session.setObserver(nil)
@@ -51,7 +60,8 @@ public enum CalibrationRunner {
 
     /// The table for one reduction method.
     public static func table(_ observation: Observation, method: CalibrationMethod, model: String) -> CalibrationTable {
-        CalibrationTable.make(observers: observation.observers, method: method, model: model, sources: observation.sources,
-                              frames: observation.frames)
+        CalibrationTable.make(
+            observers: observation.observers, method: method, model: model, sources: observation.sources,
+            frames: observation.frames)
     }
 }

@@ -20,7 +20,10 @@ public enum DriftRunner {
         /// compares the two networks from the same crop: the per-frame effect of quantisation, without the chaotic
         /// divergence of two free-running trackers that part ways after one different decision.
         public var lockstep = false
-        public init(preset: String = "auto", maxFrames: Int? = nil, threads: Int = 1, layers: Bool = true, lockstep: Bool = false) {
+        public init(
+            preset: String = "auto", maxFrames: Int? = nil, threads: Int = 1, layers: Bool = true,
+            lockstep: Bool = false
+        ) {
             self.preset = preset
             self.maxFrames = maxFrames
             self.threads = threads
@@ -34,16 +37,21 @@ public enum DriftRunner {
         public var layers: [LayerDrift] = []
     }
 
-    public static func measure(reference: SiamMaskNetwork, candidate: SiamMaskNetwork, sequences: [TrackingSequence],
-                               options: Options = Options(), progress: ((String, Int) -> Void)? = nil) throws -> Measurement {
+    public static func measure(
+        reference: SiamMaskNetwork, candidate: SiamMaskNetwork, sequences: [TrackingSequence],
+        options: Options = Options(), progress: ((String, Int) -> Void)? = nil
+    ) throws -> Measurement {
         var result = Measurement()
-        let probe = try options.layers ? LayerProbe(reference: reference, candidate: candidate, threads: options.threads) : nil
+        let probe =
+            try options.layers ? LayerProbe(reference: reference, candidate: candidate, threads: options.threads) : nil
         for sequence in sequences {
             let preset = SequenceTracking.presetName(options.preset, sequence: sequence, network: reference)
             let ref = try TrackerSession(network: reference, preset: preset, threads: options.threads)
             let cand = try TrackerSession(network: candidate, preset: preset, threads: options.threads)
             let sync: (() -> Void)? = options.lockstep ? { cand.setState(center: ref.center, size: ref.size) } : nil
-            let frames = try SequenceTracking.run([ref, cand], over: sequence, maxFrames: options.maxFrames, beforeFrame: sync) { index, _, r in
+            let frames = try SequenceTracking.run(
+                [ref, cand], over: sequence, maxFrames: options.maxFrames, beforeFrame: sync
+            ) { index, _, r in
                 result.frames.append(try frameDrift(sequence, index, r[0], r[1]))
                 if let probe, let crop = ref.lastSearchCrop, let cell = ref.lastRefineCell {
                     try probe.run(crop: crop, kernels: ref.templateKernels, cell: cell)
@@ -55,15 +63,21 @@ public enum DriftRunner {
         return result
     }
 
-    static func frameDrift(_ sequence: TrackingSequence, _ index: Int, _ r: TrackResult, _ c: TrackResult) throws -> FrameDrift {
+    static func frameDrift(
+        _ sequence: TrackingSequence, _ index: Int, _ r: TrackResult, _ c: TrackResult
+    ) throws -> FrameDrift {
         func observation(_ t: TrackResult) -> DriftObservation {
-            DriftObservation(box: Box(x: t.box.x, y: t.box.y, width: t.box.width, height: t.box.height),
-                             polygon: t.polygon.map { Point($0.x, $0.y) }, mask: t.mask, score: Double(t.score))
+            DriftObservation(
+                box: Box(x: t.box.x, y: t.box.y, width: t.box.width, height: t.box.height),
+                polygon: t.polygon.map { Point($0.x, $0.y) }, mask: t.mask, score: Double(t.score))
         }
-        var drift = FrameDrift(sequence: sequence.name, frame: index, reference: observation(r), candidate: observation(c))
+        var drift = FrameDrift(
+            sequence: sequence.name, frame: index, reference: observation(r), candidate: observation(c))
         // Ground truth by the benchmark's own rules (VOT polygon to box, DAVIS mask and its bounding rectangle).
-        (drift.referenceGTBoxIoU, drift.referenceGTMaskIoU) = try SequenceTracking.groundTruthOverlap(r, sequence: sequence, frame: index)
-        (drift.candidateGTBoxIoU, drift.candidateGTMaskIoU) = try SequenceTracking.groundTruthOverlap(c, sequence: sequence, frame: index)
+        (drift.referenceGTBoxIoU, drift.referenceGTMaskIoU) = try SequenceTracking.groundTruthOverlap(
+            r, sequence: sequence, frame: index)
+        (drift.candidateGTBoxIoU, drift.candidateGTMaskIoU) = try SequenceTracking.groundTruthOverlap(
+            c, sequence: sequence, frame: index)
         return drift
     }
 }
@@ -100,7 +114,9 @@ final class LayerProbe {
         }
         let compare: (String, ActivationShape, UnsafeBufferPointer<Float>) -> Void = { [unowned self] name, _, values in
             guard tracked.contains(name), let reference = self.stored[name] else { return }
-            reference.withUnsafeBufferPointer { self.accumulators[name, default: LayerDriftAccumulator()].add(reference: $0, candidate: values) }
+            reference.withUnsafeBufferPointer {
+                self.accumulators[name, default: LayerDriftAccumulator()].add(reference: $0, candidate: values)
+            }
         }
         referenceSearch.observer = record
         referenceRefine.observer = record
@@ -113,8 +129,12 @@ final class LayerProbe {
         feeds["search"] = crop
         let r = try referenceSearch.run(feeds)
         let c = try candidateSearch.run(feeds)
-        for e in [referenceRefine, candidateRefine] { try SiamMaskNetwork.moveRefine(e, row: cell.row, column: cell.column) }
-        func features(_ o: [String: Tensor]) -> [String: Tensor] { ["f0": o["f0"]!, "f1": o["f1"]!, "f2": o["f2"]!, "corr": o["corr"]!] }
+        for e in [referenceRefine, candidateRefine] {
+            try SiamMaskNetwork.moveRefine(e, row: cell.row, column: cell.column)
+        }
+        func features(_ o: [String: Tensor]) -> [String: Tensor] {
+            ["f0": o["f0"]!, "f1": o["f1"]!, "f2": o["f2"]!, "corr": o["corr"]!]
+        }
         _ = try referenceRefine.run(features(r))
         _ = try candidateRefine.run(features(c))
     }
@@ -122,7 +142,8 @@ final class LayerProbe {
     var layers: [LayerDrift] {
         names.compactMap { name in
             guard let acc = accumulators[name] else { return nil }
-            return LayerDrift(name: name, precision: int8.contains(name) ? .int8 : .float32, final: finals.contains(name), acc)
+            return LayerDrift(
+                name: name, precision: int8.contains(name) ? .int8 : .float32, final: finals.contains(name), acc)
         }
     }
 }

@@ -40,10 +40,15 @@ final class VideoPipe {
     }
 
     init(_ url: URL) throws {
-        guard let ffmpeg = Self.which("ffmpeg"), let ffprobe = Self.which("ffprobe") else { throw SequenceError.ffmpegMissing }
+        guard let ffmpeg = Self.which("ffmpeg"), let ffprobe = Self.which("ffprobe") else {
+            throw SequenceError.ffmpegMissing
+        }
         let probe = Process()
         probe.executableURL = ffprobe
-        probe.arguments = ["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0:s=x", url.path]
+        probe.arguments = [
+            "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0:s=x",
+            url.path,
+        ]
         let out = Pipe()
         probe.standardOutput = out
         probe.standardError = Pipe()
@@ -51,7 +56,9 @@ final class VideoPipe {
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         probe.waitUntilExit()
         let dims = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "x").compactMap { Int($0) }
-        guard probe.terminationStatus == 0, dims.count == 2, dims[0] > 0, dims[1] > 0, dims[0] <= 1 << 15, dims[1] <= 1 << 15 else {
+        guard probe.terminationStatus == 0, dims.count == 2, dims[0] > 0, dims[1] > 0, dims[0] <= 1 << 15,
+            dims[1] <= 1 << 15
+        else {
             throw SequenceError.videoFailed("ffprobe found no video stream in \(url.lastPathComponent)")
         }
         width = dims[0]
@@ -76,10 +83,14 @@ final class VideoPipe {
         }
         if data.isEmpty {
             process.waitUntilExit()
-            if process.terminationStatus != 0 { throw SequenceError.videoFailed("ffmpeg exited with \(process.terminationStatus)") }
+            if process.terminationStatus != 0 {
+                throw SequenceError.videoFailed("ffmpeg exited with \(process.terminationStatus)")
+            }
             return nil
         }
-        guard data.count == size else { throw SequenceError.videoFailed("truncated frame (\(data.count) of \(size) bytes)") }
+        guard data.count == size else {
+            throw SequenceError.videoFailed("truncated frame (\(data.count) of \(size) bytes)")
+        }
         return try Image(width: width, height: height, channels: 3, pixels: [UInt8](data))
     }
 

@@ -63,7 +63,9 @@ public enum GroundTruthParser {
         switch values.count {
         case 8: return .polygon(stride(from: 0, to: 8, by: 2).map { Point(values[$0], values[$0 + 1]) })
         case 4: return .box(Box(x: values[0], y: values[1], width: values[2], height: values[3]))
-        default: throw SequenceError.badGroundTruth(file: file, line: lineNumber, detail: "expected 4 or 8 values, found \(values.count)")
+        default:
+            throw SequenceError.badGroundTruth(
+                file: file, line: lineNumber, detail: "expected 4 or 8 values, found \(values.count)")
         }
     }
 
@@ -71,7 +73,8 @@ public enum GroundTruthParser {
     public static func otbLine(_ line: String, lineNumber: Int, file: String) throws -> GroundTruth {
         let v = try numbers(line, lineNumber: lineNumber, file: file)
         guard v.count == 4 else {
-            throw SequenceError.badGroundTruth(file: file, line: lineNumber, detail: "expected x,y,w,h, found \(v.count) values")
+            throw SequenceError.badGroundTruth(
+                file: file, line: lineNumber, detail: "expected x,y,w,h, found \(v.count) values")
         }
         if v.contains(where: { $0.isNaN }) { return .missing }
         return .box(Box(x: v[0] - 1, y: v[1] - 1, width: v[2], height: v[3]))

@@ -34,20 +34,28 @@ public enum MixedPrecisionSearch {
         public var description: String { "the calibration sequences gave no frames to measure on" }
     }
 
-    public static func run(model: SiamMaskModel, encodings: [String: UInt8Encoding], alwaysFloat32: Set<String>,
-                           sequences: [TrackingSequence], budget: DriftBudget, options: DriftRunner.Options,
-                           sampleFrames: Int = 16, settings: [String: String] = [:], weightBits: Int = 8,
-                           log: ((String) -> Void)? = nil) throws -> Outcome {
+    public static func run(
+        model: SiamMaskModel, encodings: [String: UInt8Encoding], alwaysFloat32: Set<String>,
+        sequences: [TrackingSequence], budget: DriftBudget, options: DriftRunner.Options,
+        sampleFrames: Int = 16, settings: [String: String] = [:], weightBits: Int = 8,
+        log: ((String) -> Void)? = nil
+    ) throws -> Outcome {
         let reference = try SiamMaskNetwork(model: model)
-        let allInt8 = try SiamMaskQuantizer.quantize(model, encodings: encodings, float32Nodes: alwaysFloat32, settings: settings, weightBits: weightBits)
-        let candidates = try SiamMaskQuantizer.quantizableNodes(reference).map(\.name).filter { !alwaysFloat32.contains($0) }
+        let allInt8 = try SiamMaskQuantizer.quantize(
+            model, encodings: encodings, float32Nodes: alwaysFloat32, settings: settings, weightBits: weightBits)
+        let candidates = try SiamMaskQuantizer.quantizableNodes(reference).map(\.name).filter {
+            !alwaysFloat32.contains($0)
+        }
 
         let samples = try collectSamples(reference, sequences: sequences, options: options, count: sampleFrames)
         guard !samples.isEmpty else { throw SearchError.noSamples }
-        let sensitivity = try layerSensitivity(reference: reference, quantized: SiamMaskNetwork(model: allInt8),
-                                               candidates: candidates, samples: samples, threads: options.threads)
-        log?("sensitivity measured on \(samples.count) frames; most harmful: "
-             + sensitivity.prefix(5).map { String(format: "%@ %.1f dB", $0.name, $0.sqnrDB) }.joined(separator: ", "))
+        let sensitivity = try layerSensitivity(
+            reference: reference, quantized: SiamMaskNetwork(model: allInt8),
+            candidates: candidates, samples: samples, threads: options.threads)
+        log?(
+            "sensitivity measured on \(samples.count) frames; most harmful: "
+                + sensitivity.prefix(5).map { String(format: "%@ %.1f dB", $0.name, $0.sqnrDB) }.joined(separator: ", ")
+        )
 
         var steps: [Step] = []
         var models: [Int: SiamMaskModel] = [:]
@@ -59,15 +67,21 @@ public enum MixedPrecisionSearch {
         }
         func attempt(_ k: Int) throws -> Bool {
             let float32 = float32Set(k)
-            let candidate = try SiamMaskQuantizer.quantize(model, encodings: encodings, float32Nodes: float32, settings: settings, weightBits: weightBits)
+            let candidate = try SiamMaskQuantizer.quantize(
+                model, encodings: encodings, float32Nodes: float32, settings: settings, weightBits: weightBits)
             var o = options
             o.layers = budget.minFinalSQNRDB != nil
-            let m = try DriftRunner.measure(reference: reference, candidate: SiamMaskNetwork(model: candidate), sequences: sequences, options: o)
+            let m = try DriftRunner.measure(
+                reference: reference, candidate: SiamMaskNetwork(model: candidate), sequences: sequences, options: o)
             let summary = DriftSummary(m.frames)
             let violations = budget.check(summary, layers: m.layers)
             steps.append(Step(float32Layers: float32.sorted(), summary: summary, violations: violations))
-            log?(String(format: "%d layers in float32: box IoU %.4f, mask IoU %.4f, centre error %.2f px -> %@", float32.count,
-                        summary.boxIoUMean, summary.maskIoUMean, summary.centerErrorPxMean, violations.isEmpty ? "within budget" : "over budget"))
+            log?(
+                String(
+                    format: "%d layers in float32: box IoU %.4f, mask IoU %.4f, centre error %.2f px -> %@",
+                    float32.count,
+                    summary.boxIoUMean, summary.maskIoUMean, summary.centerErrorPxMean,
+                    violations.isEmpty ? "within budget" : "over budget"))
             models[k] = candidate
             return violations.isEmpty
         }
@@ -87,19 +101,24 @@ public enum MixedPrecisionSearch {
         }
         let chosen = passing >= 0 ? passing : sensitivity.count + 1
         let float32 = float32Set(chosen).sorted()
-        return Outcome(model: models[chosen] ?? allInt8, float32Layers: float32, sensitivity: sensitivity, steps: steps,
-                       passed: passing >= 0)
+        return Outcome(
+            model: models[chosen] ?? allInt8, float32Layers: float32, sensitivity: sensitivity, steps: steps,
+            passed: passing >= 0)
     }
 
     struct Sample { let crop: Tensor; let kernels: [String: Tensor]; let cell: (row: Int, column: Int) }
 
     /// Tracker inputs spread evenly over the sequences' frames (the reference tracker's own crops).
-    static func collectSamples(_ network: SiamMaskNetwork, sequences: [TrackingSequence], options: DriftRunner.Options,
-                               count: Int) throws -> [Sample] {
+    static func collectSamples(
+        _ network: SiamMaskNetwork, sequences: [TrackingSequence], options: DriftRunner.Options,
+        count: Int
+    ) throws -> [Sample] {
         var all: [Sample] = []
         for sequence in sequences {
-            let session = try TrackerSession(network: network, preset: SequenceTracking.presetName(options.preset, sequence: sequence, network: network),
-                                             threads: options.threads)
+            let session = try TrackerSession(
+                network: network,
+                preset: SequenceTracking.presetName(options.preset, sequence: sequence, network: network),
+                threads: options.threads)
             try SequenceTracking.run([session], over: sequence, maxFrames: options.maxFrames) { _, _, _ in
                 if let crop = session.lastSearchCrop, let cell = session.lastRefineCell {
                     all.append(Sample(crop: crop, kernels: session.templateKernels, cell: cell))
@@ -112,9 +131,13 @@ public enum MixedPrecisionSearch {
 
     /// For each candidate alone in int8: SQNR (dB) of cls, loc and mask together (each error normalised by its own
     /// reference energy, averaged over outputs and samples), most harmful (lowest) first.
-    static func layerSensitivity(reference: SiamMaskNetwork, quantized network: SiamMaskNetwork, candidates: [String],
-                                 samples: [Sample], threads: Int) throws -> [(name: String, sqnrDB: Double)] {
-        func features(_ o: [String: Tensor]) -> [String: Tensor] { ["f0": o["f0"]!, "f1": o["f1"]!, "f2": o["f2"]!, "corr": o["corr"]!] }
+    static func layerSensitivity(
+        reference: SiamMaskNetwork, quantized network: SiamMaskNetwork, candidates: [String],
+        samples: [Sample], threads: Int
+    ) throws -> [(name: String, sqnrDB: Double)] {
+        func features(_ o: [String: Tensor]) -> [String: Tensor] {
+            ["f0": o["f0"]!, "f1": o["f1"]!, "f2": o["f2"]!, "corr": o["corr"]!]
+        }
         func feeds(_ s: Sample) -> [String: Tensor] {
             var f = s.kernels
             f["search"] = s.crop

@@ -21,7 +21,8 @@ public enum SequenceError: Error, Equatable, CustomStringConvertible {
         case .badGroundTruth(let f, let l, let d): return "\(f) line \(l): \(d)"
         case .groundTruthCount(let f, let n, let l): return "\(f) has \(l) lines for \(n) frames"
         case .unreadableFrame(let p, let why): return "cannot read frame \(p): \(why)"
-        case .ffmpegMissing: return "reading video needs ffmpeg on PATH (apt-get install ffmpeg), or extract the frames to a folder"
+        case .ffmpegMissing:
+            return "reading video needs ffmpeg on PATH (apt-get install ffmpeg), or extract the frames to a folder"
         case .videoFailed(let why): return "video decoding failed: \(why)"
         case .noInitialTarget(let n): return "\(n) has no first-frame ground truth to start the tracker from"
         case .empty(let n): return "\(n): the sequence has no frames"
@@ -69,32 +70,40 @@ public enum SequenceReader {
             guard videoExtensions.contains(url.pathExtension.lowercased()) else {
                 throw SequenceError.ambiguous(url.path, "not a folder of frames or a video file")
             }
-            return TrackingSequence(name: url.deletingPathExtension().lastPathComponent, layout: .video, frames: [],
-                                    video: url, groundTruth: [], masks: [])
+            return TrackingSequence(
+                name: url.deletingPathExtension().lastPathComponent, layout: .video, frames: [],
+                video: url, groundTruth: [], masks: [])
         }
         // DAVIS: .../JPEGImages/<resolution>/<sequence>, annotations in .../Annotations/<resolution>/<sequence>.
         let parts = url.standardizedFileURL.pathComponents
         if parts.count >= 3, parts[parts.count - 3] == "JPEGImages" {
             let frames = try images(in: url)
-            let root = url.standardizedFileURL.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let root = url.standardizedFileURL.deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent()
             let annotations = root.appendingPathComponent("Annotations").appendingPathComponent(parts[parts.count - 2])
                 .appendingPathComponent(name)
             let masks = frames.map { f -> URL? in
                 let m = annotations.appendingPathComponent(f.deletingPathExtension().lastPathComponent + ".png")
                 return fm.fileExists(atPath: m.path) ? m : nil
             }
-            return TrackingSequence(name: name, layout: .davis, frames: frames, video: nil,
-                                    groundTruth: masks.map { $0.map(GroundTruth.mask) ?? .missing }, masks: masks)
+            return TrackingSequence(
+                name: name, layout: .davis, frames: frames, video: nil,
+                groundTruth: masks.map { $0.map(GroundTruth.mask) ?? .missing }, masks: masks)
         }
         if fm.fileExists(atPath: url.appendingPathComponent("JPEGImages").path) {
-            let seqs = (try? fm.contentsOfDirectory(atPath: url.appendingPathComponent("JPEGImages/480p").path))?.sorted() ?? []
-            throw SequenceError.ambiguous(url.path, "a DAVIS root: name a sequence, e.g. \(url.path)/JPEGImages/480p/\(seqs.first ?? "SEQ")")
+            let seqs =
+                (try? fm.contentsOfDirectory(atPath: url.appendingPathComponent("JPEGImages/480p").path))?.sorted()
+                ?? []
+            throw SequenceError.ambiguous(
+                url.path, "a DAVIS root: name a sequence, e.g. \(url.path)/JPEGImages/480p/\(seqs.first ?? "SEQ")")
         }
         // OTB: img/ + groundtruth_rect*.txt
         let img = url.appendingPathComponent("img")
         if fm.fileExists(atPath: img.path) {
             let frames = try images(in: img)
-            let gtFile = (try fm.contentsOfDirectory(atPath: url.path)).sorted().first { $0.hasPrefix("groundtruth_rect") && $0.hasSuffix(".txt") }
+            let gtFile = (try fm.contentsOfDirectory(atPath: url.path)).sorted().first {
+                $0.hasPrefix("groundtruth_rect") && $0.hasSuffix(".txt")
+            }
             var gt: [GroundTruth] = []
             if let gtFile {
                 gt = try lines(url.appendingPathComponent(gtFile)).enumerated().map {
@@ -121,9 +130,11 @@ public enum SequenceReader {
                 let m = maskDir.appendingPathComponent(f.deletingPathExtension().lastPathComponent + ".png")
                 return fm.fileExists(atPath: m.path) ? m : nil
             }
-            return TrackingSequence(name: name, layout: .synthetic, frames: frames, video: nil, groundTruth: gt, masks: masks)
+            return TrackingSequence(
+                name: name, layout: .synthetic, frames: frames, video: nil, groundTruth: gt, masks: masks)
         }
-        return TrackingSequence(name: name, layout: gt.isEmpty ? .frames : .vot, frames: frames, video: nil, groundTruth: gt, masks: [])
+        return TrackingSequence(
+            name: name, layout: gt.isEmpty ? .frames : .vot, frames: frames, video: nil, groundTruth: gt, masks: [])
     }
 
     static func images(in dir: URL) throws -> [URL] {
@@ -145,6 +156,8 @@ public enum SequenceReader {
 
     /// Benchmarks sometimes annotate fewer frames than exist (never more).
     static func checkCount(_ lines: Int, _ frames: Int, _ file: String) throws {
-        guard lines >= 1, lines <= frames else { throw SequenceError.groundTruthCount(file: file, frames: frames, lines: lines) }
+        guard lines >= 1, lines <= frames else {
+            throw SequenceError.groundTruthCount(file: file, frames: frames, lines: lines)
+        }
     }
 }

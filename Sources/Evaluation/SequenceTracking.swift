@@ -14,10 +14,15 @@ public enum SequenceTracking {
         }
     }
 
-    public static func checkedBox(_ x: Double, _ y: Double, _ w: Double, _ h: Double, frame: Image) throws -> TrackerInitialization {
-        guard w > 0, h > 0 else { throw TrackerError.invalidTarget("the box \(x),\(y),\(w),\(h) has zero or negative size") }
+    public static func checkedBox(
+        _ x: Double, _ y: Double, _ w: Double, _ h: Double, frame: Image
+    ) throws -> TrackerInitialization {
+        guard w > 0, h > 0 else {
+            throw TrackerError.invalidTarget("the box \(x),\(y),\(w),\(h) has zero or negative size")
+        }
         guard x < Double(frame.width), y < Double(frame.height), x + w > 0, y + h > 0 else {
-            throw TrackerError.invalidTarget("the box \(x),\(y),\(w),\(h) lies outside the \(frame.width)x\(frame.height) frame")
+            throw TrackerError.invalidTarget(
+                "the box \(x),\(y),\(w),\(h) lies outside the \(frame.width)x\(frame.height) frame")
         }
         return .box(x: x, y: y, width: w, height: h)
     }
@@ -25,14 +30,18 @@ public enum SequenceTracking {
     public static func maskTarget(_ url: URL, frame: Image) throws -> TrackerInitialization {
         let m = try Image.read(contentsOf: url, as: .grey)
         guard m.width == frame.width, m.height == frame.height else {
-            throw TrackerError.invalidTarget("mask \(url.lastPathComponent) is \(m.width)x\(m.height), the frames are \(frame.width)x\(frame.height)")
+            throw TrackerError.invalidTarget(
+                "mask \(url.lastPathComponent) is \(m.width)x\(m.height), the frames are \(frame.width)x\(frame.height)"
+            )
         }
         return .mask(m.pixels, width: m.width, height: m.height)
     }
 
     /// Overlap of a frame's result with the sequence's ground truth for that frame: box IoU (VOT polygons by the
     /// official polygon-to-box rule, DAVIS masks by their bounding rectangle) and mask IoU where a mask exists.
-    public static func groundTruthOverlap(_ r: TrackResult, sequence: TrackingSequence, frame: Int) throws -> (box: Double?, mask: Double?) {
+    public static func groundTruthOverlap(
+        _ r: TrackResult, sequence: TrackingSequence, frame: Int
+    ) throws -> (box: Double?, mask: Double?) {
         let b = r.box
         let ours = Box(x: b.x, y: b.y, width: b.width, height: b.height)
         var box: Double?, mask: Double?
@@ -52,7 +61,8 @@ public enum SequenceTracking {
             guard m.pixels.count == r.mask.count else { return (box, nil) }
             mask = maskIntersectionOverUnion(m.pixels, r.mask)
             if box == nil, let g = TrackerGeometry.boundingRect(of: m.pixels, width: m.width, height: m.height) {
-                box = ours.intersectionOverUnion(Box(x: Double(g.x), y: Double(g.y), width: Double(g.w), height: Double(g.h)))
+                box = ours.intersectionOverUnion(
+                    Box(x: Double(g.x), y: Double(g.y), width: Double(g.w), height: Double(g.h)))
             }
         }
         return (box, mask)
@@ -63,7 +73,9 @@ public enum SequenceTracking {
     public static func usesDAVISProtocol(_ sequence: TrackingSequence) -> Bool { sequence.layout == .davis }
 
     /// The preset `preset` runs on `sequence` with `model` (`auto`: davis for DAVIS sequences, else the model's default).
-    public static func preset(_ preset: TrackerPreset, for sequence: TrackingSequence, model: SiamMaskModel) throws -> ResolvedTrackerPreset {
+    public static func preset(
+        _ preset: TrackerPreset, for sequence: TrackingSequence, model: SiamMaskModel
+    ) throws -> ResolvedTrackerPreset {
         try preset.resolved(for: model, davisProtocol: usesDAVISProtocol(sequence))
     }
 
@@ -77,14 +89,18 @@ public enum SequenceTracking {
     /// session's result. Returns the number of tracked frames. Runs `TrackingLoop.run`; errors are the underlying
     /// ones (a frame that cannot be read, a missing first-frame target), an empty sequence `SequenceError.empty`.
     @discardableResult
-    public static func run(_ sessions: [TrackerSession], over sequence: TrackingSequence, maxFrames: Int? = nil,
-                           beforeFrame: (() -> Void)? = nil,
-                           _ body: (Int, Image, [TrackResult]) throws -> Void) throws -> Int {
+    public static func run(
+        _ sessions: [TrackerSession], over sequence: TrackingSequence, maxFrames: Int? = nil,
+        beforeFrame: (() -> Void)? = nil,
+        _ body: (Int, Image, [TrackResult]) throws -> Void
+    ) throws -> Int {
         let reader = try FrameReader(sequence)
         do {
-            return try TrackingLoop.run(sessions, frames: reader, maxFrames: maxFrames,
-                                        target: { try initialTarget(sequence, frame: $0) },
-                                        beforeFrame: beforeFrame.map { f in { _ in f() } }, body).trackedFrames
+            return try TrackingLoop.run(
+                sessions, frames: reader, maxFrames: maxFrames,
+                target: { try initialTarget(sequence, frame: $0) },
+                beforeFrame: beforeFrame.map { f in { _ in f() } }, body
+            ).trackedFrames
         } catch let e as TrackingLoopError {
             throw e.underlying ?? SequenceError.empty(sequence.name)
         }

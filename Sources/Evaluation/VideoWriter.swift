@@ -52,7 +52,8 @@ public final class VideoWriter {
         }
         let tag = UUID().uuidString.prefix(8)
         // The temporary name keeps the extension: ffmpeg picks the container from it.
-        temporary = dir.appendingPathComponent(".\(destination.deletingPathExtension().lastPathComponent).partial-\(tag).\(destination.pathExtension)")
+        temporary = dir.appendingPathComponent(
+            ".\(destination.deletingPathExtension().lastPathComponent).partial-\(tag).\(destination.pathExtension)")
         log = FileManager.default.temporaryDirectory.appendingPathComponent("siammask-ffmpeg-\(tag).log")
         guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
             throw VideoWriterError.failed("cannot create \(log.path)")
@@ -60,9 +61,11 @@ public final class VideoWriter {
         process = Process()
         process.executableURL = ffmpeg
         // yuv420p (what players expect) needs even sides: an odd side is padded by one black pixel.
-        process.arguments = ["-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "\(width)x\(height)",
-                             "-r", "\(framesPerSecond)", "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
-                             "-pix_fmt", "yuv420p", "-an", temporary.path]
+        process.arguments = [
+            "-v", "error", "-nostdin", "-y", "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", "\(width)x\(height)",
+            "-r", "\(framesPerSecond)", "-i", "-", "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2",
+            "-pix_fmt", "yuv420p", "-an", temporary.path,
+        ]
         let pipe = Pipe()
         process.standardInput = pipe
         process.standardOutput = FileHandle.nullDevice
@@ -80,7 +83,8 @@ public final class VideoWriter {
     public func write(_ frame: Image) throws {
         guard !closed else { throw VideoWriterError.failed("the video is already finished") }
         guard frame.width == width, frame.height == height, frame.channels == 3 else {
-            throw VideoWriterError.frameSize(expected: "\(width)x\(height) BGR", actual: "\(frame.width)x\(frame.height)x\(frame.channels)")
+            throw VideoWriterError.frameSize(
+                expected: "\(width)x\(height) BGR", actual: "\(frame.width)x\(frame.height)x\(frame.channels)")
         }
         do { try input.write(contentsOf: Data(frame.pixels)) } catch {
             throw VideoWriterError.failed("ffmpeg stopped reading: \(closeAndExplain())")
@@ -101,7 +105,8 @@ public final class VideoWriter {
         try close()
         // rename(2) replaces an older file in one step (FileManager's replaceItemAt is not atomic on Linux).
         guard rename(temporary.path, destination.path) == 0 else {
-            throw VideoWriterError.failed("cannot move the video to \(destination.path): \(String(cString: strerror(errno)))")
+            throw VideoWriterError.failed(
+                "cannot move the video to \(destination.path): \(String(cString: strerror(errno)))")
         }
         committed = true
     }

@@ -16,9 +16,9 @@ public enum ExifOrientation: Int, Sendable {
             guard data[i] == 0xFF else { return nil }
             var marker = data[i + 1]
             i += 2
-            while marker == 0xFF, i < n { marker = data[i]; i += 1 }  // fill bytes
-            if marker == 0xD9 || marker == 0xDA { return nil }        // EOI, SOS: no APP1 before the scan
-            if marker == 0x01 || (0xD0...0xD7).contains(marker) { continue }  // no length
+            while marker == 0xFF, i < n { marker = data[i]; i += 1 }   // fill bytes
+            if marker == 0xD9 || marker == 0xDA { return nil }   // EOI, SOS: no APP1 before the scan
+            if marker == 0x01 || (0xD0...0xD7).contains(marker) { continue }   // no length
             guard i + 1 < n else { return nil }
             let length = Int(data[i]) << 8 | Int(data[i + 1])
             guard length >= 2, i + length <= n else { return nil }
@@ -41,10 +41,12 @@ public enum ExifOrientation: Int, Sendable {
         var message = [CChar](repeating: 0, count: 256)
         let bytes = base.assumingMemoryBound(to: UInt8.self)
         guard ciio_png_exif(bytes, data.count, &buffer, buffer.count, &length, &message, message.count) == CIIO_OK,
-              length > 0 else { return nil }
+            length > 0
+        else { return nil }
         if length > buffer.count {
             buffer = [UInt8](repeating: 0, count: length)
-            guard ciio_png_exif(bytes, data.count, &buffer, buffer.count, &length, &message, message.count) == CIIO_OK else { return nil }
+            guard ciio_png_exif(bytes, data.count, &buffer, buffer.count, &length, &message, message.count) == CIIO_OK
+            else { return nil }
         }
         return buffer.prefix(length).withUnsafeBytes { tiffOrientation($0) }
     }
@@ -53,7 +55,13 @@ public enum ExifOrientation: Int, Sendable {
     static func tiffOrientation(_ t: UnsafeRawBufferPointer) -> ExifOrientation? {
         guard t.count >= 8 else { return nil }
         let little: Bool
-        if t[0] == 0x49, t[1] == 0x49 { little = true } else if t[0] == 0x4D, t[1] == 0x4D { little = false } else { return nil }
+        if t[0] == 0x49, t[1] == 0x49 {
+            little = true
+        } else if t[0] == 0x4D, t[1] == 0x4D {
+            little = false
+        } else {
+            return nil
+        }
         func u16(_ o: Int) -> Int? {
             guard o >= 0, o + 2 <= t.count else { return nil }
             return little ? Int(t[o]) | Int(t[o + 1]) << 8 : Int(t[o]) << 8 | Int(t[o + 1])

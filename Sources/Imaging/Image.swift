@@ -56,10 +56,16 @@ public struct Image: Equatable, Sendable {
 
     /// An image over existing pixels; throws when the buffer size or channel count is wrong.
     public init(width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
-        guard channels == 1 || channels == 3 else { throw ImageError.invalidArgument("channels must be 1 or 3, not \(channels)") }
-        guard width >= 1, height >= 1 else { throw ImageError.invalidArgument("size \(width)x\(height) must be positive") }
+        guard channels == 1 || channels == 3 else {
+            throw ImageError.invalidArgument("channels must be 1 or 3, not \(channels)")
+        }
+        guard width >= 1, height >= 1 else {
+            throw ImageError.invalidArgument("size \(width)x\(height) must be positive")
+        }
         guard pixels.count == width * height * channels else {
-            throw ImageError.invalidArgument("\(pixels.count) bytes for a \(width)x\(height)x\(channels) image, expected \(width * height * channels)")
+            throw ImageError.invalidArgument(
+                "\(pixels.count) bytes for a \(width)x\(height)x\(channels) image, expected \(width * height * channels)"
+            )
         }
         self.width = width
         self.height = height
@@ -115,7 +121,9 @@ extension Image {
     /// Reads a JPEG or PNG file (detected by its signature, not its name) as `format`. JPEG decoding matches
     /// OpenCV's `cv2.imread` bit for bit (libjpeg-turbo defaults, EXIF orientation applied); PNG as OpenCV's libpng
     /// path (palette expanded, alpha dropped, 16-bit to the high byte).
-    public static func read(contentsOf url: URL, as format: PixelFormat = .bgr, limits: ImageLimits = .default) throws -> Image {
+    public static func read(
+        contentsOf url: URL, as format: PixelFormat = .bgr, limits: ImageLimits = .default
+    ) throws -> Image {
         let path = url.path
         let data: Data
         do {
@@ -127,20 +135,26 @@ extension Image {
     }
 
     /// Decodes JPEG or PNG bytes; `name` labels errors.
-    public static func decode(_ data: Data, as format: PixelFormat = .bgr, limits: ImageLimits = .default,
-                              name: String = "<memory>") throws -> Image {
+    public static func decode(
+        _ data: Data, as format: PixelFormat = .bgr, limits: ImageLimits = .default,
+        name: String = "<memory>"
+    ) throws -> Image {
         try data.withUnsafeBytes { raw in
             try decode(UnsafeRawBufferPointer(raw), as: format, limits: limits, name: name)
         }
     }
 
-    public static func decode(_ bytes: [UInt8], as format: PixelFormat = .bgr, limits: ImageLimits = .default,
-                              name: String = "<memory>") throws -> Image {
+    public static func decode(
+        _ bytes: [UInt8], as format: PixelFormat = .bgr, limits: ImageLimits = .default,
+        name: String = "<memory>"
+    ) throws -> Image {
         try bytes.withUnsafeBytes { try decode($0, as: format, limits: limits, name: name) }
     }
 
-    public static func decode(_ raw: UnsafeRawBufferPointer, as format: PixelFormat = .bgr, limits: ImageLimits = .default,
-                              name: String = "<memory>") throws -> Image {
+    public static func decode(
+        _ raw: UnsafeRawBufferPointer, as format: PixelFormat = .bgr, limits: ImageLimits = .default,
+        name: String = "<memory>"
+    ) throws -> Image {
         guard let fileFormat = ImageFileFormat.detect(raw), let base = raw.baseAddress else {
             throw ImageError.notAnImage(path: name)
         }
@@ -165,13 +179,18 @@ extension Image {
         var pixels = [UInt8](repeating: 0, count: w * h * channels)
         status = pixels.withUnsafeMutableBufferPointer { out in
             switch fileFormat {
-            case .jpeg: return ciio_jpeg_decode(bytes, raw.count, Int32(channels), out.baseAddress, out.count, &message, message.count)
-            case .png: return ciio_png_decode(bytes, raw.count, Int32(channels), out.baseAddress, out.count, &message, message.count)
+            case .jpeg:
+                return ciio_jpeg_decode(
+                    bytes, raw.count, Int32(channels), out.baseAddress, out.count, &message, message.count)
+            case .png:
+                return ciio_png_decode(
+                    bytes, raw.count, Int32(channels), out.baseAddress, out.count, &message, message.count)
             }
         }
         if status != CIIO_OK { throw error(status, message, fileFormat, name) }
         var image = try Image(width: w, height: h, channels: channels, pixels: pixels)
-        let orientation = fileFormat == .jpeg ? ExifOrientation.jpegOrientation(raw) : ExifOrientation.pngOrientation(raw)
+        let orientation =
+            fileFormat == .jpeg ? ExifOrientation.jpegOrientation(raw) : ExifOrientation.pngOrientation(raw)
         if let orientation, orientation != .topLeft { image = image.oriented(orientation) }
         return image
     }
@@ -191,7 +210,8 @@ extension Image {
 
     static func describe(_ error: Error) -> String {
         if let e = error as? CocoaError, let underlying = e.userInfo[NSUnderlyingErrorKey] as? NSError,
-           underlying.domain == NSPOSIXErrorDomain {
+            underlying.domain == NSPOSIXErrorDomain
+        {
             return String(cString: strerror(Int32(underlying.code)))
         }
         if let e = error as? CocoaError {
@@ -211,20 +231,26 @@ extension Image {
     /// The image encoded as `format`: JPEG baseline with 4:2:0 chroma (grey stays grey), accurate DCT, at `quality`
     /// (1...100, OpenCV's default is 95); PNG 8-bit with zlib level `pngLevel` (0...9) and `pngFilter`. `encoder`
     /// reuses a JPEG compressor (one per thread).
-    public func encoded(as format: ImageFileFormat, quality: Int = 95, pngLevel: Int = 3, pngFilter: PNGFilter = .adaptive,
-                        encoder: JPEGEncoder? = nil) throws -> [UInt8] {
-        guard (1...100).contains(quality) else { throw ImageError.invalidArgument("JPEG quality \(quality) is outside 1...100") }
+    public func encoded(
+        as format: ImageFileFormat, quality: Int = 95, pngLevel: Int = 3, pngFilter: PNGFilter = .adaptive,
+        encoder: JPEGEncoder? = nil
+    ) throws -> [UInt8] {
+        guard (1...100).contains(quality) else {
+            throw ImageError.invalidArgument("JPEG quality \(quality) is outside 1...100")
+        }
         var message = [CChar](repeating: 0, count: 512)
         var out: UnsafeMutablePointer<UInt8>? = nil
         var size = 0
         let status: Int32 = pixels.withUnsafeBufferPointer { src in
             switch format {
             case .jpeg:
-                return ciio_jpeg_encode(encoder?.handle, src.baseAddress, Int32(width), Int32(height), Int32(channels),
-                                        Int32(quality), 1, &out, &size, &message, message.count)
+                return ciio_jpeg_encode(
+                    encoder?.handle, src.baseAddress, Int32(width), Int32(height), Int32(channels),
+                    Int32(quality), 1, &out, &size, &message, message.count)
             case .png:
-                return ciio_png_encode(src.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(pngLevel),
-                                       pngFilter == .none ? CIIO_PNG_FLAT : CIIO_PNG_ADAPTIVE, &out, &size, &message, message.count)
+                return ciio_png_encode(
+                    src.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(pngLevel),
+                    pngFilter == .none ? CIIO_PNG_FLAT : CIIO_PNG_ADAPTIVE, &out, &size, &message, message.count)
             }
         }
         guard status == CIIO_OK, let buffer = out else { throw Self.error(status, message, format, "<encoder>") }
@@ -242,11 +268,14 @@ extension Image {
     }
 
     /// Writes atomically in `format` whatever the extension, reusing `encoder` for JPEG.
-    public func write(to url: URL, format: ImageFileFormat, quality: Int = 95, pngLevel: Int = 3,
-                      pngFilter: PNGFilter = .adaptive, encoder: JPEGEncoder? = nil) throws {
+    public func write(
+        to url: URL, format: ImageFileFormat, quality: Int = 95, pngLevel: Int = 3,
+        pngFilter: PNGFilter = .adaptive, encoder: JPEGEncoder? = nil
+    ) throws {
         let bytes: [UInt8]
         do {
-            bytes = try encoded(as: format, quality: quality, pngLevel: pngLevel, pngFilter: pngFilter, encoder: encoder)
+            bytes = try encoded(
+                as: format, quality: quality, pngLevel: pngLevel, pngFilter: pngFilter, encoder: encoder)
         } catch let ImageError.cannotWrite(_, reason) {
             throw ImageError.cannotWrite(path: url.path, reason: reason)
         }
@@ -274,7 +303,8 @@ public enum AtomicFile {
     public static func write(_ bytes: UnsafeRawBufferPointer, to url: URL) throws {
         let path = url.path
         let directory = url.deletingLastPathComponent().path
-        let temporary = directory + "/." + url.lastPathComponent + ".tmp-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let temporary =
+            directory + "/." + url.lastPathComponent + ".tmp-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ImageError.cannotWrite(path: path, reason: String(cString: strerror(errno))) }
         var offset = 0

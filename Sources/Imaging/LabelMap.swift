@@ -15,7 +15,8 @@ public struct LabelMap: Equatable, Sendable {
 
     public init(width: Int, height: Int, labels: [UInt8], indexed: Bool) throws {
         guard width > 0, height > 0, labels.count == width * height else {
-            throw ImageError.invalidArgument("a \(width)x\(height) label map needs \(width * height) labels, got \(labels.count)")
+            throw ImageError.invalidArgument(
+                "a \(width)x\(height) label map needs \(width * height) labels, got \(labels.count)")
         }
         self.width = width
         self.height = height
@@ -45,9 +46,12 @@ public struct LabelMap: Equatable, Sendable {
         return try decode(data, limits: limits, name: url.path)
     }
 
-    public static func decode(_ data: Data, limits: ImageLimits = .default, name: String = "<memory>") throws -> LabelMap {
+    public static func decode(
+        _ data: Data, limits: ImageLimits = .default, name: String = "<memory>"
+    ) throws -> LabelMap {
         try data.withUnsafeBytes { raw -> LabelMap in
-            guard ImageFileFormat.detect(raw) == .png, let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            guard ImageFileFormat.detect(raw) == .png, let base = raw.baseAddress?.assumingMemoryBound(to: UInt8.self)
+            else {
                 throw ImageError.unsupported(path: name, format: .png, detail: "a label map must be a PNG file")
             }
             var message = [CChar](repeating: 0, count: 512)
@@ -78,8 +82,9 @@ public struct LabelMap: Equatable, Sendable {
         var size = 0
         let status = labels.withUnsafeBufferPointer { src in
             palette.withUnsafeBufferPointer { pal in
-                ciio_png_encode_indexed(src.baseAddress, Int32(width), Int32(height), pal.baseAddress, Int32(palette.count / 3),
-                                        Int32(level), &out, &size, &message, message.count)
+                ciio_png_encode_indexed(
+                    src.baseAddress, Int32(width), Int32(height), pal.baseAddress, Int32(palette.count / 3),
+                    Int32(level), &out, &size, &message, message.count)
             }
         }
         guard status == CIIO_OK, let buffer = out else { throw Image.error(status, message, .png, "<encoder>") }

@@ -35,7 +35,9 @@ public struct RotatedRectangle: Equatable, Sendable {
     }
     /// Lengths of the sides corners[0]-corners[1] and corners[1]-corners[2].
     public var sides: (Double, Double) {
-        func d(_ a: Point2D, _ b: Point2D) -> Double { ((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot() }
+        func d(_ a: Point2D, _ b: Point2D) -> Double {
+            ((a.x - b.x) * (a.x - b.x) + (a.y - b.y) * (a.y - b.y)).squareRoot()
+        }
         return (d(corners[0], corners[1]), d(corners[1], corners[2]))
     }
     public var area: Double { let s = sides; return s.0 * s.1 }
@@ -74,7 +76,9 @@ public enum MinAreaRect {
         }
         let lowerCount = hull.count + 1
         for p in sorted.reversed().dropFirst() {
-            while hull.count >= lowerCount, cross(hull[hull.count - 2], hull[hull.count - 1], p) <= 0 { hull.removeLast() }
+            while hull.count >= lowerCount, cross(hull[hull.count - 2], hull[hull.count - 1], p) <= 0 {
+                hull.removeLast()
+            }
             hull.append(p)
         }
         hull.removeLast()

@@ -39,7 +39,9 @@ public enum ConversionError: Error, Equatable, CustomStringConvertible {
 /// Detects each source's format and produces the canonical model: PyTorch checkpoints map by name and are
 /// checked against the architecture; ONNX files map by name or by structure. BN is folded once, here.
 public enum ModelConverter {
-    public enum SourceFormat: String, Sendable { case pytorchZip = "pytorch-zip", pytorchLegacy = "pytorch-legacy", onnx }
+    public enum SourceFormat: String, Sendable {
+        case pytorchZip = "pytorch-zip", pytorchLegacy = "pytorch-legacy", onnx
+    }
 
     public static func detectFormat(_ url: URL) throws -> SourceFormat {
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
@@ -74,7 +76,8 @@ public enum ModelConverter {
             weights = try Canonicalizer.canonicalize(stateDict: checkpoint.stateDict, options: options.canonicalization)
         }
         let model = SiamMaskModel(weights: weights, defaultPreset: options.defaultPreset, provenance: provenance)
-        return ConversionResult(model: model, sourceDescription: urls.map(\.lastPathComponent).joined(separator: ", "),
-                                warnings: warnings)
+        return ConversionResult(
+            model: model, sourceDescription: urls.map(\.lastPathComponent).joined(separator: ", "),
+            warnings: warnings)
     }
 }

@@ -14,8 +14,12 @@ struct ByteWriter {
 
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     mutating func u16(_ v: UInt16) { bytes.append(UInt8(v & 0xFF)); bytes.append(UInt8(v >> 8)) }
-    mutating func u32(_ v: UInt32) { for s in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
-    mutating func u64(_ v: UInt64) { for s in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) } }
+    mutating func u32(_ v: UInt32) {
+        for s in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) }
+    }
+    mutating func u64(_ v: UInt64) {
+        for s in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(s))) }
+    }
     mutating func i32(_ v: Int32) { u32(UInt32(bitPattern: v)) }
     mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
     mutating func f32(_ v: Float) { u32(v.bitPattern) }
@@ -115,7 +119,7 @@ enum FileIO {
                     initialized = done
                     throw SiamFormatError.cannotRead(path: path, reason: errorText(code))
                 }
-                if r == 0 { break }  // the file shrank while we read: the decoder sees a truncated file
+                if r == 0 { break }   // the file shrank while we read: the decoder sees a truncated file
                 done += r
             }
             initialized = done
@@ -126,7 +130,7 @@ enum FileIO {
     /// the temporary file is removed and whatever was at `path` is left as it was.
     static func writeAtomically(_ bytes: [UInt8], path: String) throws {
         let slash = path.lastIndex(of: "/")
-        let prefix = slash.map { String(path[...$0]) } ?? ""  // the folder with its trailing slash
+        let prefix = slash.map { String(path[...$0]) } ?? ""   // the folder with its trailing slash
         let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
         guard !name.isEmpty else { throw SiamFormatError.cannotWrite(path: path, reason: "no file name") }
@@ -158,7 +162,9 @@ enum FileIO {
         if failure == 0, fsync(fd) != 0 { failure = errno }
         if close(fd) != 0, failure == 0 { failure = errno }
         guard failure == 0 else { throw SiamFormatError.cannotWrite(path: path, reason: errorText(failure)) }
-        guard rename(temporary, path) == 0 else { throw SiamFormatError.cannotWrite(path: path, reason: errorText(errno)) }
+        guard rename(temporary, path) == 0 else {
+            throw SiamFormatError.cannotWrite(path: path, reason: errorText(errno))
+        }
         renamed = true
         // Make the rename itself durable; a failure here cannot be undone and the file is in place, so ignore it.
         let dirfd = open(directory, O_RDONLY | O_CLOEXEC)

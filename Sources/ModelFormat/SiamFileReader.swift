@@ -21,14 +21,16 @@ public enum SiamFileReader {
             var tensors: [NamedTensor] = []
             tensors.reserveCapacity(summary.tensors.count)
             for info in summary.tensors {
-                let frame = UnsafeRawBufferPointer(rebasing: raw[info.dataOffset..<info.dataOffset + info.compressedSize])
+                let frame = UnsafeRawBufferPointer(
+                    rebasing: raw[info.dataOffset..<info.dataOffset + info.compressedSize])
                 let storage = try decompressor.decompress(frame, size: info.uncompressedSize, name: info.name)
                 let tensor: Tensor
                 do {
                     tensor = try Tensor(dtype: info.dtype, shape: info.shape, storage: storage)
                 } catch {
                     // Unreachable: validate() checked the size against shape and dtype.
-                    throw SiamFormatError.uncompressedSizeMismatch(tensor: info.name, declared: UInt64(info.uncompressedSize), expected: -1)
+                    throw SiamFormatError.uncompressedSizeMismatch(
+                        tensor: info.name, declared: UInt64(info.uncompressedSize), expected: -1)
                 }
                 tensors.append(NamedTensor(name: info.name, tensor: tensor, quantization: info.quantization))
             }
@@ -92,8 +94,9 @@ public enum SiamFileReader {
         guard headerEnd <= fileSize else {
             throw SiamFormatError.truncatedHeader(headerEnd: UInt64(headerEnd), fileSize: fileSize)
         }
-        let computed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[SiamFormat.preambleSize..<headerEnd]),
-                                       seed: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<16])))
+        let computed = CRC32C.checksum(
+            UnsafeRawBufferPointer(rebasing: raw[SiamFormat.preambleSize..<headerEnd]),
+            seed: CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<16])))
         guard computed == storedChecksum else {
             throw SiamFormatError.headerChecksumMismatch(stored: storedChecksum, computed: computed)
         }
@@ -114,11 +117,14 @@ public enum SiamFileReader {
                 throw SiamFormatError.dataOffsetInsideHeader(tensor: row.name, offset: row.offset, headerEnd: headerEnd)
             }
             guard row.compressedSize <= UInt64(fileSize), row.offset <= UInt64(fileSize) - row.compressedSize else {
-                throw SiamFormatError.dataOutOfFile(tensor: row.name, offset: row.offset, size: row.compressedSize, fileSize: fileSize)
+                throw SiamFormatError.dataOutOfFile(
+                    tensor: row.name, offset: row.offset, size: row.compressedSize, fileSize: fileSize)
             }
-            let (expandable, overflow) = row.compressedSize.multipliedReportingOverflow(by: SiamFormat.maxCompressionRatio)
+            let (expandable, overflow) = row.compressedSize.multipliedReportingOverflow(
+                by: SiamFormat.maxCompressionRatio)
             guard overflow || row.uncompressedSize <= expandable else {
-                throw SiamFormatError.implausibleCompressionRatio(tensor: row.name, compressed: row.compressedSize, uncompressed: row.uncompressedSize)
+                throw SiamFormatError.implausibleCompressionRatio(
+                    tensor: row.name, compressed: row.compressedSize, uncompressed: row.uncompressedSize)
             }
         }
 
@@ -153,15 +159,20 @@ public enum SiamFileReader {
                 throw SiamFormatError.dataChecksumMismatch(tensor: row.name, stored: row.checksum, computed: crc)
             }
             try checkFrameHeader(frame, row: row)
-            infos.append(SiamTensorInfo(name: row.name, dtype: row.dtype, shape: row.shape, quantization: row.quantization,
-                                        dataOffset: offset, compressedSize: size,
-                                        uncompressedSize: Int(row.uncompressedSize), checksum: row.checksum))
+            infos.append(
+                SiamTensorInfo(
+                    name: row.name, dtype: row.dtype, shape: row.shape, quantization: row.quantization,
+                    dataOffset: offset, compressedSize: size,
+                    uncompressedSize: Int(row.uncompressedSize), checksum: row.checksum))
         }
-        return SiamFileSummary(majorVersion: major, minorVersion: minor, headerLength: Int(headerLength),
-                               fileSize: fileSize, metadata: metadata, tensors: infos)
+        return SiamFileSummary(
+            majorVersion: major, minorVersion: minor, headerLength: Int(headerLength),
+            fileSize: fileSize, metadata: metadata, tensors: infos)
     }
 
-    private static func readMetadata(_ r: inout ByteReader, minor: UInt16, limits: SiamFormatLimits) throws -> [String: MetadataValue] {
+    private static func readMetadata(
+        _ r: inout ByteReader, minor: UInt16, limits: SiamFormatLimits
+    ) throws -> [String: MetadataValue] {
         let count = try r.u32("metadata count")
         guard Int(count) <= limits.maxMetadataEntries else {
             throw SiamFormatError.tooManyMetadataEntries(count: UInt64(count), limit: limits.maxMetadataEntries)
@@ -194,19 +205,26 @@ public enum SiamFileReader {
             } catch SiamFormatError.headerOverrun {
                 throw SiamFormatError.metadataValueLengthMismatch(key: key, declared: length)
             }
-            guard value.remaining == 0 else { throw SiamFormatError.metadataValueLengthMismatch(key: key, declared: length) }
+            guard value.remaining == 0 else {
+                throw SiamFormatError.metadataValueLengthMismatch(key: key, declared: length)
+            }
             // Keys with different bytes can still be equal Swift strings (canonical equivalence).
-            guard metadata.updateValue(parsed, forKey: key) == nil else { throw SiamFormatError.duplicateMetadataKey(key: key) }
+            guard metadata.updateValue(parsed, forKey: key) == nil else {
+                throw SiamFormatError.duplicateMetadataKey(key: key)
+            }
         }
         return metadata
     }
 
-    private static func readValue(_ type: SiamFormat.MetadataType, _ r: inout ByteReader, key: String,
-                                  limits: SiamFormatLimits) throws -> MetadataValue {
+    private static func readValue(
+        _ type: SiamFormat.MetadataType, _ r: inout ByteReader, key: String,
+        limits: SiamFormatLimits
+    ) throws -> MetadataValue {
         func arrayCount(elementSize: Int) throws -> Int {
             let n = try r.u32("element count of metadata '\(key)'")
             guard Int(n) <= limits.maxArrayCount else {
-                throw SiamFormatError.arrayTooLong(context: "metadata '\(key)'", count: UInt64(n), limit: limits.maxArrayCount)
+                throw SiamFormatError.arrayTooLong(
+                    context: "metadata '\(key)'", count: UInt64(n), limit: limits.maxArrayCount)
             }
             try r.need(Int(n) * elementSize, "elements of metadata '\(key)'")
             return Int(n)
@@ -256,22 +274,29 @@ public enum SiamFileReader {
             guard !name.isEmpty else { throw SiamFormatError.emptyName(context: "tensor #\(i) name") }
             guard names.insert(name).inserted else { throw SiamFormatError.duplicateTensorName(name: name) }
             let code = try r.u8("dtype of tensor '\(name)'")
-            guard let dtype = DType(rawValue: code) else { throw SiamFormatError.unknownDType(tensor: name, code: code) }
+            guard let dtype = DType(rawValue: code) else {
+                throw SiamFormatError.unknownDType(tensor: name, code: code)
+            }
             let rank = Int(try r.u8("rank of tensor '\(name)'"))
-            guard rank <= limits.maxRank else { throw SiamFormatError.rankTooLarge(tensor: name, rank: rank, limit: limits.maxRank) }
+            guard rank <= limits.maxRank else {
+                throw SiamFormatError.rankTooLarge(tensor: name, rank: rank, limit: limits.maxRank)
+            }
             var dims: [UInt64] = []
             dims.reserveCapacity(rank)
             for axis in 0..<rank {
                 let d = try r.u64("dimension \(axis) of tensor '\(name)'")
                 guard d <= UInt64(limits.maxDimension) else {
-                    throw SiamFormatError.dimensionTooLarge(tensor: name, axis: axis, size: d, limit: limits.maxDimension)
+                    throw SiamFormatError.dimensionTooLarge(
+                        tensor: name, axis: axis, size: d, limit: limits.maxDimension)
                 }
                 dims.append(d)
             }
             var bytes = UInt64(dtype.byteSize)
             for d in dims {
                 let (p, overflow) = bytes.multipliedReportingOverflow(by: d)
-                guard !overflow, p <= UInt64(Int.max) else { throw SiamFormatError.shapeOverflow(tensor: name, shape: dims) }
+                guard !overflow, p <= UInt64(Int.max) else {
+                    throw SiamFormatError.shapeOverflow(tensor: name, shape: dims)
+                }
                 bytes = p
             }
             let quantization = try readQuantization(&r, name: name, dims: dims)
@@ -280,20 +305,26 @@ public enum SiamFileReader {
             let uncompressed = try r.u64("uncompressed size of tensor '\(name)'")
             let checksum = try r.u32("checksum of tensor '\(name)'")
             guard uncompressed == bytes else {
-                throw SiamFormatError.uncompressedSizeMismatch(tensor: name, declared: uncompressed, expected: Int(bytes))
+                throw SiamFormatError.uncompressedSizeMismatch(
+                    tensor: name, declared: uncompressed, expected: Int(bytes))
             }
             let (sum, overflow) = total.addingReportingOverflow(bytes)
             guard !overflow, sum <= UInt64(limits.maxTotalUncompressedBytes) else {
-                throw SiamFormatError.totalUncompressedSizeTooLarge(tensor: name, total: overflow ? .max : sum, limit: limits.maxTotalUncompressedBytes)
+                throw SiamFormatError.totalUncompressedSizeTooLarge(
+                    tensor: name, total: overflow ? .max : sum, limit: limits.maxTotalUncompressedBytes)
             }
             total = sum
-            rows.append(Row(name: name, dtype: dtype, shape: dims.map { Int($0) }, quantization: quantization,
-                            offset: offset, compressedSize: compressed, uncompressedSize: uncompressed, checksum: checksum))
+            rows.append(
+                Row(
+                    name: name, dtype: dtype, shape: dims.map { Int($0) }, quantization: quantization,
+                    offset: offset, compressedSize: compressed, uncompressedSize: uncompressed, checksum: checksum))
         }
         return rows
     }
 
-    private static func readQuantization(_ r: inout ByteReader, name: String, dims: [UInt64]) throws -> QuantizationParameters? {
+    private static func readQuantization(
+        _ r: inout ByteReader, name: String, dims: [UInt64]
+    ) throws -> QuantizationParameters? {
         let code = try r.u8("quantisation kind of tensor '\(name)'")
         guard let kind = SiamFormat.QuantizationKind(rawValue: code) else {
             throw SiamFormatError.unknownQuantizationKind(tensor: name, code: code)
@@ -308,10 +339,13 @@ public enum SiamFileReader {
             count = 1
         case .perChannel:
             let a = Int(try r.u8("quantisation axis of tensor '\(name)'"))
-            guard a < dims.count else { throw SiamFormatError.quantizationAxisOutOfRange(tensor: name, axis: a, rank: dims.count) }
+            guard a < dims.count else {
+                throw SiamFormatError.quantizationAxisOutOfRange(tensor: name, axis: a, rank: dims.count)
+            }
             let n = try r.u32("quantisation parameter count of tensor '\(name)'")
             guard UInt64(n) == dims[a] else {
-                throw SiamFormatError.quantizationCountMismatch(tensor: name, scales: Int(n), zeroPoints: Int(n), expected: Int(dims[a]))
+                throw SiamFormatError.quantizationCountMismatch(
+                    tensor: name, scales: Int(n), zeroPoints: Int(n), expected: Int(dims[a]))
             }
             axis = a
             count = Int(n)
@@ -322,12 +356,16 @@ public enum SiamFileReader {
         for i in 0..<count {
             let bits = try r.u32("quantisation scale of tensor '\(name)'")
             let s = Float(bitPattern: bits)
-            guard s.isFinite, s >= 0 else { throw SiamFormatError.invalidQuantizationScale(tensor: name, index: i, bits: bits) }
+            guard s.isFinite, s >= 0 else {
+                throw SiamFormatError.invalidQuantizationScale(tensor: name, index: i, bits: bits)
+            }
             scales.append(s)
         }
         var zeroPoints: [Int32] = []
         zeroPoints.reserveCapacity(count)
-        for _ in 0..<count { zeroPoints.append(Int32(bitPattern: try r.u32("quantisation zero point of tensor '\(name)'"))) }
+        for _ in 0..<count {
+            zeroPoints.append(Int32(bitPattern: try r.u32("quantisation zero point of tensor '\(name)'")))
+        }
         return QuantizationParameters(scales: scales, zeroPoints: zeroPoints, axis: axis)
     }
 
@@ -341,9 +379,12 @@ public enum SiamFileReader {
         guard contentSize != zstdContentSizeError else {
             throw SiamFormatError.invalidZstdFrame(tensor: row.name, reason: "malformed or truncated frame header")
         }
-        guard contentSize != zstdContentSizeUnknown else { throw SiamFormatError.frameContentSizeMissing(tensor: row.name) }
+        guard contentSize != zstdContentSizeUnknown else {
+            throw SiamFormatError.frameContentSizeMissing(tensor: row.name)
+        }
         guard contentSize == row.uncompressedSize else {
-            throw SiamFormatError.frameContentSizeMismatch(tensor: row.name, frame: contentSize, table: row.uncompressedSize)
+            throw SiamFormatError.frameContentSizeMismatch(
+                tensor: row.name, frame: contentSize, table: row.uncompressedSize)
         }
         // Frame header descriptor (byte 4), bit 2: Content_Checksum_flag.
         guard frame.count > 4 else {
@@ -352,17 +393,19 @@ public enum SiamFileReader {
         guard frame[4] & 0x04 != 0 else { throw SiamFormatError.frameChecksumMissing(tensor: row.name) }
         let frameSize = ZSTD_findFrameCompressedSize(frame.baseAddress, frame.count)
         guard ZSTD_isError(frameSize) == 0 else {
-            throw SiamFormatError.invalidZstdFrame(tensor: row.name, reason: String(cString: ZSTD_getErrorName(frameSize)))
+            throw SiamFormatError.invalidZstdFrame(
+                tensor: row.name, reason: String(cString: ZSTD_getErrorName(frameSize)))
         }
         guard frameSize == frame.count else {
-            throw SiamFormatError.frameSizeMismatch(tensor: row.name, frame: UInt64(frameSize), table: row.compressedSize)
+            throw SiamFormatError.frameSizeMismatch(
+                tensor: row.name, frame: UInt64(frameSize), table: row.compressedSize)
         }
     }
 }
 
 private let zstdFrameMagic: UInt32 = 0xFD2F_B528
-private let zstdContentSizeUnknown: UInt64 = .max      // ZSTD_CONTENTSIZE_UNKNOWN
-private let zstdContentSizeError: UInt64 = .max - 1    // ZSTD_CONTENTSIZE_ERROR
+private let zstdContentSizeUnknown: UInt64 = .max   // ZSTD_CONTENTSIZE_UNKNOWN
+private let zstdContentSizeError: UInt64 = .max - 1   // ZSTD_CONTENTSIZE_ERROR
 /// ZSTD_getErrorName(checksum_wrong); zstd's error codes are not part of its stable header.
 private let zstdChecksumErrorName = "Restored data doesn't match checksum"
 
@@ -386,8 +429,9 @@ final class ZstdDecompressor {
         return try [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             initialized = 0
             let produced = withUnsafeMutablePointer(to: &dummy) { empty in
-                ZSTD_decompressDCtx(context, buffer.baseAddress.map { UnsafeMutableRawPointer($0) } ?? UnsafeMutableRawPointer(empty),
-                                    size, frame.baseAddress, frame.count)
+                ZSTD_decompressDCtx(
+                    context, buffer.baseAddress.map { UnsafeMutableRawPointer($0) } ?? UnsafeMutableRawPointer(empty),
+                    size, frame.baseAddress, frame.count)
             }
             if ZSTD_isError(produced) != 0 {
                 let reason = String(cString: ZSTD_getErrorName(produced))

@@ -43,7 +43,11 @@ private func quoted(_ s: String) -> String {
         case "\n": out += "\\n"
         case "\t": out += "\\t"
         default:
-            if ch.value < 0x20 || ch.value == 0x7F { out += "\\u{\(String(ch.value, radix: 16))}" } else { out.unicodeScalars.append(ch) }
+            if ch.value < 0x20 || ch.value == 0x7F {
+                out += "\\u{\(String(ch.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(ch)
+            }
         }
     }
     return out + "\""
@@ -54,16 +58,18 @@ extension SiamFileSummary: CustomStringConvertible {
     public var description: String {
         var lines: [String] = []
         let ratio = totalUncompressedSize == 0 ? 100 : 100 * Double(totalCompressedSize) / Double(totalUncompressedSize)
-        lines.append(".siam format \(majorVersion).\(minorVersion): \(fileSize) bytes, header \(headerLength) bytes, "
-            + "\(tensors.count) tensors, \(totalUncompressedSize) bytes of data stored in \(totalCompressedSize) "
-            + "(\(formatPercent(ratio)))")
+        lines.append(
+            ".siam format \(majorVersion).\(minorVersion): \(fileSize) bytes, header \(headerLength) bytes, "
+                + "\(tensors.count) tensors, \(totalUncompressedSize) bytes of data stored in \(totalCompressedSize) "
+                + "(\(formatPercent(ratio)))")
         lines.append("metadata (\(metadata.count) entries):")
         for (key, value) in metadata.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) {
             lines.append("  \(key) (\(value.typeName)) = \(value.description(elementLimit: 16))")
         }
         lines.append("tensors (\(tensors.count)):")
         for t in tensors {
-            var line = "  \(t.name)  \(t.dtype) \(t.shape)  \(t.uncompressedSize) -> \(t.compressedSize) bytes at \(t.dataOffset)"
+            var line =
+                "  \(t.name)  \(t.dtype) \(t.shape)  \(t.uncompressedSize) -> \(t.compressedSize) bytes at \(t.dataOffset)"
             if let q = t.quantization {
                 if let axis = q.axis {
                     line += "  quantised per channel (axis \(axis), \(q.scales.count) channels)"

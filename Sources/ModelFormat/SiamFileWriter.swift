@@ -22,7 +22,9 @@ public enum SiamFileWriter {
         }
 
         var w = ByteWriter()
-        let dataBound = file.tensors.reduce(0) { $0 + ZSTD_compressBound($1.tensor.byteCount) + SiamFormat.dataAlignment }
+        let dataBound = file.tensors.reduce(0) {
+            $0 + ZSTD_compressBound($1.tensor.byteCount) + SiamFormat.dataAlignment
+        }
         w.bytes.reserveCapacity(4096 + 256 * file.tensors.count + dataBound)
 
         // Preamble; header length and checksum are patched at the end.
@@ -34,19 +36,23 @@ public enum SiamFileWriter {
         let headerCap = SiamFormat.preambleSize + limits.maxHeaderBytes
         func checkHeaderSize() throws {
             guard w.count <= headerCap else {
-                throw SiamFormatError.headerTooLarge(length: UInt64(w.count - SiamFormat.preambleSize), limit: limits.maxHeaderBytes)
+                throw SiamFormatError.headerTooLarge(
+                    length: UInt64(w.count - SiamFormat.preambleSize), limit: limits.maxHeaderBytes)
             }
         }
 
         // Metadata, sorted by the keys' UTF-8 bytes.
         guard file.metadata.count <= limits.maxMetadataEntries else {
-            throw SiamFormatError.tooManyMetadataEntries(count: UInt64(file.metadata.count), limit: limits.maxMetadataEntries)
+            throw SiamFormatError.tooManyMetadataEntries(
+                count: UInt64(file.metadata.count), limit: limits.maxMetadataEntries)
         }
         let entries = file.metadata.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
         w.u32(UInt32(entries.count))
         for (key, value) in entries {
             try checkName(key, context: "metadata key '\(key)'", limits: limits)
-            guard !key.hasPrefix(SiamFormat.reservedKeyPrefix) else { throw SiamFormatError.reservedMetadataKey(key: key) }
+            guard !key.hasPrefix(SiamFormat.reservedKeyPrefix) else {
+                throw SiamFormatError.reservedMetadataKey(key: key)
+            }
             w.string(key)
             try encodeValue(value, key: key, into: &w, limits: limits)
             try checkHeaderSize()
@@ -69,11 +75,13 @@ public enum SiamFileWriter {
                 throw SiamFormatError.rankTooLarge(tensor: name, rank: tensor.shape.count, limit: limits.maxRank)
             }
             for (axis, d) in tensor.shape.enumerated() where d > limits.maxDimension {
-                throw SiamFormatError.dimensionTooLarge(tensor: name, axis: axis, size: UInt64(d), limit: limits.maxDimension)
+                throw SiamFormatError.dimensionTooLarge(
+                    tensor: name, axis: axis, size: UInt64(d), limit: limits.maxDimension)
             }
             total += tensor.byteCount
             guard total <= limits.maxTotalUncompressedBytes else {
-                throw SiamFormatError.totalUncompressedSizeTooLarge(tensor: name, total: UInt64(total), limit: limits.maxTotalUncompressedBytes)
+                throw SiamFormatError.totalUncompressedSizeTooLarge(
+                    tensor: name, total: UInt64(total), limit: limits.maxTotalUncompressedBytes)
             }
             w.string(name)
             w.u8(tensor.dtype.rawValue)
@@ -81,10 +89,10 @@ public enum SiamFileWriter {
             for d in tensor.shape { w.u64(UInt64(d)) }
             try encodeQuantization(named.quantization, name: name, shape: tensor.shape, into: &w)
             fieldPositions.append(w.count)
-            w.u64(0)  // data offset
-            w.u64(0)  // compressed size
+            w.u64(0)   // data offset
+            w.u64(0)   // compressed size
             w.u64(UInt64(tensor.byteCount))
-            w.u32(0)  // CRC-32C of the frame
+            w.u32(0)   // CRC-32C of the frame
             try checkHeaderSize()
         }
         let headerEnd = w.count
@@ -98,7 +106,9 @@ public enum SiamFileWriter {
             let offset = w.count
             try compressor.appendFrame(of: named.tensor, name: named.name, to: &w.bytes)
             let size = w.count - offset
-            let crc = w.bytes.withUnsafeBytes { CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + size])) }
+            let crc = w.bytes.withUnsafeBytes {
+                CRC32C.checksum(UnsafeRawBufferPointer(rebasing: $0[offset..<offset + size]))
+            }
             let position = fieldPositions[index]
             w.patch64(UInt64(offset), at: position)
             w.patch64(UInt64(size), at: position + 8)
@@ -108,7 +118,8 @@ public enum SiamFileWriter {
         // Header checksum: bytes 0..<16 of the preamble, then the header body.
         let crc = w.bytes.withUnsafeBytes { raw in
             let seed = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[0..<16]))
-            return CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[SiamFormat.preambleSize..<headerEnd]), seed: seed)
+            return CRC32C.checksum(
+                UnsafeRawBufferPointer(rebasing: raw[SiamFormat.preambleSize..<headerEnd]), seed: seed)
         }
         w.patch32(crc, at: 16)
         return w.bytes
@@ -131,12 +142,15 @@ public enum SiamFileWriter {
 
     private static func checkArray(_ count: Int, key: String, limits: SiamFormatLimits) throws {
         guard count <= limits.maxArrayCount else {
-            throw SiamFormatError.arrayTooLong(context: "metadata '\(key)'", count: UInt64(count), limit: limits.maxArrayCount)
+            throw SiamFormatError.arrayTooLong(
+                context: "metadata '\(key)'", count: UInt64(count), limit: limits.maxArrayCount)
         }
     }
 
     /// Value type (u8), value length (u32), value.
-    private static func encodeValue(_ value: MetadataValue, key: String, into w: inout ByteWriter, limits: SiamFormatLimits) throws {
+    private static func encodeValue(
+        _ value: MetadataValue, key: String, into w: inout ByteWriter, limits: SiamFormatLimits
+    ) throws {
         let type: SiamFormat.MetadataType
         switch value {
         case .string: type = .string
@@ -172,18 +186,22 @@ public enum SiamFileWriter {
                 try checkString(s, context: "metadata '\(key)' element \(i)", limits: limits)
                 w.string(s)
                 guard w.count - lengthPosition <= limits.maxHeaderBytes else {
-                    throw SiamFormatError.headerTooLarge(length: UInt64(w.count - SiamFormat.preambleSize), limit: limits.maxHeaderBytes)
+                    throw SiamFormatError.headerTooLarge(
+                        length: UInt64(w.count - SiamFormat.preambleSize), limit: limits.maxHeaderBytes)
                 }
             }
         }
         let length = w.count - lengthPosition - 4
         guard length <= limits.maxHeaderBytes else {
-            throw SiamFormatError.headerTooLarge(length: UInt64(w.count - SiamFormat.preambleSize), limit: limits.maxHeaderBytes)
+            throw SiamFormatError.headerTooLarge(
+                length: UInt64(w.count - SiamFormat.preambleSize), limit: limits.maxHeaderBytes)
         }
         w.patch32(UInt32(length), at: lengthPosition)
     }
 
-    private static func encodeQuantization(_ q: QuantizationParameters?, name: String, shape: [Int], into w: inout ByteWriter) throws {
+    private static func encodeQuantization(
+        _ q: QuantizationParameters?, name: String, shape: [Int], into w: inout ByteWriter
+    ) throws {
         guard let q else {
             w.u8(SiamFormat.QuantizationKind.none.rawValue)
             return
@@ -198,7 +216,8 @@ public enum SiamFileWriter {
             expected = 1
         }
         guard q.scales.count == expected, q.zeroPoints.count == expected else {
-            throw SiamFormatError.quantizationCountMismatch(tensor: name, scales: q.scales.count, zeroPoints: q.zeroPoints.count, expected: expected)
+            throw SiamFormatError.quantizationCountMismatch(
+                tensor: name, scales: q.scales.count, zeroPoints: q.zeroPoints.count, expected: expected)
         }
         for (i, s) in q.scales.enumerated() where !(s.isFinite && s >= 0) {
             throw SiamFormatError.invalidQuantizationScale(tensor: name, index: i, bits: s.bitPattern)
@@ -224,8 +243,10 @@ final class ZstdCompressor {
             throw SiamFormatError.compressionFailed(tensor: "", reason: "cannot create a zstd context")
         }
         self.context = context
-        for (parameter, value) in [(ZSTD_c_compressionLevel, level), (ZSTD_c_checksumFlag, 1),
-                                   (ZSTD_c_contentSizeFlag, 1), (ZSTD_c_nbWorkers, 0)] {
+        for (parameter, value) in [
+            (ZSTD_c_compressionLevel, level), (ZSTD_c_checksumFlag, 1),
+            (ZSTD_c_contentSizeFlag, 1), (ZSTD_c_nbWorkers, 0),
+        ] {
             let r = ZSTD_CCtx_setParameter(context, parameter, value)
             if ZSTD_isError(r) != 0 {
                 throw SiamFormatError.compressionFailed(tensor: "", reason: String(cString: ZSTD_getErrorName(r)))
@@ -244,8 +265,9 @@ final class ZstdCompressor {
         let written = output.withUnsafeMutableBytes { dst in
             tensor.withUnsafeBytes { src in
                 withUnsafeMutablePointer(to: &dummy) { empty in
-                    ZSTD_compress2(context, dst.baseAddress! + start, bound,
-                                   src.baseAddress ?? UnsafeRawPointer(empty), src.count)
+                    ZSTD_compress2(
+                        context, dst.baseAddress! + start, bound,
+                        src.baseAddress ?? UnsafeRawPointer(empty), src.count)
                 }
             }
         }

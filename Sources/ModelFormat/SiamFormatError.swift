@@ -94,7 +94,8 @@ public enum SiamFormatError: Error, Equatable, CustomStringConvertible {
         case let .unusedHeaderBytes(offset, count):
             return "\(count) unused bytes after the tensor table at offset \(offset), inside the declared header"
         case let .emptyName(context): return "\(context) is empty"
-        case let .stringTooLong(context, length, limit): return "\(context) is \(length) bytes, over the limit of \(limit)"
+        case let .stringTooLong(context, length, limit):
+            return "\(context) is \(length) bytes, over the limit of \(limit)"
         case let .invalidUTF8(context, offset): return "\(context) at offset \(offset) is not valid UTF-8"
         case let .tooManyMetadataEntries(count, limit): return "\(count) metadata entries, over the limit of \(limit)"
         case let .duplicateMetadataKey(key): return "metadata key '\(key)' appears more than once"
@@ -104,13 +105,15 @@ public enum SiamFormatError: Error, Equatable, CustomStringConvertible {
         case let .metadataValueLengthMismatch(key, declared):
             return "value of metadata '\(key)' does not fill its declared length of \(declared) bytes exactly"
         case let .invalidBool(key, byte): return "metadata '\(key)' is a bool stored as \(byte), not 0 or 1"
-        case let .arrayTooLong(context, count, limit): return "\(context) has \(count) elements, over the limit of \(limit)"
+        case let .arrayTooLong(context, count, limit):
+            return "\(context) has \(count) elements, over the limit of \(limit)"
         case let .reservedMetadataKey(key):
             return "metadata key '\(key)' uses the reserved prefix '\(SiamFormat.reservedKeyPrefix)'"
         case let .tooManyTensors(count, limit): return "\(count) tensors, over the limit of \(limit)"
         case let .duplicateTensorName(name): return "tensor name '\(name)' appears more than once"
         case let .unknownDType(tensor, code): return "tensor '\(tensor)' has unknown dtype code \(code)"
-        case let .rankTooLarge(tensor, rank, limit): return "tensor '\(tensor)' has rank \(rank), over the limit of \(limit)"
+        case let .rankTooLarge(tensor, rank, limit):
+            return "tensor '\(tensor)' has rank \(rank), over the limit of \(limit)"
         case let .dimensionTooLarge(tensor, axis, size, limit):
             return "tensor '\(tensor)' dimension \(axis) is \(size), over the limit of \(limit)"
         case let .shapeOverflow(tensor, shape): return "tensor '\(tensor)' shape \(shape) overflows its byte size"
@@ -118,30 +121,37 @@ public enum SiamFormatError: Error, Equatable, CustomStringConvertible {
             return "tensor '\(tensor)' declares \(declared) uncompressed bytes, its shape and dtype need \(expected)"
         case let .totalUncompressedSizeTooLarge(tensor, total, limit):
             return "tensors up to '\(tensor)' hold \(total) uncompressed bytes, over the limit of \(limit)"
-        case let .unknownQuantizationKind(tensor, code): return "tensor '\(tensor)' has unknown quantisation kind \(code)"
+        case let .unknownQuantizationKind(tensor, code):
+            return "tensor '\(tensor)' has unknown quantisation kind \(code)"
         case let .quantizationAxisOutOfRange(tensor, axis, rank):
             return "tensor '\(tensor)' quantisation axis \(axis) is out of range for rank \(rank)"
         case let .quantizationCountMismatch(tensor, scales, zeroPoints, expected):
-            return "tensor '\(tensor)' has \(scales) quantisation scales and \(zeroPoints) zero points, expected \(expected) of each"
+            return
+                "tensor '\(tensor)' has \(scales) quantisation scales and \(zeroPoints) zero points, expected \(expected) of each"
         case let .invalidQuantizationScale(tensor, index, bits):
-            return "tensor '\(tensor)' quantisation scale \(index) is \(Float(bitPattern: bits)): scales must be finite and not negative"
+            return
+                "tensor '\(tensor)' quantisation scale \(index) is \(Float(bitPattern: bits)): scales must be finite and not negative"
         case let .misalignedDataOffset(tensor, offset):
             return "tensor '\(tensor)' data offset \(offset) is not a multiple of \(SiamFormat.dataAlignment)"
         case let .dataOffsetInsideHeader(tensor, offset, end):
             return "tensor '\(tensor)' data offset \(offset) lies inside the header, which ends at \(end)"
         case let .dataOutOfFile(tensor, offset, size, fileSize):
-            return "tensor '\(tensor)' data (\(size) bytes at offset \(offset)) runs past the end of the \(fileSize)-byte file"
+            return
+                "tensor '\(tensor)' data (\(size) bytes at offset \(offset)) runs past the end of the \(fileSize)-byte file"
         case let .overlappingData(tensor, other, offset):
             return "tensor '\(tensor)' data at offset \(offset) overlaps the data of tensor '\(other)'"
         case let .nonZeroPadding(offset): return "padding byte at offset \(offset) is not zero"
-        case let .trailingBytes(offset, count): return "\(count) trailing bytes after the last tensor frame, at offset \(offset)"
+        case let .trailingBytes(offset, count):
+            return "\(count) trailing bytes after the last tensor frame, at offset \(offset)"
         case let .implausibleCompressionRatio(tensor, compressed, uncompressed):
-            return "tensor '\(tensor)' claims \(uncompressed) bytes from a \(compressed)-byte frame, more than zstd can expand"
+            return
+                "tensor '\(tensor)' claims \(uncompressed) bytes from a \(compressed)-byte frame, more than zstd can expand"
         case let .dataChecksumMismatch(tensor, stored, computed):
             return "tensor '\(tensor)' data checksum mismatch: stored \(hex8(stored)), computed \(hex8(computed))"
         case let .notAZstdFrame(tensor): return "tensor '\(tensor)' data does not start with a zstd frame magic number"
         case let .invalidZstdFrame(tensor, reason): return "tensor '\(tensor)' zstd frame is invalid: \(reason)"
-        case let .frameContentSizeMissing(tensor): return "tensor '\(tensor)' zstd frame does not record its content size"
+        case let .frameContentSizeMissing(tensor):
+            return "tensor '\(tensor)' zstd frame does not record its content size"
         case let .frameContentSizeMismatch(tensor, frame, table):
             return "tensor '\(tensor)' zstd frame holds \(frame) bytes, the table says \(table)"
         case let .frameChecksumMissing(tensor): return "tensor '\(tensor)' zstd frame has no content checksum"

@@ -65,7 +65,9 @@ public struct ActivationObserver: Sendable, Equatable {
     public mutating func observe(_ tensor: Tensor) {
         precondition(tensor.dtype == .float32, "ActivationObserver observes float32 tensors, not \(tensor.dtype)")
         tensor.withUnsafeBytes { raw in
-            raw.withMemoryRebound(to: Float.self) { observe(UnsafeBufferPointer(start: $0.baseAddress, count: tensor.count)) }
+            raw.withMemoryRebound(to: Float.self) {
+                observe(UnsafeBufferPointer(start: $0.baseAddress, count: tensor.count))
+            }
         }
     }
 
@@ -101,7 +103,7 @@ public struct ActivationObserver: Sendable, Equatable {
                 let largest = Swift.max(-s.min, s.max)
                 if largest > 0 { cover(Self.exponentCovering(largest)) }
                 guard let e = halfRangeExponent else {
-                    histogram[1024] += m  // only zeros so far: bin 1024 for any R
+                    histogram[1024] += m   // only zeros so far: bin 1024 for any R
                     continue
                 }
                 histogram.withUnsafeMutableBufferPointer { Self.bin(p, m, exponent: e, into: $0.baseAddress!) }
@@ -183,8 +185,9 @@ public struct ActivationObserver: Sendable, Equatable {
         let vectors = n / 8
         let raw = UnsafeRawPointer(p)
         for j in 0..<vectors {
-            let b = binIndices(raw.loadUnaligned(fromByteOffset: j * 32, as: SIMD8<Float>.self),
-                               width: width, inverseWidth: inverseWidth)
+            let b = binIndices(
+                raw.loadUnaligned(fromByteOffset: j * 32, as: SIMD8<Float>.self),
+                width: width, inverseWidth: inverseWidth)
             for lane in 0..<8 { h[Int(b[lane])] &+= 1 }
         }
         for i in (vectors * 8)..<n { h[binIndex(p[i], width: width, inverseWidth: inverseWidth)] &+= 1 }
@@ -228,10 +231,10 @@ private struct ChunkStatistics {
         var z = SIMD8<Int32>()
         var bytes = SIMDMask<SIMD8<Int32>>(repeating: true)
         let raw = UnsafeRawPointer(p)
-        let magic = SIMD8<Float>(repeating: 8_388_608)  // 2^23: (v + 2^23) - 2^23 == v iff v is an integer, 0 <= v < 2^23
+        let magic = SIMD8<Float>(repeating: 8_388_608)   // 2^23: (v + 2^23) - 2^23 == v iff v is an integer, 0 <= v < 2^23
         for j in 0..<vectors {
             let v = raw.loadUnaligned(fromByteOffset: j * lanes * 4, as: SIMD8<Float>.self)
-            vmin.replace(with: v, where: v .< vmin)  // (pointwiseMin is not inlined)
+            vmin.replace(with: v, where: v .< vmin)   // (pointwiseMin is not inlined)
             vmax.replace(with: v, where: v .> vmax)
             let lo = SIMD4<Double>(v.lowHalf), hi = SIMD4<Double>(v.highHalf)
             s0 += lo

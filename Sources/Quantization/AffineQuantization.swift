@@ -22,7 +22,7 @@ public struct AffineQuantization: Codable, Equatable, Hashable, Sendable, Custom
         let lo = Swift.min(range.lowerBound, 0), hi = Swift.max(range.upperBound, 0)
         precondition(lo.isFinite && hi.isFinite, "uint8(covering:) needs a finite range, not \(range)")
         var scale = (hi - lo) / 255
-        if scale.isInfinite { scale = Float((Double(hi) - Double(lo)) / 255) }  // hi - lo overflowed float32
+        if scale.isInfinite { scale = Float((Double(hi) - Double(lo)) / 255) }   // hi - lo overflowed float32
         if !(scale >= minimumScale) { scale = minimumScale }
         let z = (-lo / scale).rounded(.toNearestOrEven)
         let zeroPoint = Int32(Swift.max(0, Swift.min(255, z)))

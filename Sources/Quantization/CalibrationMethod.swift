@@ -36,7 +36,8 @@ public enum CalibrationMethod: Sendable, Equatable, Hashable, CustomStringConver
         default:
             let prefix = "percentile:"
             guard lower.hasPrefix(prefix), let p = Double(lower.dropFirst(prefix.count)),
-                  p >= 50, p <= 100 else { return nil }
+                p >= 50, p <= 100
+            else { return nil }
             self = .percentile(p)
         }
     }

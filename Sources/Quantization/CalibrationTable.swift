@@ -34,8 +34,10 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
 
         public var quantization: AffineQuantization { AffineQuantization(scale: scale, zeroPoint: zeroPoint) }
 
-        public init(name: String, min: Float, max: Float, range: ClosedRange<Float>, scale: Float, zeroPoint: Int32,
-                    count: Int, nonFinite: Int, byteImage: Bool, summary: Summary) {
+        public init(
+            name: String, min: Float, max: Float, range: ClosedRange<Float>, scale: Float, zeroPoint: Int32,
+            count: Int, nonFinite: Int, byteImage: Bool, summary: Summary
+        ) {
             self.name = name; self.min = min; self.max = max; self.range = range; self.scale = scale
             self.zeroPoint = zeroPoint; self.count = count; self.nonFinite = nonFinite; self.byteImage = byteImage
             self.summary = summary
@@ -59,7 +61,9 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
                 throw CalibrationTableError.invalidScale(tensor: name, scale: try c.decode(Double.self, forKey: .scale))
             }
             let z = try c.decode(Int.self, forKey: .zeroPoint)
-            guard (0...255).contains(z) else { throw CalibrationTableError.zeroPointOutOfRange(tensor: name, zeroPoint: z) }
+            guard (0...255).contains(z) else {
+                throw CalibrationTableError.zeroPointOutOfRange(tensor: name, zeroPoint: z)
+            }
             zeroPoint = Int32(z)
             count = try c.decode(Int.self, forKey: .count)
             nonFinite = try c.decode(Int.self, forKey: .nonFinite)
@@ -79,8 +83,10 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
         public var p99: Float
         public var p99_99: Float
 
-        public init(mean: Float, std: Float, zeroFraction: Float, p0_01: Float, p1: Float, p50: Float, p99: Float,
-                    p99_99: Float) {
+        public init(
+            mean: Float, std: Float, zeroFraction: Float, p0_01: Float, p1: Float, p50: Float, p99: Float,
+            p99_99: Float
+        ) {
             self.mean = mean; self.std = std; self.zeroFraction = zeroFraction
             self.p0_01 = p0_01; self.p1 = p1; self.p50 = p50; self.p99 = p99; self.p99_99 = p99_99
         }
@@ -91,8 +97,10 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
         }
     }
 
-    public init(method: CalibrationMethod, model: String, sources: [String], frames: Int,
-                createdBy: String = CalibrationTable.defaultCreator, tensors: [Entry]) {
+    public init(
+        method: CalibrationMethod, model: String, sources: [String], frames: Int,
+        createdBy: String = CalibrationTable.defaultCreator, tensors: [Entry]
+    ) {
         self.method = method; self.model = model; self.sources = sources; self.frames = frames
         self.createdBy = createdBy; self.tensors = tensors.sorted { $0.name < $1.name }
     }
@@ -101,8 +109,10 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
 
     /// One entry per observer, sorted by name, with the parameters `method` chooses (a byte image always gets
     /// `AffineQuantization.byteImage`).
-    public static func make(observers: [String: ActivationObserver], method: CalibrationMethod, model: String,
-                            sources: [String], frames: Int, createdBy: String = defaultCreator) -> CalibrationTable {
+    public static func make(
+        observers: [String: ActivationObserver], method: CalibrationMethod, model: String,
+        sources: [String], frames: Int, createdBy: String = defaultCreator
+    ) -> CalibrationTable {
         let entries = observers.keys.sorted().map { name -> Entry in
             let o = observers[name]!
             let q = o.quantization(method)
@@ -112,12 +122,14 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
                 zeroFraction: empty ? 0 : Float(Double(o.zeroCount) / Double(o.count)),
                 p0_01: o.quantile(0.0001), p1: o.quantile(0.01), p50: o.quantile(0.5),
                 p99: o.quantile(0.99), p99_99: o.quantile(0.9999))
-            return Entry(name: name, min: empty ? 0 : o.min, max: empty ? 0 : o.max, range: o.range(method),
-                         scale: q.scale, zeroPoint: q.zeroPoint, count: o.count, nonFinite: o.nonFiniteCount,
-                         byteImage: o.isByteImage, summary: summary)
+            return Entry(
+                name: name, min: empty ? 0 : o.min, max: empty ? 0 : o.max, range: o.range(method),
+                scale: q.scale, zeroPoint: q.zeroPoint, count: o.count, nonFinite: o.nonFiniteCount,
+                byteImage: o.isByteImage, summary: summary)
         }
-        return CalibrationTable(method: method, model: model, sources: sources, frames: frames, createdBy: createdBy,
-                                tensors: entries)
+        return CalibrationTable(
+            method: method, model: model, sources: sources, frames: frames, createdBy: createdBy,
+            tensors: entries)
     }
 
     /// The uint8 parameters of the tensor `name`, nil when the table has none.
@@ -179,7 +191,8 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
                 throw CalibrationTableError.zeroPointOutOfRange(tensor: t.name, zeroPoint: Int(t.zeroPoint))
             }
             guard t.range.contains(0) else {
-                throw CalibrationTableError.rangeExcludesZero(tensor: t.name, lo: t.range.lowerBound, hi: t.range.upperBound)
+                throw CalibrationTableError.rangeExcludesZero(
+                    tensor: t.name, lo: t.range.lowerBound, hi: t.range.upperBound)
             }
         }
     }
@@ -240,7 +253,9 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
 
     private static func summary(of error: DecodingError) -> String {
         func path(_ c: DecodingError.Context) -> String {
-            c.codingPath.isEmpty ? "" : " at " + c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            c.codingPath.isEmpty
+                ? ""
+                : " at " + c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
         }
         switch error {
         case .dataCorrupted(let c): return c.debugDescription + path(c)

@@ -18,9 +18,11 @@ public enum CalibrationTableError: Error, Equatable, CustomStringConvertible {
         case .malformedJSON(let detail):
             return "The calibration table is not valid JSON of the expected shape: \(detail)."
         case .wrongFormat(let found):
-            return "Not a calibration table: \"format\" is \(found.map { "\"\($0)\"" } ?? "missing"), expected \"\(CalibrationTable.format)\"."
+            return
+                "Not a calibration table: \"format\" is \(found.map { "\"\($0)\"" } ?? "missing"), expected \"\(CalibrationTable.format)\"."
         case .unsupportedVersion(let v):
-            return "Calibration table version \(v) is not supported (this build reads version \(CalibrationTable.version))."
+            return
+                "Calibration table version \(v) is not supported (this build reads version \(CalibrationTable.version))."
         case .unknownMethod(let m):
             return "Unknown calibration method \"\(m)\" (expected minmax, percentile:P, entropy or mse)."
         case .duplicateTensor(let name):

@@ -14,8 +14,9 @@ public struct PerChannelInt8: Equatable, Sendable {
     /// (float32), q = round-half-even(w / scale) clamped to [-limit, limit]; an all-zero channel gets scale 1.
     public static func symmetric(weights: [Float], outChannels: Int, limit: Int8 = 127) -> PerChannelInt8 {
         precondition(limit >= 1, "limit must be positive")
-        precondition(outChannels > 0 && weights.count % outChannels == 0,
-                     "\(weights.count) weights do not split into \(outChannels) output channels")
+        precondition(
+            outChannels > 0 && weights.count % outChannels == 0,
+            "\(weights.count) weights do not split into \(outChannels) output channels")
         precondition(weights.allSatisfy(\.isFinite), "weights must be finite")
         let block = weights.count / outChannels
         var values = [Int8](repeating: 0, count: weights.count)

@@ -69,7 +69,13 @@ extension ActivationObserver {
         var hi = Swift.min(limit, Swift.max(hi.isNaN ? 0 : hi, 0))
         let minimumWidth = AffineQuantization.minimumScale * 255
         if hi - lo < minimumWidth {
-            if hi == 0 && lo < 0 { lo = -minimumWidth } else if lo == 0 && hi == 0 { hi = 1 } else { hi = lo + minimumWidth }
+            if hi == 0 && lo < 0 {
+                lo = -minimumWidth
+            } else if lo == 0 && hi == 0 {
+                hi = 1
+            } else {
+                hi = lo + minimumWidth
+            }
         }
         return lo...hi
     }
@@ -108,13 +114,13 @@ extension ActivationObserver {
         var q = [Double](repeating: 0, count: used)
         for i in start...used {
             if i > start { kept += bins[i - 1] }
-            guard kept > 0 else { continue }  // nothing kept: not a candidate
+            guard kept > 0 else { continue }   // nothing kept: not a candidate
             let outliers = total - kept
             func p(_ t: Int) -> Double { t == i - 1 ? bins[t] + outliers : bins[t] }
             let groups = Swift.min(levels, i)
             var j = 0
             for g in 0..<groups {
-                let end = ((g + 1) * i + groups - 1) / groups  // first j with j * groups / i > g
+                let end = ((g + 1) * i + groups - 1) / groups   // first j with j * groups / i > g
                 var mass = 0.0, nonEmpty = 0.0
                 for t in j..<end {
                     mass += bins[t]

@@ -63,22 +63,26 @@ public final class Executor {
     ///     of its own. When given, its size is the thread count.
     ///   - tier: float32 kernel tier; defaults to the active one (the best the CPU has, capped by SIAMMASK_MAX_TIER).
     ///   - int8: run the nodes it selects in int8; nil: everything in float32.
-    public init(graph: Graph, threads: Int = 1, tier: sm_tier? = nil, int8: Int8Configuration? = nil,
-                pool: ThreadPool? = nil) throws {
+    public init(
+        graph: Graph, threads: Int = 1, tier: sm_tier? = nil, int8: Int8Configuration? = nil,
+        pool: ThreadPool? = nil
+    ) throws {
         self.graph = graph
         let workerPool = pool ?? (threads > 1 ? ThreadPool(threads: threads) : nil)
         self.pool = workerPool
         self.threads = workerPool?.threads ?? 1
         let chosen = tier ?? sm_active_tier()
         guard let t = sm_kernels_for_tier(chosen) else {
-            throw GraphError.shapeMismatch(node: "executor", detail: "kernel tier \(chosen.rawValue) is not built for this CPU")
+            throw GraphError.shapeMismatch(
+                node: "executor", detail: "kernel tier \(chosen.rawValue) is not built for this CPU")
         }
         self.tier = chosen
         table = t
         if let int8 {
             let t8 = int8.tier ?? sm_int8_active_tier()
             guard sm_int8_tier_supported(t8) != 0, let k = sm_int8_kernels_for_tier(t8) else {
-                throw GraphError.shapeMismatch(node: "executor", detail: "int8 kernel tier \(t8.rawValue) is not available on this CPU")
+                throw GraphError.shapeMismatch(
+                    node: "executor", detail: "int8 kernel tier \(t8.rawValue) is not available on this CPU")
             }
             int8Table = k
         } else {
@@ -105,7 +109,9 @@ public final class Executor {
             }
             if best < 0 {
                 // Grow the largest free buffer rather than adding one, if any is free.
-                if let b = (0..<capacities.count).filter({ freeUntil[$0] < step }).max(by: { capacities[$0] < capacities[$1] }) {
+                if let b = (0..<capacities.count).filter({ freeUntil[$0] < step }).max(by: {
+                    capacities[$0] < capacities[$1]
+                }) {
                     capacities[b] = need
                     best = b
                 } else {
@@ -142,9 +148,14 @@ public final class Executor {
                 _ = c.weights.packedInt8(for: int8Table!, shape: s, inputZeroPoint: c.input.zeroPoint)
             case .int8Correlation(let x):
                 let k = int8Table!.pointee
-                x.packed = AlignedBuffer(bytes: max(64, k.xcorr_u8s8_packed_bytes(Int32(x.channels), Int32(x.kernelHeight), Int32(x.kernelWidth))))
-                workspaceBytes = max(workspaceBytes, k.xcorr_u8s8_workspace_bytes(Int32(x.searchHeight), Int32(x.searchWidth),
-                                                                                  Int32(x.kernelHeight), Int32(x.kernelWidth)))
+                x.packed = AlignedBuffer(
+                    bytes: max(
+                        64, k.xcorr_u8s8_packed_bytes(Int32(x.channels), Int32(x.kernelHeight), Int32(x.kernelWidth))))
+                workspaceBytes = max(
+                    workspaceBytes,
+                    k.xcorr_u8s8_workspace_bytes(
+                        Int32(x.searchHeight), Int32(x.searchWidth),
+                        Int32(x.kernelHeight), Int32(x.kernelWidth)))
             default: break
             }
         }
@@ -154,8 +165,10 @@ public final class Executor {
         observerScratch = largestU8.map { AlignedBuffer(floats: $0) }
     }
 
-    private static func convShape(_ graph: Graph, _ step: LoweredGraph.Step, _ w: ConvolutionWeights, _ stride: Int,
-                                  _ padding: Int, _ dilation: Int) -> sm_conv2d_shape {
+    private static func convShape(
+        _ graph: Graph, _ step: LoweredGraph.Step, _ w: ConvolutionWeights, _ stride: Int,
+        _ padding: Int, _ dilation: Int
+    ) -> sm_conv2d_shape {
         let node = graph.nodes[step.node!]
         let input = graph.shapes[node.inputs[0].index], output = graph.shapes[node.output.index]
         return sm_conv2d_shape(
@@ -178,8 +191,9 @@ public final class Executor {
     public var steps: [StepInfo] {
         plan.steps.map { step in
             let node = step.node.map { graph.nodes[$0] }
-            return StepInfo(name: stepName(step), node: node?.name, isInt8: step.isInt8,
-                            multiplyAccumulates: node.map { graph.multiplyAccumulates(of: $0) } ?? 0)
+            return StepInfo(
+                name: stepName(step), node: node?.name, isInt8: step.isInt8,
+                multiplyAccumulates: node.map { graph.multiplyAccumulates(of: $0) } ?? 0)
         }
     }
 
@@ -195,7 +209,8 @@ public final class Executor {
     /// so no buffer changes: one refine executor serves every cell of the score map.
     public func setWindowOrigin(_ nodeName: String, top: Int, left: Int) throws {
         guard let index = graph.nodes.firstIndex(where: { $0.name == nodeName }),
-              case .window = graph.nodes[index].operation else {
+            case .window = graph.nodes[index].operation
+        else {
             throw GraphError.shapeMismatch(node: nodeName, detail: "no window node of that name")
         }
         windowOrigins[index] = (top, left)
@@ -206,7 +221,9 @@ public final class Executor {
     /// dequantises them) and stay untouched until `source` runs again, so the reader sees the source's last run.
     public func bindInput(_ name: String, to source: Executor, output: String) throws {
         guard let input = graph.inputs.first(where: { $0.name == name }) else { throw GraphError.unexpectedInput(name) }
-        guard source !== self else { throw GraphError.badBinding(input: name, detail: "an executor cannot read its own output") }
+        guard source !== self else {
+            throw GraphError.badBinding(input: name, detail: "an executor cannot read its own output")
+        }
         guard bindings[name] == nil else {
             throw GraphError.badBinding(input: name, detail: "already bound to output '\(bindings[name]!.output)'")
         }
@@ -261,14 +278,17 @@ public final class Executor {
         for (name, _) in graph.inputs {
             guard let binding = bindings[name] else { continue }
             guard inputs[name] == nil else {
-                throw GraphError.badBinding(input: name, detail: "bound to output '\(binding.output)' of another executor; do not feed it")
+                throw GraphError.badBinding(
+                    input: name, detail: "bound to output '\(binding.output)' of another executor; do not feed it")
             }
             guard binding.source.runCount > 0 else { throw GraphError.notRun("the source of bound input '\(name)'") }
         }
         for (name, v) in graph.inputs {
             if bindings[name] != nil {
                 if let observer {
-                    observer(name, graph.shapes[v.index], UnsafeBufferPointer(start: floats(v.index), count: graph.shapes[v.index].count))
+                    observer(
+                        name, graph.shapes[v.index],
+                        UnsafeBufferPointer(start: floats(v.index), count: graph.shapes[v.index].count))
                 }
                 continue
             }
@@ -282,7 +302,9 @@ public final class Executor {
                 pointer(v.index).copyMemory(from: raw.baseAddress!, byteCount: s.count * 4)
             }
             if let observer {
-                observer(name, s, UnsafeBufferPointer(start: pointer(v.index).assumingMemoryBound(to: Float.self), count: s.count))
+                observer(
+                    name, s,
+                    UnsafeBufferPointer(start: pointer(v.index).assumingMemoryBound(to: Float.self), count: s.count))
             }
         }
         lastProfile.removeAll(keepingCapacity: true)
@@ -297,12 +319,14 @@ public final class Executor {
                 let value = plan.values[step.output]
                 var view = pointer(step.output).assumingMemoryBound(to: Float.self)
                 if let e = value.encoding, let scratch = observerScratch {
-                    sm_dequantize_u8_f32(pointer(step.output).assumingMemoryBound(to: UInt8.self), value.count, e.scale,
-                                         e.zeroPoint, scratch.floats)
+                    sm_dequantize_u8_f32(
+                        pointer(step.output).assumingMemoryBound(to: UInt8.self), value.count, e.scale,
+                        e.zeroPoint, scratch.floats)
                     view = scratch.floats
                 }
                 let node = graph.nodes[n]
-                observer(node.name, graph.shapes[node.output.index], UnsafeBufferPointer(start: view, count: value.count))
+                observer(
+                    node.name, graph.shapes[node.output.index], UnsafeBufferPointer(start: view, count: value.count))
             }
         }
         runCount += 1
@@ -310,7 +334,8 @@ public final class Executor {
 
     private func stepName(_ step: LoweredGraph.Step) -> String {
         if let n = step.node { return graph.nodes[n].name + (step.isInt8 ? " (int8)" : "") }
-        let source = graph.nodes.first { $0.output.index == step.inputs[0] }?.name
+        let source =
+            graph.nodes.first { $0.output.index == step.inputs[0] }?.name
             ?? graph.inputs.first { $0.value.index == step.inputs[0] }?.name ?? "%\(step.inputs[0])"
         if case .quantize = step.kind { return "quantize " + source }
         return "dequantize " + source
@@ -329,8 +354,9 @@ public final class Executor {
             let xs = plan.values[step.inputs[0]].shape, os = plan.values[step.output].shape
             let (x, out) = (bytes(step.inputs[0]), bytes(step.output))
             parallelRows(os.height, work: os.count * kernel * kernel) { begin, end, _ in
-                sm_max_pool2d_u8(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(kernel), Int32(stride),
-                                 Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
+                sm_max_pool2d_u8(
+                    x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(kernel), Int32(stride),
+                    Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
             }
         case .windowU8(var top, var left, let pad):
             if let o = windowOrigins[step.node!] { (top, left) = (o.top, o.left) }
@@ -338,8 +364,9 @@ public final class Executor {
             let (x, out) = (bytes(step.inputs[0]), bytes(step.output))
             let (inPlane, outPlane) = (xs.height * xs.width, os.height * os.width)
             parallelRows(xs.channels, work: os.count) { begin, end, _ in
-                sm_window_u8(x + begin * inPlane, Int32(end - begin), Int32(xs.height), Int32(xs.width), Int32(top),
-                             Int32(left), pad, out + begin * outPlane, Int32(os.height), Int32(os.width))
+                sm_window_u8(
+                    x + begin * inPlane, Int32(end - begin), Int32(xs.height), Int32(xs.width), Int32(top),
+                    Int32(left), pad, out + begin * outPlane, Int32(os.height), Int32(os.width))
             }
         case .quantize(let e):
             let (x, out) = (floats(step.inputs[0]), bytes(step.output))
@@ -368,41 +395,48 @@ public final class Executor {
             let macs = os.count * w.inChannels * w.kernel * w.kernel
             w.bias.withUnsafeBufferPointer { bias in
                 var epilogue = sm_conv2d_epilogue(bias: bias.baseAddress, residual: residual, relu: relu ? 1 : 0)
-                parallelRows(os.height, work: macs, granule: Int(k.conv2d_f32_row_granule(&shape))) { begin, end, worker in
-                    k.conv2d_f32(&shape, x, packed, &epilogue, out, Int32(begin), Int32(end), self.workspaces[worker].floats)
+                parallelRows(os.height, work: macs, granule: Int(k.conv2d_f32_row_granule(&shape))) {
+                    begin, end, worker in
+                    k.conv2d_f32(
+                        &shape, x, packed, &epilogue, out, Int32(begin), Int32(end), self.workspaces[worker].floats)
                 }
             }
         case .convTranspose2d(let w):
             w.weights.withUnsafeBufferPointer { wt in
                 w.bias.withUnsafeBufferPointer { b in
                     parallelRows(w.outChannels, work: os.count * xs.channels) { begin, end, _ in
-                        k.conv_transpose2d_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), wt.baseAddress!,
-                                               b.baseAddress, Int32(w.outChannels), Int32(w.kernel), out, Int32(begin),
-                                               Int32(end))
+                        k.conv_transpose2d_f32(
+                            x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), wt.baseAddress!,
+                            b.baseAddress, Int32(w.outChannels), Int32(w.kernel), out, Int32(begin),
+                            Int32(end))
                     }
                 }
             }
         case .maxPool2d(let kernel, let stride, let padding):
             parallelRows(os.height, work: os.count * kernel * kernel) { begin, end, _ in
-                k.max_pool2d_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(kernel), Int32(stride),
-                                 Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
+                k.max_pool2d_f32(
+                    x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), Int32(kernel), Int32(stride),
+                    Int32(padding), out, Int32(os.height), Int32(os.width), Int32(begin), Int32(end))
             }
         case .depthwiseCrossCorrelation:
             let kernelShape = plan.values[step.inputs[1]].shape
             let kp = floats(step.inputs[1])
             parallelRows(os.channels, work: os.count * kernelShape.height * kernelShape.width) { begin, end, _ in
-                k.depthwise_xcorr_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), kp,
-                                      Int32(kernelShape.height), Int32(kernelShape.width), out, Int32(begin), Int32(end))
+                k.depthwise_xcorr_f32(
+                    x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), kp,
+                    Int32(kernelShape.height), Int32(kernelShape.width), out, Int32(begin), Int32(end))
             }
         case .resizeNearest:
-            k.resize_nearest_f32(x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), out, Int32(os.height), Int32(os.width))
+            k.resize_nearest_f32(
+                x, Int32(xs.channels), Int32(xs.height), Int32(xs.width), out, Int32(os.height), Int32(os.width))
         case .window(var top, var left, _, _):
             if let o = windowOrigins[step.node!] { (top, left) = (o.top, o.left) }
             // Channels are independent planes: split them (a copy, so weigh each element as a few MACs).
             let (inPlane, outPlane) = (xs.height * xs.width, os.height * os.width)
             parallelRows(xs.channels, work: os.count * 4) { begin, end, _ in
-                k.window_f32(x + begin * inPlane, Int32(end - begin), Int32(xs.height), Int32(xs.width), Int32(top),
-                             Int32(left), out + begin * outPlane, Int32(os.height), Int32(os.width))
+                k.window_f32(
+                    x + begin * inPlane, Int32(end - begin), Int32(xs.height), Int32(xs.width), Int32(top),
+                    Int32(left), out + begin * outPlane, Int32(os.height), Int32(os.width))
             }
         case .add(let relu):
             k.add_f32(x, floats(step.inputs[1]), out, os.count, relu ? 1 : 0)
@@ -424,8 +458,9 @@ public final class Executor {
                 epilogue.scale = scales.baseAddress
                 epilogue.bias = bias.baseAddress
                 parallelRows(os.height, work: macs) { begin, end, worker in
-                    k.pointee.conv2d_u8s8(&shape, x, packed, &epilogue, out, Int32(begin), Int32(end),
-                                          UnsafeMutableRawPointer(self.workspaces[worker].floats))
+                    k.pointee.conv2d_u8s8(
+                        &shape, x, packed, &epilogue, out, Int32(begin), Int32(end),
+                        UnsafeMutableRawPointer(self.workspaces[worker].floats))
                 }
             }
         }
@@ -451,8 +486,9 @@ public final class Executor {
         }
         let packed = x.packed!
         q.withUnsafeBufferPointer { qp in
-            k.pointee.xcorr_u8s8_pack(qp.baseAddress!, Int32(x.channels), Int32(x.kernelHeight), Int32(x.kernelWidth),
-                                      x.search.zeroPoint, packed.floats)
+            k.pointee.xcorr_u8s8_pack(
+                qp.baseAddress!, Int32(x.channels), Int32(x.kernelHeight), Int32(x.kernelWidth),
+                x.search.zeroPoint, packed.floats)
         }
         let os = plan.values[step.output].shape
         var epilogue = x.epilogue()
@@ -460,9 +496,10 @@ public final class Executor {
         scales.withUnsafeBufferPointer { sp in
             epilogue.scale = sp.baseAddress
             parallelRows(x.channels, work: os.count * taps) { begin, end, worker in
-                k.pointee.depthwise_xcorr_u8s8(s, Int32(x.channels), Int32(x.searchHeight), Int32(x.searchWidth), packed.floats,
-                                               Int32(x.kernelHeight), Int32(x.kernelWidth), &epilogue, out, Int32(begin),
-                                               Int32(end), UnsafeMutableRawPointer(self.workspaces[worker].floats))
+                k.pointee.depthwise_xcorr_u8s8(
+                    s, Int32(x.channels), Int32(x.searchHeight), Int32(x.searchWidth), packed.floats,
+                    Int32(x.kernelHeight), Int32(x.kernelWidth), &epilogue, out, Int32(begin),
+                    Int32(end), UnsafeMutableRawPointer(self.workspaces[worker].floats))
             }
         }
     }

@@ -15,15 +15,20 @@ public enum ImageKernels {
 
     /// `cv2.resize(src, (toWidth, toHeight), interpolation=cv2.INTER_LINEAR)` for uint8 images of 1...4 channels.
     /// `reference` selects the per-pixel reference twin (same bytes, slower).
-    public static func resizeBilinear(_ src: [UInt8], width: Int, height: Int, channels: Int, toWidth: Int,
-                                      toHeight: Int, reference: Bool = false) -> [UInt8] {
-        precondition(src.count == width * height * channels, "resizeBilinear: \(src.count) bytes for \(width)x\(height)x\(channels)")
+    public static func resizeBilinear(
+        _ src: [UInt8], width: Int, height: Int, channels: Int, toWidth: Int,
+        toHeight: Int, reference: Bool = false
+    ) -> [UInt8] {
+        precondition(
+            src.count == width * height * channels,
+            "resizeBilinear: \(src.count) bytes for \(width)x\(height)x\(channels)")
         var out = [UInt8](repeating: 0, count: toWidth * toHeight * channels)
         src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { d in
-                resizeBilinear(s, width: width, height: height, channels: channels, rowStride: width * channels,
-                               into: d, toWidth: toWidth, toHeight: toHeight, outputRowStride: toWidth * channels,
-                               reference: reference)
+                resizeBilinear(
+                    s, width: width, height: height, channels: channels, rowStride: width * channels,
+                    into: d, toWidth: toWidth, toHeight: toHeight, outputRowStride: toWidth * channels,
+                    reference: reference)
             }
         }
         return out
@@ -32,18 +37,24 @@ public enum ImageKernels {
     /// Resize between strided buffers: `src` holds `height` rows of `width * channels` bytes, `rowStride` bytes
     /// apart (e.g. a crop inside a frame: pass the frame's row length and a buffer starting at the crop's first
     /// byte). Likewise for the output.
-    public static func resizeBilinear(_ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
-                                      rowStride: Int, into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int,
-                                      toHeight: Int, outputRowStride: Int, reference: Bool = false) {
-        precondition(width >= 1 && height >= 1 && toWidth >= 1 && toHeight >= 1 && (1...4).contains(channels),
-                     "resizeBilinear: sizes must be >= 1 and channels 1...4")
-        precondition(rowStride >= width * channels && src.count >= (height - 1) * rowStride + width * channels,
-                     "resizeBilinear: source buffer too small")
-        precondition(outputRowStride >= toWidth * channels && dst.count >= (toHeight - 1) * outputRowStride + toWidth * channels,
-                     "resizeBilinear: output buffer too small")
+    public static func resizeBilinear(
+        _ src: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
+        rowStride: Int, into dst: UnsafeMutableBufferPointer<UInt8>, toWidth: Int,
+        toHeight: Int, outputRowStride: Int, reference: Bool = false
+    ) {
+        precondition(
+            width >= 1 && height >= 1 && toWidth >= 1 && toHeight >= 1 && (1...4).contains(channels),
+            "resizeBilinear: sizes must be >= 1 and channels 1...4")
+        precondition(
+            rowStride >= width * channels && src.count >= (height - 1) * rowStride + width * channels,
+            "resizeBilinear: source buffer too small")
+        precondition(
+            outputRowStride >= toWidth * channels && dst.count >= (toHeight - 1) * outputRowStride + toWidth * channels,
+            "resizeBilinear: output buffer too small")
         let fn = reference ? sm_resize_bilinear_u8_reference : sm_resize_bilinear_u8
-        let rc = fn(src.baseAddress, Int32(width), Int32(height), rowStride, Int32(channels), dst.baseAddress,
-                    Int32(toWidth), Int32(toHeight), outputRowStride)
+        let rc = fn(
+            src.baseAddress, Int32(width), Int32(height), rowStride, Int32(channels), dst.baseAddress,
+            Int32(toWidth), Int32(toHeight), outputRowStride)
         precondition(rc == SM_IMAGE_OK, "sm_resize_bilinear_u8 failed (\(rc))")
     }
 
@@ -51,18 +62,24 @@ public enum ImageKernels {
     /// `channels` interleaved) whose top-left pixel is image pixel (x0, y0), pixels outside the image taking the
     /// colour `fill`, resized to `toWidth` x `toHeight` exactly as `resizeBilinear` resizes that window built in full
     /// (the same bytes), without building it: memory O(side), not O(side^2).
-    public static func cropResizeBilinear(_ image: [UInt8], width: Int, height: Int, channels: Int, x0: Int, y0: Int,
-                                          side: Int, fill: [UInt8], toWidth: Int, toHeight: Int,
-                                          reference: Bool = false) -> [UInt8] {
-        precondition(image.count == width * height * channels, "cropResizeBilinear: \(image.count) bytes for \(width)x\(height)x\(channels)")
-        precondition(fill.count == channels && side >= 1 && toWidth >= 1 && toHeight >= 1 && (1...4).contains(channels),
-                     "cropResizeBilinear: bad sizes")
+    public static func cropResizeBilinear(
+        _ image: [UInt8], width: Int, height: Int, channels: Int, x0: Int, y0: Int,
+        side: Int, fill: [UInt8], toWidth: Int, toHeight: Int,
+        reference: Bool = false
+    ) -> [UInt8] {
+        precondition(
+            image.count == width * height * channels,
+            "cropResizeBilinear: \(image.count) bytes for \(width)x\(height)x\(channels)")
+        precondition(
+            fill.count == channels && side >= 1 && toWidth >= 1 && toHeight >= 1 && (1...4).contains(channels),
+            "cropResizeBilinear: bad sizes")
         var out = [UInt8](repeating: 0, count: toWidth * toHeight * channels)
         let fn = reference ? sm_crop_resize_bilinear_u8_reference : sm_crop_resize_bilinear_u8
         let rc = image.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { d in
-                fn(s.baseAddress, Int32(width), Int32(height), width * channels, Int32(channels), Int64(x0), Int64(y0),
-                   Int32(side), Int32(side), fill, d.baseAddress, Int32(toWidth), Int32(toHeight), toWidth * channels)
+                fn(
+                    s.baseAddress, Int32(width), Int32(height), width * channels, Int32(channels), Int64(x0), Int64(y0),
+                    Int32(side), Int32(side), fill, d.baseAddress, Int32(toWidth), Int32(toHeight), toWidth * channels)
             }
         }
         precondition(rc == SM_IMAGE_OK, "sm_crop_resize_bilinear_u8 failed (\(rc))")
@@ -74,37 +91,47 @@ public enum ImageKernels {
     /// `cv2.warpAffine(src, M, (outputWidth, outputHeight), flags=INTER_LINEAR, borderMode=BORDER_CONSTANT,
     /// borderValue=borderValue)` for a single-channel float32 image. `matrix` is M row-major (6 values);
     /// `inverseMap` is `WARP_INVERSE_MAP` (M maps output to source).
-    public static func warpAffine(_ src: [Float], width: Int, height: Int, matrix: [Double], outputWidth: Int,
-                                  outputHeight: Int, borderValue: Float = -1, inverseMap: Bool = false,
-                                  reference: Bool = false) -> [Float] {
+    public static func warpAffine(
+        _ src: [Float], width: Int, height: Int, matrix: [Double], outputWidth: Int,
+        outputHeight: Int, borderValue: Float = -1, inverseMap: Bool = false,
+        reference: Bool = false
+    ) -> [Float] {
         precondition(src.count == width * height, "warpAffine: \(src.count) floats for \(width)x\(height)")
         precondition(matrix.count == 6, "warpAffine: the matrix has 6 values")
-        precondition(width >= 1 && height >= 1 && outputWidth >= 1 && outputHeight >= 1, "warpAffine: sizes must be >= 1")
+        precondition(
+            width >= 1 && height >= 1 && outputWidth >= 1 && outputHeight >= 1, "warpAffine: sizes must be >= 1")
         var out = [Float](repeating: 0, count: outputWidth * outputHeight)
         src.withUnsafeBufferPointer { s in
             out.withUnsafeMutableBufferPointer { d in
-                warpAffine(s, width: width, height: height, rowStride: width, matrix: matrix, into: d,
-                           outputWidth: outputWidth, outputHeight: outputHeight, outputRowStride: outputWidth,
-                           borderValue: borderValue, inverseMap: inverseMap, reference: reference)
+                warpAffine(
+                    s, width: width, height: height, rowStride: width, matrix: matrix, into: d,
+                    outputWidth: outputWidth, outputHeight: outputHeight, outputRowStride: outputWidth,
+                    borderValue: borderValue, inverseMap: inverseMap, reference: reference)
             }
         }
         return out
     }
 
     /// Warp between strided buffers (strides in floats), e.g. into a frame-sized buffer reused across frames.
-    public static func warpAffine(_ src: UnsafeBufferPointer<Float>, width: Int, height: Int, rowStride: Int,
-                                  matrix: [Double], into dst: UnsafeMutableBufferPointer<Float>, outputWidth: Int,
-                                  outputHeight: Int, outputRowStride: Int, borderValue: Float = -1,
-                                  inverseMap: Bool = false, reference: Bool = false) {
+    public static func warpAffine(
+        _ src: UnsafeBufferPointer<Float>, width: Int, height: Int, rowStride: Int,
+        matrix: [Double], into dst: UnsafeMutableBufferPointer<Float>, outputWidth: Int,
+        outputHeight: Int, outputRowStride: Int, borderValue: Float = -1,
+        inverseMap: Bool = false, reference: Bool = false
+    ) {
         precondition(matrix.count == 6, "warpAffine: the matrix has 6 values")
-        precondition(width >= 1 && height >= 1 && outputWidth >= 1 && outputHeight >= 1, "warpAffine: sizes must be >= 1")
-        precondition(rowStride >= width && src.count >= (height - 1) * rowStride + width, "warpAffine: source buffer too small")
-        precondition(outputRowStride >= outputWidth && dst.count >= (outputHeight - 1) * outputRowStride + outputWidth,
-                     "warpAffine: output buffer too small")
+        precondition(
+            width >= 1 && height >= 1 && outputWidth >= 1 && outputHeight >= 1, "warpAffine: sizes must be >= 1")
+        precondition(
+            rowStride >= width && src.count >= (height - 1) * rowStride + width, "warpAffine: source buffer too small")
+        precondition(
+            outputRowStride >= outputWidth && dst.count >= (outputHeight - 1) * outputRowStride + outputWidth,
+            "warpAffine: output buffer too small")
         let fn = reference ? sm_warp_affine_f32_reference : sm_warp_affine_f32
         let rc = matrix.withUnsafeBufferPointer { m in
-            fn(src.baseAddress, Int32(width), Int32(height), rowStride, dst.baseAddress, Int32(outputWidth),
-               Int32(outputHeight), outputRowStride, m.baseAddress, inverseMap ? 1 : 0, borderValue)
+            fn(
+                src.baseAddress, Int32(width), Int32(height), rowStride, dst.baseAddress, Int32(outputWidth),
+                Int32(outputHeight), outputRowStride, m.baseAddress, inverseMap ? 1 : 0, borderValue)
         }
         precondition(rc == SM_IMAGE_OK, "sm_warp_affine_f32 failed (\(rc))")
     }
@@ -114,10 +141,13 @@ public enum ImageKernels {
     /// `cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[-2]`: every outer border (8-connected
     /// foreground = nonzero bytes), all boundary pixels, in OpenCV's point order and contour order.
     public static func findExternalContours(_ mask: [UInt8], width: Int, height: Int) -> [[Point]] {
-        precondition(width >= 1 && height >= 1 && mask.count == width * height,
-                     "findExternalContours: \(mask.count) bytes for \(width)x\(height)")
+        precondition(
+            width >= 1 && height >= 1 && mask.count == width * height,
+            "findExternalContours: \(mask.count) bytes for \(width)x\(height)")
         var c = sm_contours(count: 0, offsets: nil, points: nil)
-        let rc = mask.withUnsafeBufferPointer { sm_find_contours_external($0.baseAddress, Int32(width), Int32(height), width, &c) }
+        let rc = mask.withUnsafeBufferPointer {
+            sm_find_contours_external($0.baseAddress, Int32(width), Int32(height), width, &c)
+        }
         precondition(rc == SM_IMAGE_OK, "sm_find_contours_external failed (\(rc))")
         defer { sm_contours_free(&c) }
         var result: [[Point]] = []
@@ -141,7 +171,9 @@ public enum ImageKernels {
         let pts = points.map { sm_point(x: $0.x, y: $0.y) }
         var idx = [Int32](repeating: 0, count: pts.count)
         let n = pts.withUnsafeBufferPointer { p in
-            idx.withUnsafeMutableBufferPointer { sm_convex_hull(p.baseAddress, Int32(p.count), clockwise ? 1 : 0, $0.baseAddress) }
+            idx.withUnsafeMutableBufferPointer {
+                sm_convex_hull(p.baseAddress, Int32(p.count), clockwise ? 1 : 0, $0.baseAddress)
+            }
         }
         precondition(n >= 0, "sm_convex_hull: out of memory")
         return idx[0..<Int(n)].map { Int($0) }
@@ -160,8 +192,9 @@ public enum ImageKernels {
 
     /// `cv2.boxPoints(rect)`: the four corners, float32, in OpenCV's order.
     public static func boxPoints(_ rect: RotatedRect) -> [(x: Float, y: Float)] {
-        let r = sm_rotated_rect(center_x: rect.center.x, center_y: rect.center.y, width: rect.size.width,
-                                height: rect.size.height, angle: rect.angle)
+        let r = sm_rotated_rect(
+            center_x: rect.center.x, center_y: rect.center.y, width: rect.size.width,
+            height: rect.size.height, angle: rect.angle)
         var out = [Float](repeating: 0, count: 8)
         out.withUnsafeMutableBufferPointer { sm_box_points(r, $0.baseAddress) }
         return (0..<4).map { (x: out[2 * $0], y: out[2 * $0 + 1]) }

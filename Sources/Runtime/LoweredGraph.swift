@@ -23,13 +23,15 @@ struct LoweredGraph {
         let weights: ConvolutionWeights
         let stride: Int, padding: Int, dilation: Int, relu: Bool
         let input: UInt8Encoding
-        let output: UInt8Encoding?          // nil: float32 output
-        let residual: UInt8Encoding??       // .none: no residual; .some(nil): float32; .some(e): uint8
+        let output: UInt8Encoding?   // nil: float32 output
+        let residual: UInt8Encoding??   // .none: no residual; .some(nil): float32; .some(e): uint8
         /// Epilogue scale per output channel: input scale x weight scale, in float32.
         let scales: [Float]
 
-        init(weights: ConvolutionWeights, stride: Int, padding: Int, dilation: Int, relu: Bool, input: UInt8Encoding,
-             output: UInt8Encoding?, residual: UInt8Encoding??) {
+        init(
+            weights: ConvolutionWeights, stride: Int, padding: Int, dilation: Int, relu: Bool, input: UInt8Encoding,
+            output: UInt8Encoding?, residual: UInt8Encoding??
+        ) {
             self.weights = weights
             (self.stride, self.padding, self.dilation, self.relu) = (stride, padding, dilation, relu)
             self.input = input
@@ -178,7 +180,8 @@ struct LoweredGraph {
             let out = node.output.index
             let int8Output: UInt8Encoding? = {
                 guard runsInt8[i], !graphOutputs.contains(out), let e = encodings[node.name], !consumers[out].isEmpty,
-                      consumers[out].allSatisfy({ takesUInt8($0.node, $0.slot) }) else { return nil }
+                    consumers[out].allSatisfy({ takesUInt8($0.node, $0.slot) })
+                else { return nil }
                 return e
             }()
             switch node.operation {
@@ -192,25 +195,35 @@ struct LoweredGraph {
                     residual = .some(values[r].encoding)
                 }
                 values[out] = Value(shape: values[out].shape, encoding: int8Output)
-                let conv = Int8Conv(weights: w, stride: stride, padding: padding, dilation: dilation, relu: relu,
-                                    input: inputEncoding, output: int8Output, residual: residual)
+                let conv = Int8Conv(
+                    weights: w, stride: stride, padding: padding, dilation: dilation, relu: relu,
+                    input: inputEncoding, output: int8Output, residual: residual)
                 steps.append(Step(kind: .int8Conv(conv), inputs: operands, output: out, node: i))
             case .depthwiseCrossCorrelation where runsInt8[i]:
                 let searchEncoding = encoding(of: node.inputs[0])!
-                let operands = [materialize(node.inputs[0].index, as: searchEncoding), materialize(node.inputs[1].index, as: nil)]
+                let operands = [
+                    materialize(node.inputs[0].index, as: searchEncoding), materialize(node.inputs[1].index, as: nil),
+                ]
                 values[out] = Value(shape: values[out].shape, encoding: int8Output)
-                let x = Int8Correlation(search: graph.shape(of: node.inputs[0]), kernel: graph.shape(of: node.inputs[1]),
-                                        searchEncoding: searchEncoding, output: int8Output)
+                let x = Int8Correlation(
+                    search: graph.shape(of: node.inputs[0]), kernel: graph.shape(of: node.inputs[1]),
+                    searchEncoding: searchEncoding, output: int8Output)
                 steps.append(Step(kind: .int8Correlation(x), inputs: operands, output: out, node: i))
             case .maxPool2d(let kernel, let stride, let padding) where values[node.inputs[0].index].encoding != nil:
                 let x = node.inputs[0].index
                 values[out] = Value(shape: values[out].shape, encoding: values[x].encoding)
-                steps.append(Step(kind: .maxPoolU8(kernel: kernel, stride: stride, padding: padding), inputs: [x], output: out, node: i))
+                steps.append(
+                    Step(
+                        kind: .maxPoolU8(kernel: kernel, stride: stride, padding: padding), inputs: [x], output: out,
+                        node: i))
             case .window(let top, let left, _, _) where values[node.inputs[0].index].encoding != nil:
                 let x = node.inputs[0].index
                 let e = values[x].encoding!
                 values[out] = Value(shape: values[out].shape, encoding: e)
-                steps.append(Step(kind: .windowU8(top: top, left: left, pad: UInt8(e.zeroPoint)), inputs: [x], output: out, node: i))
+                steps.append(
+                    Step(
+                        kind: .windowU8(top: top, left: left, pad: UInt8(e.zeroPoint)), inputs: [x], output: out,
+                        node: i))
             default:
                 let operands = node.inputs.map { materialize($0.index, as: nil) }
                 steps.append(Step(kind: .float(node.operation), inputs: operands, output: out, node: i))

@@ -26,9 +26,11 @@ public final class ThreadPool: @unchecked Sendable {
         withoutActuallyEscaping(body) { escaping in
             var job = escaping
             withUnsafeMutablePointer(to: &job) { context in
-                sm_pool_run(pool, { raw, worker in
-                    raw!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(worker))
-                }, context)
+                sm_pool_run(
+                    pool,
+                    { raw, worker in
+                        raw!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(worker))
+                    }, context)
             }
         }
     }

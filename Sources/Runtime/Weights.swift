@@ -18,8 +18,10 @@ public final class ConvolutionWeights: @unchecked Sendable {
     private var packedByLayout: [Float32PackKey: AlignedBuffer] = [:]
     private var packedInt8ByShape: [PackKey: AlignedBuffer] = [:]
 
-    public init(name: String, weights: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int,
-                int8: Int8ConvolutionWeights? = nil) {
+    public init(
+        name: String, weights: [Float], bias: [Float]?, outChannels: Int, inChannels: Int, kernel: Int,
+        int8: Int8ConvolutionWeights? = nil
+    ) {
         precondition(weights.count == outChannels * inChannels * kernel * kernel, "\(name): weight count")
         self.name = name
         self.outChannels = outChannels
@@ -29,21 +31,27 @@ public final class ConvolutionWeights: @unchecked Sendable {
         self.bias = bias ?? [Float](repeating: 0, count: outChannels)
         precondition(self.bias.count == outChannels, "\(name): bias count")
         if let q = int8 {
-            precondition(q.values.count == weights.count && q.scales.count == outChannels && q.bias.count == outChannels,
-                         "\(name): int8 weight counts")
+            precondition(
+                q.values.count == weights.count && q.scales.count == outChannels && q.bias.count == outChannels,
+                "\(name): int8 weight counts")
         }
         self.int8 = int8
     }
 
     public convenience init(name: String, weight: Tensor, bias: Tensor?) throws {
         guard weight.dtype == .float32, weight.shape.count == 4, weight.shape[2] == weight.shape[3] else {
-            throw GraphError.shapeMismatch(node: name, detail: "convolution weight must be float32 OIHW with a square kernel, got \(weight.dtype) \(weight.shape)")
+            throw GraphError.shapeMismatch(
+                node: name,
+                detail:
+                    "convolution weight must be float32 OIHW with a square kernel, got \(weight.dtype) \(weight.shape)")
         }
         if let b = bias, b.dtype != .float32 || b.shape != [weight.shape[0]] {
-            throw GraphError.shapeMismatch(node: name, detail: "bias shape \(b.shape) does not fit \(weight.shape[0]) outputs")
+            throw GraphError.shapeMismatch(
+                node: name, detail: "bias shape \(b.shape) does not fit \(weight.shape[0]) outputs")
         }
-        self.init(name: name, weights: weight.floats, bias: bias?.floats, outChannels: weight.shape[0],
-                  inChannels: weight.shape[1], kernel: weight.shape[2])
+        self.init(
+            name: name, weights: weight.floats, bias: bias?.floats, outChannels: weight.shape[0],
+            inChannels: weight.shape[1], kernel: weight.shape[2])
     }
 
     /// int8 packs: by tier, geometry and the input zero point their per-channel terms hold.
@@ -59,16 +67,21 @@ public final class ConvolutionWeights: @unchecked Sendable {
     }
 
     /// Packed int8 weights for an int8 tier, geometry and input zero point (the packed per-channel term holds it).
-    func packedInt8(for table: UnsafePointer<sm_int8_kernel_table>, shape: sm_conv2d_shape, inputZeroPoint: Int32) -> UnsafeRawPointer {
-        let key = PackKey(tier: table.pointee.tier.rawValue, stride: shape.stride_h, pad: shape.pad_top,
-                          dilation: shape.dilation_h, inH: shape.in_height, inW: shape.in_width, zeroPoint: inputZeroPoint)
+    func packedInt8(
+        for table: UnsafePointer<sm_int8_kernel_table>, shape: sm_conv2d_shape, inputZeroPoint: Int32
+    ) -> UnsafeRawPointer {
+        let key = PackKey(
+            tier: table.pointee.tier.rawValue, stride: shape.stride_h, pad: shape.pad_top,
+            dilation: shape.dilation_h, inH: shape.in_height, inW: shape.in_width, zeroPoint: inputZeroPoint)
         lock.lock()
         defer { lock.unlock() }
         if let p = packedInt8ByShape[key] { return UnsafeRawPointer(p.floats) }
         var s = shape
         let bytes = table.pointee.conv2d_u8s8_packed_bytes(&s)
         let buffer = AlignedBuffer(bytes: max(bytes, 64))
-        int8!.values.withUnsafeBufferPointer { w in table.pointee.conv2d_u8s8_pack(&s, w.baseAddress!, inputZeroPoint, buffer.floats) }
+        int8!.values.withUnsafeBufferPointer { w in
+            table.pointee.conv2d_u8s8_pack(&s, w.baseAddress!, inputZeroPoint, buffer.floats)
+        }
         packedInt8ByShape[key] = buffer
         return UnsafeRawPointer(buffer.floats)
     }
@@ -113,7 +126,9 @@ public final class TransposedConvolutionWeights: @unchecked Sendable {
 
     public init(name: String, weight: Tensor, bias: Tensor?) throws {
         guard weight.dtype == .float32, weight.shape.count == 4, weight.shape[2] == weight.shape[3] else {
-            throw GraphError.shapeMismatch(node: name, detail: "transposed convolution weight must be float32 (in, out, k, k), got \(weight.shape)")
+            throw GraphError.shapeMismatch(
+                node: name, detail: "transposed convolution weight must be float32 (in, out, k, k), got \(weight.shape)"
+            )
         }
         self.name = name
         inChannels = weight.shape[0]
@@ -122,7 +137,8 @@ public final class TransposedConvolutionWeights: @unchecked Sendable {
         weights = weight.floats
         if let b = bias {
             guard b.dtype == .float32, b.shape == [outChannels] else {
-                throw GraphError.shapeMismatch(node: name, detail: "bias shape \(b.shape) does not fit \(outChannels) outputs")
+                throw GraphError.shapeMismatch(
+                    node: name, detail: "bias shape \(b.shape) does not fit \(outChannels) outputs")
             }
             self.bias = b.floats
         } else {

@@ -22,8 +22,9 @@ public final class FrameNetwork {
         // One worker pool for the whole frame: the refine steps find the workers still spinning from the search.
         let pool = threads > 1 ? ThreadPool(threads: threads) : nil
         searchExecutor = try Executor(graph: network.frameSearchGraph(), threads: threads, int8: config, pool: pool)
-        refineExecutor = try Executor(graph: network.frameRefineGraph(row: 12, column: 12), threads: threads, int8: config,
-                                      pool: pool)
+        refineExecutor = try Executor(
+            graph: network.frameRefineGraph(row: 12, column: 12), threads: threads, int8: config,
+            pool: pool)
         for name in Self.featureNames { try refineExecutor.bindInput(name, to: searchExecutor, output: name) }
     }
 
@@ -73,7 +74,9 @@ public final class FrameNetwork {
     }
 
     /// One whole frame with the refine cell fixed in advance (benchmarks; a tracker picks the cell from cls / loc).
-    public func run(crop: Tensor, kernels: [String: Tensor], row: Int, column: Int) throws -> (cls: [Float], loc: [Float], mask: [Float]) {
+    public func run(
+        crop: Tensor, kernels: [String: Tensor], row: Int, column: Int
+    ) throws -> (cls: [Float], loc: [Float], mask: [Float]) {
         let (cls, loc) = try search(crop: crop, kernels: kernels)
         return (cls, loc, try refine(row: row, column: column))
     }
@@ -82,7 +85,9 @@ public final class FrameNetwork {
     public func features() throws -> [String: Tensor] {
         var result: [String: Tensor] = [:]
         for (name, v) in searchExecutor.graph.outputs where Self.featureNames.contains(name) {
-            result[name] = try searchExecutor.withOutput(name) { Tensor(shape: searchExecutor.graph.shape(of: v).dims, floats: Array($0)) }
+            result[name] = try searchExecutor.withOutput(name) {
+                Tensor(shape: searchExecutor.graph.shape(of: v).dims, floats: Array($0))
+            }
         }
         return result
     }

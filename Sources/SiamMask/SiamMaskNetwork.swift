@@ -37,8 +37,10 @@ public final class SiamMaskNetwork: @unchecked Sendable {
                 deconv = try TransposedConvolutionWeights(name: layer.module, weight: w, bias: b)
             } else if let q = model.quantization?.layers[layer.module], !q.isWeightOnly {
                 convs[layer.module] = ConvolutionWeights(
-                    name: layer.module, weights: w.floats, bias: b?.floats, outChannels: q.shape[0], inChannels: q.shape[1],
-                    kernel: q.shape[2], int8: Int8ConvolutionWeights(values: q.values, scales: q.weightScales, bias: q.dequantizedBias))
+                    name: layer.module, weights: w.floats, bias: b?.floats, outChannels: q.shape[0],
+                    inChannels: q.shape[1],
+                    kernel: q.shape[2],
+                    int8: Int8ConvolutionWeights(values: q.values, scales: q.weightScales, bias: q.dequantizedBias))
             } else {
                 convs[layer.module] = try ConvolutionWeights(name: layer.module, weight: w, bias: b)
             }
@@ -79,12 +81,14 @@ public final class SiamMaskNetwork: @unchecked Sendable {
                 let m = b + "layer\(stage + 1).\(block)."
                 let c1 = layers.conv(named: m + "conv1")!, c2 = layers.conv(named: m + "conv2")!
                 let y1 = try g.conv2d(m + "conv1", x, conv(m + "conv1"), relu: true)
-                let y2 = try g.conv2d(m + "conv2", y1, conv(m + "conv2"), stride: c2.stride, padding: c2.padding,
-                                      dilation: c2.dilation, relu: true)
+                let y2 = try g.conv2d(
+                    m + "conv2", y1, conv(m + "conv2"), stride: c2.stride, padding: c2.padding,
+                    dilation: c2.dilation, relu: true)
                 _ = c1
                 var shortcut = x
                 if let d = layers.conv(named: m + "downsample.0") {
-                    shortcut = try g.conv2d(m + "downsample", x, conv(d.module), stride: d.stride, padding: d.padding, relu: false)
+                    shortcut = try g.conv2d(
+                        m + "downsample", x, conv(d.module), stride: d.stride, padding: d.padding, relu: false)
                 }
                 // conv3 + BN, then the shortcut is added and ReLU applied, fused into one kernel call.
                 x = try g.conv2d(m + "conv3", y2, conv(m + "conv3"), relu: true, residual: shortcut)
@@ -112,7 +116,9 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     }
 
     /// The correlation half of a DepthCorr block: conv_kernel(zf), conv_search(xf), depth-wise correlation.
-    private func correlation(_ g: inout GraphBuilder, _ block: String, zf: ValueID?, kernel: ValueID?, xf: ValueID) throws -> ValueID {
+    private func correlation(
+        _ g: inout GraphBuilder, _ block: String, zf: ValueID?, kernel: ValueID?, xf: ValueID
+    ) throws -> ValueID {
         let k = try kernel ?? g.conv2d(block + ".conv_kernel", zf!, conv(block + ".conv_kernel.0"), relu: true)
         let s = try g.conv2d(block + ".conv_search", xf, conv(block + ".conv_search.0"), relu: true)
         return try g.depthwiseCrossCorrelation(block + ".xcorr", search: s, kernel: k)
@@ -192,9 +198,13 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     /// Shapes of the search graph's feature outputs, which the refine graph takes as inputs.
     public var searchFeatureShapes: [String: ActivationShape] {
         let s = widths.stageOutputs
-        return ["f0": ActivationShape(widths.stem, 125, 125), "f1": ActivationShape(s[0], 63, 63),
-                "f2": ActivationShape(s[1], 31, 31), "corr": ActivationShape(widths.correlation, Self.scoreSize, Self.scoreSize),
-                "xf": ActivationShape(widths.adjust, Self.scoreSize + Self.maskSearchWindow - 1, Self.scoreSize + Self.maskSearchWindow - 1)]
+        return [
+            "f0": ActivationShape(widths.stem, 125, 125), "f1": ActivationShape(s[0], 63, 63),
+            "f2": ActivationShape(s[1], 31, 31),
+            "corr": ActivationShape(widths.correlation, Self.scoreSize, Self.scoreSize),
+            "xf": ActivationShape(
+                widths.adjust, Self.scoreSize + Self.maskSearchWindow - 1, Self.scoreSize + Self.maskSearchWindow - 1),
+        ]
     }
 
     /// Side of the xf window one correlation cell reads: the 5x5 kernel plus conv_search's 3x3 reach.
@@ -204,8 +214,10 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     /// 2y..2y+30; pad(F2, 4) then y..y+14; the correlation vector at (y, x).
     public static func refineWindowOrigins(row: Int, column: Int) -> [(node: String, top: Int, left: Int)] {
         let r = "refine_model."
-        return [(r + "crop0", 4 * row - 16, 4 * column - 16), (r + "crop1", 2 * row - 8, 2 * column - 8),
-                (r + "crop2", row - 4, column - 4), (r + "pick", row, column), (maskWindowNode, row, column)]
+        return [
+            (r + "crop0", 4 * row - 16, 4 * column - 16), (r + "crop1", 2 * row - 8, 2 * column - 8),
+            (r + "crop2", row - 4, column - 4), (r + "pick", row, column), (maskWindowNode, row, column),
+        ]
     }
 
     /// The frame refine graph's window of xf: maskSearchWindow x maskSearchWindow from (row, column).
@@ -214,7 +226,9 @@ public final class SiamMaskNetwork: @unchecked Sendable {
     /// Points an executor of a refine graph at another cell without rebuilding anything.
     public static func moveRefine(_ executor: Executor, row: Int, column: Int) throws {
         guard (0..<scoreSize).contains(row), (0..<scoreSize).contains(column) else {
-            throw GraphError.shapeMismatch(node: "refine", detail: "position (\(row),\(column)) is outside the \(scoreSize)x\(scoreSize) score map")
+            throw GraphError.shapeMismatch(
+                node: "refine", detail: "position (\(row),\(column)) is outside the \(scoreSize)x\(scoreSize) score map"
+            )
         }
         let nodes = Set(executor.graph.nodes.map(\.name))
         for o in refineWindowOrigins(row: row, column: column) where nodes.contains(o.node) {
@@ -224,17 +238,23 @@ public final class SiamMaskNetwork: @unchecked Sendable {
 
     /// The refine module at cell (row, column) of the 25x25 score map: zero-padded windows of F0, F1, F2 over the
     /// same 127x127 sub-window of the search crop, and the correlation vector at the cell.
-    public func refineGraph(row: Int, column: Int) throws -> Graph { try refineGraph(row: row, column: column, maskBranch: false) }
+    public func refineGraph(row: Int, column: Int) throws -> Graph {
+        try refineGraph(row: row, column: column, maskBranch: false)
+    }
 
     /// The refine graph a tracking frame runs, paired with `frameSearchGraph`: inputs f0, f1, f2, xf and kernel_mask;
     /// the mask branch's conv_search and correlation run on the xf window of the cell only, giving the same
     /// correlation vector as `refineGraph` reads from the whole map (bit for bit in int8; in float32 up to rounding,
     /// since the Winograd tiles of a window fall on a different grid).
-    public func frameRefineGraph(row: Int, column: Int) throws -> Graph { try refineGraph(row: row, column: column, maskBranch: true) }
+    public func frameRefineGraph(row: Int, column: Int) throws -> Graph {
+        try refineGraph(row: row, column: column, maskBranch: true)
+    }
 
     private func refineGraph(row: Int, column: Int, maskBranch: Bool) throws -> Graph {
         guard (0..<Self.scoreSize).contains(row), (0..<Self.scoreSize).contains(column) else {
-            throw GraphError.shapeMismatch(node: "refine", detail: "position (\(row),\(column)) is outside the \(Self.scoreSize)x\(Self.scoreSize) score map")
+            throw GraphError.shapeMismatch(
+                node: "refine",
+                detail: "position (\(row),\(column)) is outside the \(Self.scoreSize)x\(Self.scoreSize) score map")
         }
         var g = GraphBuilder()
         let shapes = searchFeatureShapes
@@ -260,13 +280,13 @@ public final class SiamMaskNetwork: @unchecked Sendable {
             let a = try g.conv2d(r + name + ".0", x, conv(r + name + ".0"), padding: 1, relu: true)
             return try g.conv2d(r + name + ".2", a, conv(r + name + ".2"), padding: 1, relu: true)
         }
-        var u = try g.convTranspose2d(r + "deconv", q3, deconv)                       // C2 x 15 x 15
+        var u = try g.convTranspose2d(r + "deconv", q3, deconv)   // C2 x 15 x 15
         u = try g.add(r + "merge2", try pair("h2", u), try pair("v2", q2))
         u = try g.resizeNearest(r + "up31", u, height: 31, width: 31)
-        u = try g.conv2d(r + "post0", u, conv(r + "post0"), padding: 1, relu: false)  // C1 x 31 x 31
+        u = try g.conv2d(r + "post0", u, conv(r + "post0"), padding: 1, relu: false)   // C1 x 31 x 31
         u = try g.add(r + "merge1", try pair("h1", u), try pair("v1", q1))
         u = try g.resizeNearest(r + "up61", u, height: 61, width: 61)
-        u = try g.conv2d(r + "post1", u, conv(r + "post1"), padding: 1, relu: false)  // C0 x 61 x 61
+        u = try g.conv2d(r + "post1", u, conv(r + "post1"), padding: 1, relu: false)   // C0 x 61 x 61
         u = try g.add(r + "merge0", try pair("h0", u), try pair("v0", q0))
         u = try g.resizeNearest(r + "up127", u, height: 127, width: 127)
         g.output("mask", try g.conv2d(r + "post2", u, conv(r + "post2"), padding: 1, relu: false))

@@ -7,7 +7,8 @@ import Tensors
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time the tracker's per-frame network (search + refine) and report per-layer throughput against this CPU's peak.",
+        abstract:
+            "Time the tracker's per-frame network (search + refine) and report per-layer throughput against this CPU's peak.",
         discussion: """
             --serve prints one JSON line {"ready": true, ...} once warmed up, then reads stdin: a line with an integer N \
             runs N frames and prints {"frames": N, "ms": [...]}; quit or end of input exits.
@@ -41,9 +42,15 @@ struct BenchCommand: ParsableCommand {
         // CommandFailure rather than ValidationError: one line, without the usage text.
         if frames < 1 { throw CommandFailure("--frames must be at least 1, not \(frames)") }
         if warmup < 0 { throw CommandFailure("--warmup must not be negative, not \(warmup)") }
-        let crop = try search.map { path in try reporting("cannot read --search \(path)") { try NPY.read(URL(fileURLWithPath: path)) } }
-        let exemplar = try template.map { path in try reporting("cannot read --template \(path)") { try NPY.read(URL(fileURLWithPath: path)) } }
-        guard FileManager.default.fileExists(atPath: model) else { throw CommandFailure("cannot load \(model): no such file") }
+        let crop = try search.map { path in
+            try reporting("cannot read --search \(path)") { try NPY.read(URL(fileURLWithPath: path)) }
+        }
+        let exemplar = try template.map { path in
+            try reporting("cannot read --template \(path)") { try NPY.read(URL(fileURLWithPath: path)) }
+        }
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw CommandFailure("cannot load \(model): no such file")
+        }
         let bench = try reporting("cannot benchmark \(model)") {
             try FrameBenchmark(model: URL(fileURLWithPath: model), threads: threads, search: crop, template: exemplar)
         }

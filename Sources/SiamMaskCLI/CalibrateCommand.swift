@@ -8,11 +8,11 @@ struct CalibrateCommand: ParsableCommand {
         commandName: "calibrate",
         abstract: "Record activation ranges by running the float32 tracker over real sequences.",
         discussion: """
-        Each sequence is tracked from its first-frame ground truth, so the network sees the crops the tracker sees;
-        every input and node output of the per-frame graphs (search and refine) is observed. The observations are
-        reduced with --method: mse (default), minmax, percentile[:P] (default P 99.99) or entropy (KL). Writes a versioned
-        JSON table (Schemas/calibration-table.md), atomically.
-        """)
+            Each sequence is tracked from its first-frame ground truth, so the network sees the crops the tracker sees;
+            every input and node output of the per-frame graphs (search and refine) is observed. The observations are
+            reduced with --method: mse (default), minmax, percentile[:P] (default P 99.99) or entropy (KL). Writes a versioned
+            JSON table (Schemas/calibration-table.md), atomically.
+            """)
 
     @Argument(help: "The float32 .siam model.")
     var model: String
@@ -20,7 +20,8 @@ struct CalibrateCommand: ParsableCommand {
     @Option(name: .customLong("sequence"), help: "A sequence folder or video with ground truth (repeatable).")
     var sequences: [String] = []
 
-    @Option(help: "minmax, percentile[:P] (P defaults to 99.99), entropy or mse (the default: best measured, see README).")
+    @Option(
+        help: "minmax, percentile[:P] (P defaults to 99.99), entropy or mse (the default: best measured, see README).")
     var method: String = "mse"
 
     @OptionGroup var framesOption: TrackedFramesOption
@@ -40,7 +41,9 @@ struct CalibrateCommand: ParsableCommand {
 
     func validate() throws {
         if sequences.isEmpty { throw ValidationError("give at least one --sequence") }
-        if CalibrationMethod(parsing: method) == nil { throw ValidationError("unknown --method '\(method)' (minmax, percentile[:P], entropy, mse)") }
+        if CalibrationMethod(parsing: method) == nil {
+            throw ValidationError("unknown --method '\(method)' (minmax, percentile[:P], entropy, mse)")
+        }
     }
 
     func run() throws {
@@ -49,15 +52,19 @@ struct CalibrateCommand: ParsableCommand {
         let network = try loadNetwork(model)
         let seqs = try openSequences(sequences)
         let observation = try reporting("calibration failed") {
-            try CalibrationRunner.observe(network: network, sequences: seqs, preset: preset, maxFrames: frames, threads: threads,
-                                          saveInputs: saveInputs.map { URL(fileURLWithPath: $0) }) { name, n in
+            try CalibrationRunner.observe(
+                network: network, sequences: seqs, preset: preset, maxFrames: frames, threads: threads,
+                saveInputs: saveInputs.map { URL(fileURLWithPath: $0) }
+            ) { name, n in
                 print("  \(name): \(n) frames")
             }
         }
         let table = CalibrationRunner.table(observation, method: method, model: try modelIdentity(model))
         try reporting("cannot write \(output)") { try table.write(to: URL(fileURLWithPath: output)) }
-        print(String(format: "calibrated %d tensors on %d frames of %d sequences (%@) -> %@ in %.1f s", table.tensors.count,
-                     observation.frames, seqs.count, method.name, output, Date().timeIntervalSince(start)))
+        print(
+            String(
+                format: "calibrated %d tensors on %d frames of %d sequences (%@) -> %@ in %.1f s", table.tensors.count,
+                observation.frames, seqs.count, method.name, output, Date().timeIntervalSince(start)))
     }
 }
 

@@ -30,17 +30,22 @@ struct ConvertCommand: ParsableCommand {
     func run() throws {
         guard ["vot", "davis"].contains(preset) else { throw ValidationError("--preset must be vot or davis") }
         let urls = sources.map { URL(fileURLWithPath: $0) }
-        let options = ConversionOptions(canonicalization: .init(allowMissing: allowMissing, allowUnexpected: allowUnexpected),
-                                        defaultPreset: preset)
+        let options = ConversionOptions(
+            canonicalization: .init(allowMissing: allowMissing, allowUnexpected: allowUnexpected),
+            defaultPreset: preset)
         let start = Date()
         let result = try reporting("cannot convert \(sources.joined(separator: ", "))") {
             try ModelConverter.convert(urls, options: options)
         }
         let out = URL(fileURLWithPath: output)
-        try reporting("cannot write \(output)") { try SiamFileWriter.write(result.model.siamFile(), to: out, compressionLevel: level) }
+        try reporting("cannot write \(output)") {
+            try SiamFileWriter.write(result.model.siamFile(), to: out, compressionLevel: level)
+        }
         let size = (try? FileManager.default.attributesOfItem(atPath: out.path)[.size] as? Int) ?? 0
         for w in result.warnings { print("warning: \(w)") }
-        print("converted \(result.sourceDescription) -> \(output): \(result.model.weights.tensors.count) tensors, "
-              + "widths \(result.model.widths), \(size) bytes, \(String(format: "%.2f", Date().timeIntervalSince(start))) s")
+        print(
+            "converted \(result.sourceDescription) -> \(output): \(result.model.weights.tensors.count) tensors, "
+                + "widths \(result.model.widths), \(size) bytes, \(String(format: "%.2f", Date().timeIntervalSince(start))) s"
+        )
     }
 }

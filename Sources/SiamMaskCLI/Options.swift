@@ -53,7 +53,8 @@ struct HyperParameterOverrides: ParsableArguments {
         for (name, v) in [("--penalty-k", penaltyK), ("--lr", lr)] where v.map({ !$0.isFinite || $0 < 0 }) ?? false {
             throw ValidationError("\(name) must be a non-negative number")
         }
-        for (name, v) in [("--window-influence", windowInfluence), ("--seg-thr", segThr)] where v.map({ !(0...1).contains($0) }) ?? false {
+        for (name, v) in [("--window-influence", windowInfluence), ("--seg-thr", segThr)]
+        where v.map({ !(0...1).contains($0) }) ?? false {
             throw ValidationError("\(name) must be between 0 and 1")
         }
     }

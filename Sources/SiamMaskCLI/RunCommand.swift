@@ -11,14 +11,14 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run one SiamMask graph on .npy inputs and write one NAME.npy per output.",
         discussion: """
-        Graphs (float32, NCHW, batch 1, images BGR 0..255):
-          template: template [1,3,127,127] -> zf [1,256,7,7]
-          search:   search [1,3,255,255], zf -> cls [1,10,25,25], loc [1,20,25,25], corr [1,256,25,25],
-                    f0 [1,64,125,125], f1 [1,256,63,63], f2 [1,512,31,31]
-          refine:   f0, f1, f2, corr and --pos ROW,COL -> mask [1,1,127,127] (logits)
-        Channel counts scale with the model's widths. An int8 model runs its search and refine graphs in int8 (the
-        template graph, and everything with --float32, on its dequantised weights in float32).
-        """)
+            Graphs (float32, NCHW, batch 1, images BGR 0..255):
+              template: template [1,3,127,127] -> zf [1,256,7,7]
+              search:   search [1,3,255,255], zf -> cls [1,10,25,25], loc [1,20,25,25], corr [1,256,25,25],
+                        f0 [1,64,125,125], f1 [1,256,63,63], f2 [1,512,31,31]
+              refine:   f0, f1, f2, corr and --pos ROW,COL -> mask [1,1,127,127] (logits)
+            Channel counts scale with the model's widths. An int8 model runs its search and refine graphs in int8 (the
+            template graph, and everything with --float32, on its dequantised weights in float32).
+            """)
 
     enum GraphName: String, ExpressibleByArgument, CaseIterable { case template, search, refine }
 
@@ -46,7 +46,8 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Also write every graph input and node output (dequantised) as NODE.npy into this folder.")
     var dumpActivations: String?
 
-    @Option(help: "Run this many more times after the first (packing) run and print the time of every step of the last.")
+    @Option(
+        help: "Run this many more times after the first (packing) run and print the time of every step of the last.")
     var profile: Int?
 
     func validate() throws {
@@ -57,7 +58,8 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         var named: [String: Tensor] = [:]
         for spec in inputs {
-            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex, spec.index(after: eq) != spec.endIndex else {
+            guard let eq = spec.firstIndex(of: "="), eq != spec.startIndex, spec.index(after: eq) != spec.endIndex
+            else {
                 throw ValidationError("--input expects NAME=FILE.npy, got '\(spec)'")
             }
             let name = String(spec[..<eq]), path = String(spec[spec.index(after: eq)...])
@@ -85,7 +87,9 @@ struct RunCommand: ParsableCommand {
         let outputs = try reporting("cannot run the \(graph.rawValue) graph") {
             let executor = try Executor(graph: g, threads: threads, int8: int8)
             if dumpActivations != nil {
-                executor.observer = { name, shape, values in dumped.append((name, Tensor(shape: shape.dims, floats: Array(values)))) }
+                executor.observer = { name, shape, values in
+                    dumped.append((name, Tensor(shape: shape.dims, floats: Array(values))))
+                }
             }
             let first = try executor.run(named)
             guard let repeats = profile else { return first }
@@ -99,10 +103,13 @@ struct RunCommand: ParsableCommand {
             }
             let steps = executor.lastProfile
             let total = steps.map(\.seconds).reduce(0, +)
-            print(String(format: "profile: best of %d runs %.1f ms; last run by step (%.1f ms):", times.count,
-                         (times.min() ?? 0) * 1000, total * 1000))
+            print(
+                String(
+                    format: "profile: best of %d runs %.1f ms; last run by step (%.1f ms):", times.count,
+                    (times.min() ?? 0) * 1000, total * 1000))
             for (name, seconds) in steps.sorted(by: { $0.seconds > $1.seconds }).prefix(25) {
-                print(String(format: "  %7.2f ms  %4.1f%%  %@", seconds * 1000, 100 * seconds / max(total, 1e-12), name))
+                print(
+                    String(format: "  %7.2f ms  %4.1f%%  %@", seconds * 1000, 100 * seconds / max(total, 1e-12), name))
             }
             return first
         }
@@ -120,8 +127,12 @@ struct RunCommand: ParsableCommand {
             }
         }
         for (name, v) in g.outputs { print("\(name) \(g.shape(of: v).dims)") }
-        print(String(format: "loaded in %.0f ms; %@ graph (%.2f GMAC, %@) ran in %.0f ms with %d thread(s), packing included",
-                     loadSeconds * 1000, graph.rawValue, Double(g.multiplyAccumulates) / 1e9, int8 == nil ? "float32" : network.model.precision,
-                     runSeconds * 1000, threads))
+        print(
+            String(
+                format:
+                    "loaded in %.0f ms; %@ graph (%.2f GMAC, %@) ran in %.0f ms with %d thread(s), packing included",
+                loadSeconds * 1000, graph.rawValue, Double(g.multiplyAccumulates) / 1e9,
+                int8 == nil ? "float32" : network.model.precision,
+                runSeconds * 1000, threads))
     }
 }

@@ -8,9 +8,11 @@ public struct SiamMaskCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "siammask",
         abstract: "Convert, calibrate, quantise, track with and validate SiamMask models on the CPU.",
-        subcommands: [ConvertCommand.self, CalibrateCommand.self, QuantizeCommand.self, TrackCommand.self, DriftCommand.self,
-                      InspectCommand.self, RunCommand.self, SynthCommand.self, BenchCommand.self, EvalCommand.self,
-                      SoakCommand.self])
+        subcommands: [
+            ConvertCommand.self, CalibrateCommand.self, QuantizeCommand.self, TrackCommand.self, DriftCommand.self,
+            InspectCommand.self, RunCommand.self, SynthCommand.self, BenchCommand.self, EvalCommand.self,
+            SoakCommand.self,
+        ])
     public init() {}
 }
 
@@ -28,7 +30,8 @@ func loadNetwork(_ path: String) throws -> SiamMaskNetwork {
 
 /// Runs `body`, turning any error into a one-line `CommandFailure` that names what failed.
 func reporting<T>(_ context: String, _ body: () throws -> T) throws -> T {
-    do { return try body() } catch let e as CommandFailure { throw e } catch let e as ValidationError { throw e } catch {
+    do { return try body() } catch let e as CommandFailure { throw e } catch let e as ValidationError { throw e } catch
+    {
         throw CommandFailure("\(context): \(error)")
     }
 }

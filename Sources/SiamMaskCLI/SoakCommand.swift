@@ -9,7 +9,8 @@ import Synthetic
 struct SoakCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "soak",
-        abstract: "Track a long generated sequence in memory: resident memory, time per frame and NaN/Inf, with a verdict.",
+        abstract:
+            "Track a long generated sequence in memory: resident memory, time per frame and NaN/Inf, with a verdict.",
         discussion: """
             Frames come from the synthetic generator (seed, size, difficulty as `synth`), rendered one at a time and \
             never written. Each frame records the current resident set (/proc/self/statm), the peak resident set \
@@ -54,7 +55,9 @@ struct SoakCommand: ParsableCommand {
         guard frames >= 20, frames < SynthOptions.maxFrames else {
             throw ValidationError("--frames must be between 20 and \(SynthOptions.maxFrames - 1)")
         }
-        guard maxGrowth > 0, timeTolerance > 0 else { throw ValidationError("--max-growth and --time-tolerance must be positive") }
+        guard maxGrowth > 0, timeTolerance > 0 else {
+            throw ValidationError("--max-growth and --time-tolerance must be positive")
+        }
     }
 
     func run() throws {
@@ -74,15 +77,22 @@ struct SoakCommand: ParsableCommand {
             }
         }
         let verdict = result.verdict(maxGrowthMiB: maxGrowth, timeTolerance: timeTolerance)
-        print(String(format: "soak: %d frames %dx%d (seed %llu, %@), %@ model, %@ preset, %d thread(s)", frames, width, height,
-                     seed, level.rawValue, network.model.precision, preset.name, threadsOption.threads))
+        print(
+            String(
+                format: "soak: %d frames %dx%d (seed %llu, %@), %@ model, %@ preset, %d thread(s)", frames, width,
+                height,
+                seed, level.rawValue, network.model.precision, preset.name, threadsOption.threads))
         for line in verdict.lines { print(line) }
         if let path = report {
-            let json = result.json(verdict: verdict, context: [
-                "model": model, "precision": "\(network.model.precision)", "preset": preset.name, "seed": "\(seed)",
-                "size": "\(width)x\(height)", "difficulty": level.rawValue, "threads": "\(threadsOption.threads)",
-            ])
-            try reporting("cannot write \(path)") { try json.write(to: URL(fileURLWithPath: path), options: Data.WritingOptions.atomic) }
+            let json = result.json(
+                verdict: verdict,
+                context: [
+                    "model": model, "precision": "\(network.model.precision)", "preset": preset.name, "seed": "\(seed)",
+                    "size": "\(width)x\(height)", "difficulty": level.rawValue, "threads": "\(threadsOption.threads)",
+                ])
+            try reporting("cannot write \(path)") {
+                try json.write(to: URL(fileURLWithPath: path), options: Data.WritingOptions.atomic)
+            }
         }
         if !verdict.passed { throw ExitCode(1) }
     }
@@ -99,7 +109,9 @@ final class SyntheticFrames: FrameSource {
 
     /// The first frame's target as a VOT polygon (the ground truth `synth` writes).
     func initialTarget() throws -> TrackerInitialization {
-        guard let r = generator.render(frame: 0).rectangle else { throw CommandFailure("the target is not visible in frame 0") }
+        guard let r = generator.render(frame: 0).rectangle else {
+            throw CommandFailure("the target is not visible in frame 0")
+        }
         return .polygon(r.corners.flatMap { [$0.x, $0.y] })
     }
 
@@ -164,14 +176,18 @@ struct SoakRun {
     var outOfBoundsFrames: [Int] = []
 
     /// Starts `tracker` on the first frame of `frames`, tracks `count` further frames.
-    static func run(tracker: SiamMaskTracker, frames: SyntheticFrames, count: Int, progress: (Int) -> Void = { _ in }) throws -> SoakRun {
+    static func run(
+        tracker: SiamMaskTracker, frames: SyntheticFrames, count: Int, progress: (Int) -> Void = { _ in }
+    ) throws -> SoakRun {
         var run = SoakRun()
         let target = try frames.initialTarget()
         var lastCPU = ProcessProbe.cpuSeconds(), lastRender = frames.renderCPUSeconds
         try tracker.track(frames, maxFrames: count, target: { _ in target }) { index, frame, result in
             // CPU time since the previous frame's result, less the rendering of this frame.
             let cpu = ProcessProbe.cpuSeconds(), render = frames.renderCPUSeconds
-            run.check(index, frame: frame, result: result, state: tracker.state, cpuSeconds: cpu - lastCPU - (render - lastRender))
+            run.check(
+                index, frame: frame, result: result, state: tracker.state,
+                cpuSeconds: cpu - lastCPU - (render - lastRender))
             lastCPU = cpu
             lastRender = render
             progress(index)
@@ -180,8 +196,10 @@ struct SoakRun {
     }
 
     /// Records frame `index` (1-based): its result, the state after it and the tracker's CPU seconds on it.
-    mutating func check(_ index: Int, frame: Image, result r: TrackResult,
-                        state: (center: (x: Double, y: Double), size: (width: Double, height: Double)), cpuSeconds: Double) {
+    mutating func check(
+        _ index: Int, frame: Image, result r: TrackResult,
+        state: (center: (x: Double, y: Double), size: (width: Double, height: Double)), cpuSeconds: Double
+    ) {
         cpuMs.append(Float(cpuSeconds * 1000))
         wallMs.append(Float((r.timings.crop + r.timings.network + r.timings.post) * 1000))
         residentKiB.append(Int32(clamping: ProcessProbe.residentKiB()))
@@ -190,11 +208,13 @@ struct SoakRun {
         sizes.append((Float(state.size.width), Float(state.size.height)))
         lost.append(r.isTargetLost)
         let (W, H) = (Double(frame.width), Double(frame.height))
-        var finite = [state.center.x, state.center.y, state.size.width, state.size.height, r.bestPScore].allSatisfy(\.isFinite)
+        var finite = [state.center.x, state.center.y, state.size.width, state.size.height, r.bestPScore].allSatisfy(
+            \.isFinite)
         finite = finite && r.score.isFinite && r.polygon.allSatisfy { $0.x.isFinite && $0.y.isFinite }
         finite = finite && r.probability.allSatisfy(\.isFinite)
         if !finite { nonFiniteFrames.append(index) }
-        let inside = (0...W).contains(state.center.x) && (0...H).contains(state.center.y)
+        let inside =
+            (0...W).contains(state.center.x) && (0...H).contains(state.center.y)
             && (10...max(10, W)).contains(state.size.width) && (10...max(10, H)).contains(state.size.height)
         if !inside { outOfBoundsFrames.append(index) }
     }
@@ -226,14 +246,22 @@ struct SoakRun {
         func ok(_ b: Bool) -> String { b ? "ok" : "FAIL" }
         let lostCount = lost.filter { $0 }.count
         let lines = [
-            String(format: "resident: %.1f MiB at frame 1, %.1f MiB at frame %d, %.1f MiB at the end (largest of the last %d: %.1f)",
-                   mib(residentKiB[0]), mib(residentKiB[b - 1]), b, mib(residentKiB[n - 1]), b, mib(residentKiB[(n - b)...].max()!)),
-            String(format: "peak resident: %.1f MiB at frame %d, %.1f MiB at the end: growth %.2f MiB (limit %.1f) %@",
-                   mib(peakKiB[b - 1]), b, mib(peakKiB[n - 1]), peakGrowth, maxGrowthMiB, ok(memoryOK)),
-            String(format: "cpu time per frame (median): %.2f ms over frames %d-%d, %.2f ms over the last %d: ratio %.3f (tolerance %.2f) %@",
-                   reference, b, min(n, 2 * b) - 1, last, b, ratio, timeTolerance, ok(timeOK)),
-            String(format: "wall time per frame (median, tracker only): %.2f ms over frames %d-%d, %.2f ms over the last %d",
-                   wallReference, b, min(n, 2 * b) - 1, wallLast, b),
+            String(
+                format:
+                    "resident: %.1f MiB at frame 1, %.1f MiB at frame %d, %.1f MiB at the end (largest of the last %d: %.1f)",
+                mib(residentKiB[0]), mib(residentKiB[b - 1]), b, mib(residentKiB[n - 1]), b,
+                mib(residentKiB[(n - b)...].max()!)),
+            String(
+                format: "peak resident: %.1f MiB at frame %d, %.1f MiB at the end: growth %.2f MiB (limit %.1f) %@",
+                mib(peakKiB[b - 1]), b, mib(peakKiB[n - 1]), peakGrowth, maxGrowthMiB, ok(memoryOK)),
+            String(
+                format:
+                    "cpu time per frame (median): %.2f ms over frames %d-%d, %.2f ms over the last %d: ratio %.3f (tolerance %.2f) %@",
+                reference, b, min(n, 2 * b) - 1, last, b, ratio, timeTolerance, ok(timeOK)),
+            String(
+                format:
+                    "wall time per frame (median, tracker only): %.2f ms over frames %d-%d, %.2f ms over the last %d",
+                wallReference, b, min(n, 2 * b) - 1, wallLast, b),
             "non-finite frames: \(nonFiniteFrames.count) \(ok(nonFiniteFrames.isEmpty)); state outside the image: "
                 + "\(outOfBoundsFrames.count) \(ok(outOfBoundsFrames.isEmpty)); frames reported lost: \(lostCount)",
             passed ? "soak PASSED" : "soak FAILED",
@@ -241,7 +269,8 @@ struct SoakRun {
         let figures: [String: Double] = [
             "resident_first_mib": mib(residentKiB[0]), "resident_baseline_mib": mib(residentKiB[b - 1]),
             "resident_end_mib": mib(residentKiB[n - 1]), "resident_growth_mib": currentGrowth,
-            "peak_baseline_mib": mib(peakKiB[b - 1]), "peak_end_mib": mib(peakKiB[n - 1]), "peak_growth_mib": peakGrowth,
+            "peak_baseline_mib": mib(peakKiB[b - 1]), "peak_end_mib": mib(peakKiB[n - 1]),
+            "peak_growth_mib": peakGrowth,
             "cpu_ms_reference": reference, "cpu_ms_last": last, "cpu_ratio": ratio,
             "wall_ms_reference": wallReference, "wall_ms_last": wallLast, "baseline_frame": Double(b),
             "lost_frames": Double(lostCount),

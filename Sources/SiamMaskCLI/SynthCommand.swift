@@ -68,9 +68,10 @@ public struct SynthCommand: ParsableCommand {
         guard let sequenceLayout = SequenceLayout(rawValue: layout.lowercased()) else {
             throw ValidationError("--layout must be flat or davis (got \"\(layout)\")")
         }
-        let options = SynthOptions(seed: seed, frames: frames, width: width, height: height, difficulty: level,
-                                   frameFormat: frameFormat, jpegQuality: quality, layout: sequenceLayout,
-                                   sequenceName: name, threads: threads)
+        let options = SynthOptions(
+            seed: seed, frames: frames, width: width, height: height, difficulty: level,
+            frameFormat: frameFormat, jpegQuality: quality, layout: sequenceLayout,
+            sequenceName: name, threads: threads)
         do {
             try options.validate()
         } catch let SynthError.invalidOption(message) {
@@ -96,7 +97,8 @@ public struct SynthCommand: ParsableCommand {
             throw CommandFailure("synth: \(error)")
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        var line = "synth: \(options.frames) frames \(options.width)x\(options.height) (\(options.difficulty.rawValue), seed "
+        var line =
+            "synth: \(options.frames) frames \(options.width)x\(options.height) (\(options.difficulty.rawValue), seed "
             + "\(options.seed)) written to \(summary.framesDirectory.path) in \((seconds * 1000).rounded() / 1000) s"
         if !summary.emptyFrames.isEmpty { line += "; target invisible in \(summary.emptyFrames.count) frame(s)" }
         print(line)

@@ -9,11 +9,11 @@ struct TrackCommand: ParsableCommand {
         commandName: "track",
         abstract: "Track one object through an image sequence or video: rotated boxes, masks and overlays.",
         discussion: """
-        PATH is a DAVIS sequence (ROOT/JPEGImages/480p/SEQ), a VOT folder (frames + groundtruth.txt), an OTB folder
-        (img/ + groundtruth_rect.txt), a synthetic sequence (frames + masks/ + groundtruth.txt), a plain folder of
-        frames, or a video file (needs ffmpeg). Without --init*, the sequence's first-frame ground truth is used.
-        Writes OUT/polygons.txt, OUT/results.jsonl, OUT/masks/NNNNN.png and OUT/overlay/NNNNN.jpg, atomically.
-        """)
+            PATH is a DAVIS sequence (ROOT/JPEGImages/480p/SEQ), a VOT folder (frames + groundtruth.txt), an OTB folder
+            (img/ + groundtruth_rect.txt), a synthetic sequence (frames + masks/ + groundtruth.txt), a plain folder of
+            frames, or a video file (needs ffmpeg). Without --init*, the sequence's first-frame ground truth is used.
+            Writes OUT/polygons.txt, OUT/results.jsonl, OUT/masks/NNNNN.png and OUT/overlay/NNNNN.jpg, atomically.
+            """)
 
     @Argument(help: "The .siam model.")
     var model: String
@@ -42,16 +42,20 @@ struct TrackCommand: ParsableCommand {
     @Flag(help: "Do not write overlay frames.")
     var noOverlay = false
 
-    @Option(help: ArgumentHelp("Also write the overlay frames as a video (e.g. OUT.mp4, through ffmpeg; written atomically). "
-                               + "An odd frame side is padded by one pixel.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write the overlay frames as a video (e.g. OUT.mp4, through ffmpeg; written atomically). "
+                + "An odd frame side is padded by one pixel.", valueName: "file"))
     var videoOut: String?
 
     @Option(help: "Frame rate of --video-out.")
     var videoFps: Int = 25
 
-    @Option(help: ArgumentHelp("Replay target states from another tracker's results.jsonl (cx, cy, w, h per frame): "
-                               + "before frame f the state is set to that file's frame f-1, for per-frame parity tests.",
-                               visibility: .hidden))
+    @Option(
+        help: ArgumentHelp(
+            "Replay target states from another tracker's results.jsonl (cx, cy, w, h per frame): "
+                + "before frame f the state is set to that file's frame f-1, for per-frame parity tests.",
+            visibility: .hidden))
     var replayStates: String?
 
     @Option(help: "Output folder (must not exist, or be empty).")
@@ -68,10 +72,15 @@ struct TrackCommand: ParsableCommand {
     func run() throws {
         let start = Date()
         let seq = try reporting("cannot open \(sequence)") { try SequenceReader.open(URL(fileURLWithPath: sequence)) }
-        if let path = videoOut, !VideoWriter.isAvailable { throw CommandFailure("cannot write \(path): \(VideoWriterError.ffmpegMissing)") }
+        if let path = videoOut, !VideoWriter.isAvailable {
+            throw CommandFailure("cannot write \(path): \(VideoWriterError.ffmpegMissing)")
+        }
         let network = try loadNetwork(model)
         let preset: ResolvedTrackerPreset
-        do { preset = overrides.applied(to: try SequenceTracking.preset(presetOption.value, for: seq, model: network.model)) } catch {
+        do {
+            preset = overrides.applied(
+                to: try SequenceTracking.preset(presetOption.value, for: seq, model: network.model))
+        } catch {
             throw CommandFailure("\(error)")
         }
         let tracker = try reporting("cannot start the tracker") {
@@ -98,28 +107,37 @@ struct TrackCommand: ParsableCommand {
                     output = folder
                     let video = try videoOut.map { path in
                         try reporting("cannot write \(path)") {
-                            try VideoWriter(destination: URL(fileURLWithPath: path), width: first.width, height: first.height,
-                                            framesPerSecond: videoFps)
+                            try VideoWriter(
+                                destination: URL(fileURLWithPath: path), width: first.width, height: first.height,
+                                framesPerSecond: videoFps)
                         }
                     }
                     writer = try reporting("cannot write to \(out)") {
                         try TrackOutputWriter(folder: folder.staging, overlays: !noOverlay, video: video)
                     }
                     try reporting("cannot write to \(out)") {
-                        try writer!.writeInitial(frame: first, center: session.center, size: session.size, target: target)
+                        try writer!.writeInitial(
+                            frame: first, center: session.center, size: session.size, target: target)
                     }
-                    replay = try replayStates.map { path in try reporting("cannot read \(path)") { try Self.states(URL(fileURLWithPath: path)) } }
+                    replay = try replayStates.map { path in
+                        try reporting("cannot read \(path)") { try Self.states(URL(fileURLWithPath: path)) }
+                    }
                     trackStart = Date()
                 },
                 beforeFrame: { index in
                     if let s = replay?[index - 1] { session.setState(center: (s[0], s[1]), size: (s[2], s[3])) }
-                }) { index, frame, results in
-                    let w0 = Date()
-                    try reporting("cannot write frame \(index)") { try writer!.write(frame: frame, index: index, result: results[0]) }
-                    writeSeconds += Date().timeIntervalSince(w0)
-                    try reporting("cannot read the ground truth of frame \(index)") { try accuracy.add(results[0], sequence: seq, frame: index) }
-                    progress.update(index + 1, elapsed: Date().timeIntervalSince(trackStart))
                 }
+            ) { index, frame, results in
+                let w0 = Date()
+                try reporting("cannot write frame \(index)") {
+                    try writer!.write(frame: frame, index: index, result: results[0])
+                }
+                writeSeconds += Date().timeIntervalSince(w0)
+                try reporting("cannot read the ground truth of frame \(index)") {
+                    try accuracy.add(results[0], sequence: seq, frame: index)
+                }
+                progress.update(index + 1, elapsed: Date().timeIntervalSince(trackStart))
+            }
         } catch let e as TrackingLoopError {
             if case .noFrames = e { throw CommandFailure("\(sequence): the sequence has no frames") }
             if let failure = e.underlying as? CommandFailure { throw failure }   // already says what failed
@@ -133,13 +151,19 @@ struct TrackCommand: ParsableCommand {
         if let path = videoOut { try reporting("cannot write \(path)") { try writer!.commitVideo() } }
         let count = summary.trackedFrames + 1
         let tracked = Double(max(summary.trackedFrames, 1))
-        print(String(format: "tracked %d frames of %@ (%@ preset, %@ model) into %@ in %.2f s", count, seq.name, preset.name,
-                     network.model.precision, out, Date().timeIntervalSince(start)))
+        print(
+            String(
+                format: "tracked %d frames of %@ (%@ preset, %@ model) into %@ in %.2f s", count, seq.name, preset.name,
+                network.model.precision, out, Date().timeIntervalSince(start)))
         if let summary = accuracy.summary { print(summary) }
         if let path = videoOut { print("video: \(count) frames in \(path)") }
-        print(String(format: "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms; peak memory %.0f MiB",
-                     summary.decodeSeconds / tracked * 1000, summary.cropSeconds / tracked * 1000, summary.networkSeconds / tracked * 1000,
-                     summary.postSeconds / tracked * 1000, writeSeconds / tracked * 1000, FrameBenchmark.peakResidentMiB()))
+        print(
+            String(
+                format:
+                    "per frame: decode %.1f ms, crop %.1f ms, network %.1f ms, post-processing %.1f ms, write %.1f ms; peak memory %.0f MiB",
+                summary.decodeSeconds / tracked * 1000, summary.cropSeconds / tracked * 1000,
+                summary.networkSeconds / tracked * 1000,
+                summary.postSeconds / tracked * 1000, writeSeconds / tracked * 1000, FrameBenchmark.peakResidentMiB()))
     }
 
     /// frame -> [cx, cy, w, h] from a results.jsonl.
@@ -147,7 +171,8 @@ struct TrackCommand: ParsableCommand {
         var out: [Int: [Double]] = [:]
         for line in try String(contentsOf: url, encoding: .utf8).split(separator: "\n") {
             guard let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
-                  let f = obj["frame"] as? Int else { throw CommandFailure("\(url.path): not a results.jsonl line") }
+                let f = obj["frame"] as? Int
+            else { throw CommandFailure("\(url.path): not a results.jsonl line") }
             let v = ["cx", "cy", "w", "h"].compactMap { (obj[$0] as? NSNumber)?.doubleValue }
             guard v.count == 4 else { throw CommandFailure("\(url.path): frame \(f) lacks cx, cy, w, h") }
             out[f] = v
@@ -170,7 +195,8 @@ struct TrackCommand: ParsableCommand {
         if let p = initPolygon { return .polygon(try numbers(p, 8, "--init-polygon")) }
         if let m = initMask { return try maskInit(URL(fileURLWithPath: m), frame: frame) }
         if seq.initialTarget == nil || seq.initialTarget == .missing {
-            throw CommandFailure("\(seq.name) has no first-frame ground truth: give --init x,y,w,h, --init-polygon or --init-mask")
+            throw CommandFailure(
+                "\(seq.name) has no first-frame ground truth: give --init x,y,w,h, --init-polygon or --init-mask")
         }
         return try SequenceTracking.initialTarget(seq, frame: frame)
     }

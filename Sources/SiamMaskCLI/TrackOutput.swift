@@ -15,7 +15,8 @@ final class OutputFolder {
         var isDir: ObjCBool = false
         if fm.fileExists(atPath: destination.path, isDirectory: &isDir) {
             guard isDir.boolValue, (try? fm.contentsOfDirectory(atPath: destination.path))?.isEmpty == true else {
-                throw CommandFailure("\(destination.path) already exists and is not an empty folder; choose another --out")
+                throw CommandFailure(
+                    "\(destination.path) already exists and is not an empty folder; choose another --out")
             }
         }
         let parent = destination.deletingLastPathComponent()
@@ -23,7 +24,8 @@ final class OutputFolder {
             throw CommandFailure("cannot create \(parent.path): \(error.localizedDescription)")
         }
         self.destination = destination
-        staging = parent.appendingPathComponent(".\(destination.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
+        staging = parent.appendingPathComponent(
+            ".\(destination.lastPathComponent).partial-\(UUID().uuidString.prefix(8))")
         do { try fm.createDirectory(at: staging, withIntermediateDirectories: false) } catch {
             throw CommandFailure("cannot write in \(parent.path): \(error.localizedDescription)")
         }
@@ -56,8 +58,12 @@ struct TrackOutputWriter {
         self.folder = folder
         self.overlays = overlays
         self.video = video
-        try FileManager.default.createDirectory(at: folder.appendingPathComponent("masks"), withIntermediateDirectories: true)
-        if overlays { try FileManager.default.createDirectory(at: folder.appendingPathComponent("overlay"), withIntermediateDirectories: true) }
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("masks"), withIntermediateDirectories: true)
+        if overlays {
+            try FileManager.default.createDirectory(
+                at: folder.appendingPathComponent("overlay"), withIntermediateDirectories: true)
+        }
         polygons = try AppendingTextFile(folder.appendingPathComponent("polygons.txt"))
         results = try AppendingTextFile(folder.appendingPathComponent("results.jsonl"))
     }
@@ -66,14 +72,17 @@ struct TrackOutputWriter {
 
     static func format(_ v: Double) -> String { String(format: "%.4f", v) }
 
-    mutating func writeInitial(frame: Image, center: (x: Double, y: Double), size: (width: Double, height: Double),
-                               target: TrackerInitialization) throws {
+    mutating func writeInitial(
+        frame: Image, center: (x: Double, y: Double), size: (width: Double, height: Double),
+        target: TrackerInitialization
+    ) throws {
         let x0 = center.x - size.width / 2, y0 = center.y - size.height / 2
         let corners = [(x0, y0), (x0 + size.width, y0), (x0 + size.width, y0 + size.height), (x0, y0 + size.height)]
         try polygons.append(corners.flatMap { [Self.format($0.0), Self.format($0.1)] }.joined(separator: ",") + "\n")
         let poly = corners.flatMap { [$0.0, $0.1] }
-        try results.append("{\"frame\":0,\"init\":true,\"cx\":\(center.x),\"cy\":\(center.y),\"w\":\(size.width),\"h\":\(size.height),"
-            + "\"score\":null,\"best\":null,\"lost\":null,\"polygon\":\(json(poly))}\n")
+        try results.append(
+            "{\"frame\":0,\"init\":true,\"cx\":\(center.x),\"cy\":\(center.y),\"w\":\(size.width),\"h\":\(size.height),"
+                + "\"score\":null,\"best\":null,\"lost\":null,\"polygon\":\(json(poly))}\n")
         var mask = [UInt8](repeating: 0, count: frame.width * frame.height)
         if case .mask(let m, _, _) = target {
             mask = m.map { $0 != 0 ? 255 : 0 }
@@ -88,10 +97,11 @@ struct TrackOutputWriter {
     mutating func write(frame: Image, index: Int, result: TrackResult) throws {
         let poly = result.polygon.flatMap { [$0.x, $0.y] }
         try polygons.append(poly.map(Self.format).joined(separator: ",") + "\n")
-        try results.append("{\"frame\":\(index),\"cx\":\(result.center.x),\"cy\":\(result.center.y),\"w\":\(result.size.width),"
-            + "\"h\":\(result.size.height),\"score\":\(result.score),\"best\":\(result.best),"
-            + "\"best_pscore\":\(result.bestPScore),\"second_pscore\":\(result.secondPScore),\"lost\":\(result.isTargetLost),"
-            + "\"polygon\":\(json(poly))}\n")
+        try results.append(
+            "{\"frame\":\(index),\"cx\":\(result.center.x),\"cy\":\(result.center.y),\"w\":\(result.size.width),"
+                + "\"h\":\(result.size.height),\"score\":\(result.score),\"best\":\(result.best),"
+                + "\"best_pscore\":\(result.bestPScore),\"second_pscore\":\(result.secondPScore),\"lost\":\(result.isTargetLost),"
+                + "\"polygon\":\(json(poly))}\n")
         try writeFrame(frame: frame, index: index, mask: result.mask.map { $0 != 0 ? 255 : 0 }, polygon: result.polygon)
     }
 
@@ -103,7 +113,9 @@ struct TrackOutputWriter {
         Overlay.tint(&o, mask: mask)
         Overlay.polygon(&o, polygon)
         if overlays {
-            try o.write(to: folder.appendingPathComponent("overlay/\(Self.name(index)).jpg"), format: .jpeg, quality: 85, encoder: encoder)
+            try o.write(
+                to: folder.appendingPathComponent("overlay/\(Self.name(index)).jpg"), format: .jpeg, quality: 85,
+                encoder: encoder)
         }
         try video?.write(o)
     }
@@ -201,7 +213,9 @@ final class ProgressBar {
         var line: String
         if let total, total > 0 {
             let width = 30, filled = min(width, width * done / total)
-            line = "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled) + "] \(done)/\(total)"
+            line =
+                "[" + String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
+                + "] \(done)/\(total)"
         } else {
             line = "\(done) frames"
         }

@@ -78,7 +78,9 @@ public enum Canonicalizer {
     public static func inferWidths(_ dict: [String: Tensor]) throws -> SiamMaskWidths {
         func out(_ key: String, dim: Int = 0) throws -> Int {
             guard let t = dict[key] else { throw LayoutError.missingKey(key) }
-            guard t.shape.count == 4 else { throw LayoutError.wrongShape(key: key, expected: [-1, -1, -1, -1], actual: t.shape) }
+            guard t.shape.count == 4 else {
+                throw LayoutError.wrongShape(key: key, expected: [-1, -1, -1, -1], actual: t.shape)
+            }
             return t.shape[dim]
         }
         let b = "features.features."
@@ -96,8 +98,10 @@ public enum Canonicalizer {
 
     /// Checks every key and shape of an official-style state dict against the architecture, then folds batch-norm
     /// (in double precision) into the convolutions. The mask head is validated but not kept.
-    public static func canonicalize(stateDict dict: [String: Tensor], widths: SiamMaskWidths? = nil,
-                                    options: CanonicalizationOptions = .init()) throws -> CanonicalWeights {
+    public static func canonicalize(
+        stateDict dict: [String: Tensor], widths: SiamMaskWidths? = nil,
+        options: CanonicalizationOptions = .init()
+    ) throws -> CanonicalWeights {
         let widths = try widths ?? inferWidths(dict)
         let layers = SiamMaskLayers(widths: widths)
         var expected: [String: (shape: [Int], dtype: String)] = [:]
@@ -115,8 +119,12 @@ public enum Canonicalizer {
                 guard t.count == 1 else { throw LayoutError.wrongShape(key: k.key, expected: [], actual: t.shape) }
                 continue
             }
-            guard t.dtype == .float32 else { throw LayoutError.wrongDType(key: k.key, expected: "float32", actual: t.dtype.description) }
-            guard t.shape == k.shape else { throw LayoutError.wrongShape(key: k.key, expected: k.shape, actual: t.shape) }
+            guard t.dtype == .float32 else {
+                throw LayoutError.wrongDType(key: k.key, expected: "float32", actual: t.dtype.description)
+            }
+            guard t.shape == k.shape else {
+                throw LayoutError.wrongShape(key: k.key, expected: k.shape, actual: t.shape)
+            }
         }
         var tensors: [(name: String, tensor: Tensor)] = []
         for conv in layers.trackedConvs {
@@ -128,8 +136,9 @@ public enum Canonicalizer {
                 func param(_ p: String, _ fallback: Float) -> [Float] {
                     dict["\(bn).\(p)"]?.floats ?? [Float](repeating: fallback, count: conv.outChannels)
                 }
-                batchNorm = BatchNormStatistics(gamma: param("weight", 1), beta: param("bias", 0),
-                                                mean: param("running_mean", 0), variance: param("running_var", 1))
+                batchNorm = BatchNormStatistics(
+                    gamma: param("weight", 1), beta: param("bias", 0),
+                    mean: param("running_mean", 0), variance: param("running_var", 1))
             }
             let (w, b) = try fold(conv, weight: weights, bias: bias, batchNorm: batchNorm)
             tensors.append((conv.weightKey, w))
@@ -141,8 +150,11 @@ public enum Canonicalizer {
     /// Folds one convolution's batch-norm into its weight and bias, in double precision:
     /// w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta. Without BN the conv passes through
     /// (a missing bias becomes zeros). Returns canonical float32 `<module>.weight` and `<module>.bias`.
-    public static func fold(_ conv: ConvLayer, weight: [Float], bias: [Float]?, batchNorm: BatchNormStatistics?)
-        throws -> (weight: Tensor, bias: Tensor) {
+    public static func fold(
+        _ conv: ConvLayer, weight: [Float], bias: [Float]?, batchNorm: BatchNormStatistics?
+    )
+        throws -> (weight: Tensor, bias: Tensor)
+    {
         let weightCount = conv.weightShape.reduce(1, *)
         guard weight.count == weightCount else {
             throw LayoutError.wrongShape(key: conv.weightKey, expected: conv.weightShape, actual: [weight.count])
@@ -154,14 +166,16 @@ public enum Canonicalizer {
         var folded = weight
         if let bn = batchNorm {
             guard [bn.gamma, bn.beta, bn.mean, bn.variance].allSatisfy({ $0.count == conv.outChannels }) else {
-                throw LayoutError.invalidBatchNorm(key: conv.batchNorm ?? conv.module, detail: "statistics are not \(conv.outChannels) long")
+                throw LayoutError.invalidBatchNorm(
+                    key: conv.batchNorm ?? conv.module, detail: "statistics are not \(conv.outChannels) long")
             }
             // ConvTranspose weights are (in, out, k, k): never BN-folded in SiamMask, so output-major holds here.
             let perOut = weightCount / conv.outChannels
             for o in 0..<conv.outChannels {
                 let variance = Double(bn.variance[o])
                 guard variance >= 0 else {
-                    throw LayoutError.invalidBatchNorm(key: conv.batchNorm ?? conv.module, detail: "negative running_var at channel \(o)")
+                    throw LayoutError.invalidBatchNorm(
+                        key: conv.batchNorm ?? conv.module, detail: "negative running_var at channel \(o)")
                 }
                 let scale = Double(bn.gamma[o]) / (variance + batchNormEpsilon).squareRoot()
                 for i in 0..<perOut { folded[o * perOut + i] = Float(Double(weight[o * perOut + i]) * scale) }
@@ -181,7 +195,9 @@ public enum Canonicalizer {
         var out: [(name: String, tensor: Tensor)] = []
         for (name, shape) in layers.canonicalTensors {
             guard let t = tensors[name] else { throw LayoutError.missingKey(name) }
-            guard t.dtype == .float32 else { throw LayoutError.wrongDType(key: name, expected: "float32", actual: t.dtype.description) }
+            guard t.dtype == .float32 else {
+                throw LayoutError.wrongDType(key: name, expected: "float32", actual: t.dtype.description)
+            }
             guard t.shape == shape else { throw LayoutError.wrongShape(key: name, expected: shape, actual: t.shape) }
             // On the stored bytes: `floats` would copy every weight of the model once more at load time.
             let finite = t.withUnsafeBytes { raw in !raw.bindMemory(to: Float.self).contains { !$0.isFinite } }

@@ -12,8 +12,10 @@ public struct ModelQuantization: Sendable, Equatable {
     /// Free-form settings for people (calibration method, sources, frames, drift budget, quantiser version).
     public var settings: [String: String]
 
-    public init(layers: [String: QuantizedLayer], activations: [String: UInt8Encoding], float32Nodes: [String],
-                settings: [String: String] = [:]) {
+    public init(
+        layers: [String: QuantizedLayer], activations: [String: UInt8Encoding], float32Nodes: [String],
+        settings: [String: String] = [:]
+    ) {
         self.layers = layers
         self.activations = activations
         self.float32Nodes = float32Nodes.sorted()

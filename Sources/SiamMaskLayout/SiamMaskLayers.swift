@@ -1,6 +1,8 @@
 /// One convolution of the network with everything needed to name its checkpoint keys and fold its batch-norm.
 public struct ConvLayer: Sendable, Equatable {
-    public enum Part: String, Sendable { case backbone, adjust, rpnClassification, rpnLocation, maskCorrelation, maskHead, refine }
+    public enum Part: String, Sendable {
+        case backbone, adjust, rpnClassification, rpnLocation, maskCorrelation, maskHead, refine
+    }
 
     /// Module path in the official state dict, e.g. `features.features.layer1.0.conv1` (no `.weight`).
     public let module: String
@@ -35,10 +37,14 @@ public struct SiamMaskLayers: Sendable {
     public init(widths: SiamMaskWidths) {
         self.widths = widths
         var convs: [ConvLayer] = []
-        func conv(_ module: String, _ bn: String?, _ o: Int, _ i: Int, k: Int, s: Int = 1, p: Int = 0, d: Int = 1,
-                  bias: Bool = false, transposed: Bool = false, _ part: ConvLayer.Part) {
-            convs.append(ConvLayer(module: module, batchNorm: bn, outChannels: o, inChannels: i, kernel: k, stride: s,
-                                   padding: p, dilation: d, hasBias: bias, transposed: transposed, part: part))
+        func conv(
+            _ module: String, _ bn: String?, _ o: Int, _ i: Int, k: Int, s: Int = 1, p: Int = 0, d: Int = 1,
+            bias: Bool = false, transposed: Bool = false, _ part: ConvLayer.Part
+        ) {
+            convs.append(
+                ConvLayer(
+                    module: module, batchNorm: bn, outChannels: o, inChannels: i, kernel: k, stride: s,
+                    padding: p, dilation: d, hasBias: bias, transposed: transposed, part: part))
         }
         let b = "features.features."
         conv(b + "conv1", b + "bn1", widths.stem, 3, k: 7, s: 2, p: 0, .backbone)
@@ -116,7 +122,9 @@ public struct SiamMaskLayers: Sendable {
             keys.append((c.weightKey, c.weightShape, "float32"))
             if c.hasBias { keys.append((c.biasKey, [c.outChannels], "float32")) }
             if let bn = c.batchNorm {
-                for p in ["weight", "bias", "running_mean", "running_var"] { keys.append(("\(bn).\(p)", [c.outChannels], "float32")) }
+                for p in ["weight", "bias", "running_mean", "running_var"] {
+                    keys.append(("\(bn).\(p)", [c.outChannels], "float32"))
+                }
                 keys.append(("\(bn).num_batches_tracked", [], "int64"))
             }
         }

@@ -24,9 +24,11 @@ public struct SiamMaskModel: Sendable, Equatable {
 
     public var widths: SiamMaskWidths { weights.widths }
 
-    public init(weights: CanonicalWeights, presets: [String: TrackerHyperParameters] = ["vot": .vot, "davis": .davis],
-                defaultPreset: String = "vot", anchors: AnchorConfig = .official, provenance: [String: String] = [:],
-                quantization: ModelQuantization? = nil) {
+    public init(
+        weights: CanonicalWeights, presets: [String: TrackerHyperParameters] = ["vot": .vot, "davis": .davis],
+        defaultPreset: String = "vot", anchors: AnchorConfig = .official, provenance: [String: String] = [:],
+        quantization: ModelQuantization? = nil
+    ) {
         self.weights = weights
         self.quantization = quantization
         self.presets = presets
@@ -73,7 +75,8 @@ public struct SiamMaskModel: Sendable, Equatable {
             m["quant.activations.scales"] = .doubles(names.map { Double(q.activations[$0]!.scale) })
             m["quant.activations.zero_points"] = .ints(names.map { Int64(q.activations[$0]!.zeroPoint) })
             m["quant.activations.scheme"] = .string("uint8 affine per tensor")
-            m["quant.weights.scheme"] = .string("int8 symmetric per output channel; bias int32 at the accumulator scale")
+            m["quant.weights.scheme"] = .string(
+                "int8 symmetric per output channel; bias int32 at the accumulator scale")
             m["quant.float32_layers"] = .strings(q.float32Nodes)
             m["quant.int8_layers"] = .strings(q.layers.filter { !$0.value.isWeightOnly }.keys.sorted())
             m["quant.int8_weight_only_layers"] = .strings(q.layers.filter { $0.value.isWeightOnly }.keys.sorted())
@@ -84,11 +87,13 @@ public struct SiamMaskModel: Sendable, Equatable {
                 guard let layer = q.layers[module] else { continue }
                 let zeros = [Int32](repeating: 0, count: layer.shape[0])
                 if name.hasSuffix(".weight") {
-                    tensors[i] = NamedTensor(name: name, tensor: Tensor(shape: layer.shape, int8: layer.values),
-                                             quantization: QuantizationParameters(scales: layer.weightScales, zeroPoints: zeros, axis: 0))
+                    tensors[i] = NamedTensor(
+                        name: name, tensor: Tensor(shape: layer.shape, int8: layer.values),
+                        quantization: QuantizationParameters(scales: layer.weightScales, zeroPoints: zeros, axis: 0))
                 } else if name.hasSuffix(".bias"), !layer.isWeightOnly {
-                    tensors[i] = NamedTensor(name: name, tensor: Tensor(shape: [layer.shape[0]], int32: layer.bias),
-                                             quantization: QuantizationParameters(scales: layer.biasScales, zeroPoints: zeros, axis: 0))
+                    tensors[i] = NamedTensor(
+                        name: name, tensor: Tensor(shape: [layer.shape[0]], int32: layer.bias),
+                        quantization: QuantizationParameters(scales: layer.biasScales, zeroPoints: zeros, axis: 0))
                 }
             }
         }
@@ -117,38 +122,48 @@ public struct SiamMaskModel: Sendable, Equatable {
             return v
         }
         func doubles(_ k: String) throws -> [Double] {
-            guard case .doubles(let v)? = m[k], !v.isEmpty, v.allSatisfy({ $0.isFinite && $0 > 0 }) else { throw ModelError.missingMetadata(k) }
+            guard case .doubles(let v)? = m[k], !v.isEmpty, v.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw ModelError.missingMetadata(k)
+            }
             return v
         }
         let arch = try string("model.architecture")
         guard arch == SiamMaskModel.architecture else { throw ModelError.unsupportedArchitecture(arch) }
         let precision = try string("model.precision")
         guard ["float32", "int8", "mixed"].contains(precision) else { throw ModelError.unsupportedPrecision(precision) }
-        let widths = SiamMaskWidths(stem: try int("model.widths.stem"), planes: try ints("model.widths.planes", count: 3),
-                                    adjust: try int("model.widths.adjust"), correlation: try int("model.widths.correlation"),
-                                    refineV0: try ints("model.widths.refine_v0", count: 2),
-                                    refineV1: try ints("model.widths.refine_v1", count: 2),
-                                    refineV2: try ints("model.widths.refine_v2", count: 2))
+        let widths = SiamMaskWidths(
+            stem: try int("model.widths.stem"), planes: try ints("model.widths.planes", count: 3),
+            adjust: try int("model.widths.adjust"), correlation: try int("model.widths.correlation"),
+            refineV0: try ints("model.widths.refine_v0", count: 2),
+            refineV1: try ints("model.widths.refine_v1", count: 2),
+            refineV2: try ints("model.widths.refine_v2", count: 2))
         var presets: [String: TrackerHyperParameters] = [:]
-        guard case .strings(let names)? = m["tracker.presets"], !names.isEmpty else { throw ModelError.missingMetadata("tracker.presets") }
+        guard case .strings(let names)? = m["tracker.presets"], !names.isEmpty else {
+            throw ModelError.missingMetadata("tracker.presets")
+        }
         for name in names {
             let k = "tracker.\(name)."
             presets[name] = TrackerHyperParameters(
                 penaltyK: try double(k + "penalty_k"), windowInfluence: try double(k + "window_influence"),
                 learningRate: try double(k + "lr"), segmentationThreshold: try double(k + "seg_thr"),
                 exemplarSize: try int(k + "exemplar_size"), instanceSize: try int(k + "instance_size"),
-                baseSize: try int(k + "base_size"), outSize: try int(k + "out_size"), contextAmount: try double(k + "context_amount"))
+                baseSize: try int(k + "base_size"), outSize: try int(k + "out_size"),
+                contextAmount: try double(k + "context_amount"))
         }
         let defaultPreset = try string("tracker.default_preset")
         guard presets[defaultPreset] != nil else { throw ModelError.missingMetadata("tracker.\(defaultPreset).*") }
-        let anchors = AnchorConfig(stride: try int("anchors.stride"), ratios: try doubles("anchors.ratios"), scales: try doubles("anchors.scales"))
+        let anchors = AnchorConfig(
+            stride: try int("anchors.stride"), ratios: try doubles("anchors.ratios"),
+            scales: try doubles("anchors.scales"))
         var provenance: [String: String] = [:]
         for (k, v) in m where k.hasPrefix("provenance.") {
             if case .string(let s) = v { provenance[String(k.dropFirst("provenance.".count))] = s }
         }
         let layers = SiamMaskLayers(widths: widths)
         let expected = Set(layers.canonicalTensors.map(\.name))
-        if let extra = file.tensors.first(where: { !expected.contains($0.name) }) { throw LayoutError.unexpectedKey(extra.name) }
+        if let extra = file.tensors.first(where: { !expected.contains($0.name) }) {
+            throw LayoutError.unexpectedKey(extra.name)
+        }
         var byName: [String: Tensor] = [:]
         var quantized: [String: (weight: NamedTensor?, bias: NamedTensor?)] = [:]
         for t in file.tensors {
@@ -156,9 +171,15 @@ public struct SiamMaskModel: Sendable, Equatable {
                 byName[t.name] = t.tensor
                 continue
             }
-            guard precision != "float32" else { throw ModelError.unsupportedPrecision("quantised tensor \(t.name) in a float32 model") }
+            guard precision != "float32" else {
+                throw ModelError.unsupportedPrecision("quantised tensor \(t.name) in a float32 model")
+            }
             let module = String(t.name.prefix(upTo: t.name.lastIndex(of: ".") ?? t.name.endIndex))
-            if t.name.hasSuffix(".weight") { quantized[module, default: (nil, nil)].weight = t } else { quantized[module, default: (nil, nil)].bias = t }
+            if t.name.hasSuffix(".weight") {
+                quantized[module, default: (nil, nil)].weight = t
+            } else {
+                quantized[module, default: (nil, nil)].bias = t
+            }
         }
         var quantization: ModelQuantization?
         if precision != "float32" {
@@ -167,64 +188,91 @@ public struct SiamMaskModel: Sendable, Equatable {
                 let layer = try Self.quantizedLayer(module, weight: pair.weight, bias: pair.bias)
                 int8Layers[module] = layer
                 byName[module + ".weight"] = Tensor(shape: layer.shape, floats: layer.dequantizedWeights)
-                if !layer.isWeightOnly { byName[module + ".bias"] = Tensor(shape: [layer.shape[0]], floats: layer.dequantizedBias) }
+                if !layer.isWeightOnly {
+                    byName[module + ".bias"] = Tensor(shape: [layer.shape[0]], floats: layer.dequantizedBias)
+                }
             }
-            guard case .strings(let names)? = m["quant.activations.names"], case .doubles(let scales)? = m["quant.activations.scales"],
-                  case .ints(let zeroPoints)? = m["quant.activations.zero_points"], names.count == scales.count,
-                  names.count == zeroPoints.count, Set(names).count == names.count else {
+            guard case .strings(let names)? = m["quant.activations.names"],
+                case .doubles(let scales)? = m["quant.activations.scales"],
+                case .ints(let zeroPoints)? = m["quant.activations.zero_points"], names.count == scales.count,
+                names.count == zeroPoints.count, Set(names).count == names.count
+            else {
                 throw ModelError.missingMetadata("quant.activations.*")
             }
             var activations: [String: UInt8Encoding] = [:]
             for (i, name) in names.enumerated() {
                 let scale = Float(scales[i])
                 guard scale.isFinite, scale > 0, (0...255).contains(zeroPoints[i]) else {
-                    throw ModelError.invalidQuantization("activation \(name) has scale \(scales[i]) and zero point \(zeroPoints[i])")
+                    throw ModelError.invalidQuantization(
+                        "activation \(name) has scale \(scales[i]) and zero point \(zeroPoints[i])")
                 }
                 activations[name] = UInt8Encoding(scale: scale, zeroPoint: Int32(zeroPoints[i]))
             }
-            guard case .strings(let float32Nodes)? = m["quant.float32_layers"] else { throw ModelError.missingMetadata("quant.float32_layers") }
+            guard case .strings(let float32Nodes)? = m["quant.float32_layers"] else {
+                throw ModelError.missingMetadata("quant.float32_layers")
+            }
             var settings: [String: String] = [:]
             for (k, v) in m where k.hasPrefix("quant.settings.") {
                 if case .string(let s) = v { settings[String(k.dropFirst("quant.settings.".count))] = s }
             }
-            quantization = ModelQuantization(layers: int8Layers, activations: activations, float32Nodes: float32Nodes, settings: settings)
+            quantization = ModelQuantization(
+                layers: int8Layers, activations: activations, float32Nodes: float32Nodes, settings: settings)
         }
         let weights = try Canonicalizer.validateFolded(byName, widths: widths)
         if let q = quantization {
             for (module, layer) in q.layers where weights[module + ".weight"]?.shape != layer.shape {
-                throw LayoutError.wrongShape(key: module + ".weight", expected: weights[module + ".weight"]?.shape ?? [], actual: layer.shape)
+                throw LayoutError.wrongShape(
+                    key: module + ".weight", expected: weights[module + ".weight"]?.shape ?? [], actual: layer.shape)
             }
         }
-        self.init(weights: weights, presets: presets, defaultPreset: defaultPreset, anchors: anchors, provenance: provenance,
-                  quantization: quantization)
+        self.init(
+            weights: weights, presets: presets, defaultPreset: defaultPreset, anchors: anchors, provenance: provenance,
+            quantization: quantization)
     }
 
     /// Checks one int8 layer's tensors: int8 OIHW weights with per-output-channel scales and zero points 0, values in
     /// [-127, 127]; an int32 bias with one positive scale per output channel, or none (weight-only: the float32 bias
     /// stays a plain tensor).
-    private static func quantizedLayer(_ module: String, weight: NamedTensor?, bias: NamedTensor?) throws -> QuantizedLayer {
-        guard let weight, let wq = weight.quantization else { throw ModelError.invalidQuantization("\(module).weight must be int8 with per-channel scales") }
+    private static func quantizedLayer(
+        _ module: String, weight: NamedTensor?, bias: NamedTensor?
+    ) throws -> QuantizedLayer {
+        guard let weight, let wq = weight.quantization else {
+            throw ModelError.invalidQuantization("\(module).weight must be int8 with per-channel scales")
+        }
         let shape = weight.tensor.shape
         if bias == nil {
-            guard weight.tensor.dtype == .int8, shape.count == 4, shape[0] > 0, wq.axis == 0, wq.scales.count == shape[0],
-                  wq.zeroPoints.allSatisfy({ $0 == 0 }), wq.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-                throw ModelError.invalidQuantization("\(module).weight must be int8, symmetric per slice of its first axis with positive scales")
+            guard weight.tensor.dtype == .int8, shape.count == 4, shape[0] > 0, wq.axis == 0,
+                wq.scales.count == shape[0],
+                wq.zeroPoints.allSatisfy({ $0 == 0 }), wq.scales.allSatisfy({ $0.isFinite && $0 > 0 })
+            else {
+                throw ModelError.invalidQuantization(
+                    "\(module).weight must be int8, symmetric per slice of its first axis with positive scales")
             }
             let values = weight.tensor.withUnsafeBytes { Array($0.bindMemory(to: Int8.self)) }
-            guard !values.contains(-128) else { throw ModelError.invalidQuantization("\(module).weight holds -128, outside the symmetric range") }
+            guard !values.contains(-128) else {
+                throw ModelError.invalidQuantization("\(module).weight holds -128, outside the symmetric range")
+            }
             return QuantizedLayer(values: values, shape: shape, weightScales: wq.scales)
         }
-        guard let bias, let bq = bias.quantization else { throw ModelError.invalidQuantization("\(module).bias must be int32 with per-channel scales") }
+        guard let bias, let bq = bias.quantization else {
+            throw ModelError.invalidQuantization("\(module).bias must be int32 with per-channel scales")
+        }
         guard weight.tensor.dtype == .int8, shape.count == 4, shape[0] > 0, wq.axis == 0, wq.scales.count == shape[0],
-              wq.zeroPoints.allSatisfy({ $0 == 0 }), wq.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw ModelError.invalidQuantization("\(module).weight must be int8 OIHW, symmetric per output channel with positive scales")
+            wq.zeroPoints.allSatisfy({ $0 == 0 }), wq.scales.allSatisfy({ $0.isFinite && $0 > 0 })
+        else {
+            throw ModelError.invalidQuantization(
+                "\(module).weight must be int8 OIHW, symmetric per output channel with positive scales")
         }
         guard bias.tensor.dtype == .int32, bias.tensor.shape == [shape[0]], bq.axis == 0, bq.scales.count == shape[0],
-              bq.zeroPoints.allSatisfy({ $0 == 0 }), bq.scales.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-            throw ModelError.invalidQuantization("\(module).bias must be int32 [\(shape[0])] with one positive scale per channel")
+            bq.zeroPoints.allSatisfy({ $0 == 0 }), bq.scales.allSatisfy({ $0.isFinite && $0 > 0 })
+        else {
+            throw ModelError.invalidQuantization(
+                "\(module).bias must be int32 [\(shape[0])] with one positive scale per channel")
         }
         let values = weight.tensor.withUnsafeBytes { Array($0.bindMemory(to: Int8.self)) }
-        guard !values.contains(-128) else { throw ModelError.invalidQuantization("\(module).weight holds -128, outside the symmetric range") }
+        guard !values.contains(-128) else {
+            throw ModelError.invalidQuantization("\(module).weight holds -128, outside the symmetric range")
+        }
         let b = bias.tensor.withUnsafeBytes { Array($0.bindMemory(to: Int32.self)) }
         return QuantizedLayer(values: values, shape: shape, weightScales: wq.scales, bias: b, biasScales: bq.scales)
     }
@@ -239,7 +287,8 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missingMetadata(let k): return "model file metadata '\(k)' is missing or invalid"
-        case .unsupportedArchitecture(let a): return "model architecture '\(a)' is not supported (expected \(SiamMaskModel.architecture))"
+        case .unsupportedArchitecture(let a):
+            return "model architecture '\(a)' is not supported (expected \(SiamMaskModel.architecture))"
         case .unsupportedPrecision(let p): return "model precision '\(p)' is not supported by this version"
         case .invalidQuantization(let why): return "invalid quantisation: \(why)"
         }

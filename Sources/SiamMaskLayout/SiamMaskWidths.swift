@@ -20,10 +20,13 @@ public struct SiamMaskWidths: Codable, Equatable, Sendable, CustomStringConverti
     public static let anchorCount = 5
     public static let maskHeadChannels = 63 * 63
 
-    public static let official = SiamMaskWidths(stem: 64, planes: [64, 128, 256], adjust: 256, correlation: 256,
-                                                refineV0: [16, 4], refineV1: [64, 16], refineV2: [128, 32])
+    public static let official = SiamMaskWidths(
+        stem: 64, planes: [64, 128, 256], adjust: 256, correlation: 256,
+        refineV0: [16, 4], refineV1: [64, 16], refineV2: [128, 32])
 
-    public init(stem: Int, planes: [Int], adjust: Int, correlation: Int, refineV0: [Int], refineV1: [Int], refineV2: [Int]) {
+    public init(
+        stem: Int, planes: [Int], adjust: Int, correlation: Int, refineV0: [Int], refineV1: [Int], refineV2: [Int]
+    ) {
         self.stem = stem
         self.planes = planes
         self.adjust = adjust
@@ -37,8 +40,9 @@ public struct SiamMaskWidths: Codable, Equatable, Sendable, CustomStringConverti
     public static func scaled(by multiplier: Double) -> SiamMaskWidths {
         func s(_ c: Int) -> Int { max(1, Int((Double(c) * multiplier).rounded(.toNearestOrAwayFromZero))) }
         let o = official
-        return SiamMaskWidths(stem: s(o.stem), planes: o.planes.map(s), adjust: s(o.adjust), correlation: s(o.correlation),
-                              refineV0: o.refineV0.map(s), refineV1: o.refineV1.map(s), refineV2: o.refineV2.map(s))
+        return SiamMaskWidths(
+            stem: s(o.stem), planes: o.planes.map(s), adjust: s(o.adjust), correlation: s(o.correlation),
+            refineV0: o.refineV0.map(s), refineV1: o.refineV1.map(s), refineV2: o.refineV2.map(s))
     }
 
     /// Output channels of layer1, layer2, layer3 (256, 512, 1024).
@@ -46,7 +50,9 @@ public struct SiamMaskWidths: Codable, Equatable, Sendable, CustomStringConverti
 
     public var isValid: Bool {
         planes.count == 3 && refineV0.count == 2 && refineV1.count == 2 && refineV2.count == 2
-            && ([stem, adjust, correlation] + planes + refineV0 + refineV1 + refineV2).allSatisfy { $0 > 0 && $0 <= 65536 }
+            && ([stem, adjust, correlation] + planes + refineV0 + refineV1 + refineV2).allSatisfy {
+                $0 > 0 && $0 <= 65536
+            }
     }
 
     public var description: String {

@@ -11,13 +11,15 @@ public struct TrackerHyperParameters: Codable, Equatable, Sendable {
     public var contextAmount: Double
 
     /// config_vot.json (SiamMask_VOT).
-    public static let vot = TrackerHyperParameters(penaltyK: 0.04, windowInfluence: 0.42, learningRate: 0.25,
-                                                   segmentationThreshold: 0.30, exemplarSize: 127, instanceSize: 255,
-                                                   baseSize: 8, outSize: 127, contextAmount: 0.5)
+    public static let vot = TrackerHyperParameters(
+        penaltyK: 0.04, windowInfluence: 0.42, learningRate: 0.25,
+        segmentationThreshold: 0.30, exemplarSize: 127, instanceSize: 255,
+        baseSize: 8, outSize: 127, contextAmount: 0.5)
     /// config_davis.json (SiamMask_DAVIS, the demo).
-    public static let davis = TrackerHyperParameters(penaltyK: 0.04, windowInfluence: 0.40, learningRate: 1.0,
-                                                     segmentationThreshold: 0.35, exemplarSize: 127, instanceSize: 255,
-                                                     baseSize: 8, outSize: 127, contextAmount: 0.5)
+    public static let davis = TrackerHyperParameters(
+        penaltyK: 0.04, windowInfluence: 0.40, learningRate: 1.0,
+        segmentationThreshold: 0.35, exemplarSize: 127, instanceSize: 255,
+        baseSize: 8, outSize: 127, contextAmount: 0.5)
 }
 
 /// Anchor settings shared by every sharp config: stride 8, ratios h/w, one scale.

@@ -32,8 +32,10 @@ enum Outline {
         case .roundedRectangle:
             let r = rng.uniform(0.1, 0.55)
             let steps = 8
-            let corners: [(Double, Double, Double)] = [(1 - r, 1 - r, 0), (-(1 - r), 1 - r, DMath.halfPi),
-                                                       (-(1 - r), -(1 - r), DMath.pi), (1 - r, -(1 - r), 3 * DMath.halfPi)]
+            let corners: [(Double, Double, Double)] = [
+                (1 - r, 1 - r, 0), (-(1 - r), 1 - r, DMath.halfPi),
+                (-(1 - r), -(1 - r), DMath.pi), (1 - r, -(1 - r), 3 * DMath.halfPi),
+            ]
             for (cx, cy, start) in corners {
                 for k in 0...steps {
                     let t = start + DMath.halfPi * Double(k) / Double(steps)
@@ -81,27 +83,34 @@ enum Outline {
 /// Parameters of a procedural texture; `render(size:)` draws it over local [-1, 1]^2 as BGR bytes.
 struct TextureSpec: Sendable {
     var kind: TextureKind
-    var colours: [Colour]         // three
-    var frequency: Double         // pattern cycles across the object
+    var colours: [Colour]   // three
+    var frequency: Double   // pattern cycles across the object
     var angle: Double
     var contrast: Float
-    var shading: Float            // radial darkening towards the outline
+    var shading: Float   // radial darkening towards the outline
     var seed: UInt32
 
-    static func random(_ kind: TextureKind, _ rng: inout SynthRandom, saturation: ClosedRange<Double> = 0.45...1,
-                       value: ClosedRange<Double> = 0.45...1) -> TextureSpec {
+    static func random(
+        _ kind: TextureKind, _ rng: inout SynthRandom, saturation: ClosedRange<Double> = 0.45...1,
+        value: ClosedRange<Double> = 0.45...1
+    ) -> TextureSpec {
         let hue = rng.unit()
-        return TextureSpec(kind: kind, colours: palette(hue: hue, rng: &rng, saturation: saturation, value: value),
-                           frequency: rng.uniform(1.5, 5.5), angle: rng.uniform(0, DMath.pi),
-                           contrast: Float(rng.uniform(0.7, 1.0)), shading: Float(rng.uniform(0.05, 0.35)),
-                           seed: UInt32(truncatingIfNeeded: rng.next()))
+        return TextureSpec(
+            kind: kind, colours: palette(hue: hue, rng: &rng, saturation: saturation, value: value),
+            frequency: rng.uniform(1.5, 5.5), angle: rng.uniform(0, DMath.pi),
+            contrast: Float(rng.uniform(0.7, 1.0)), shading: Float(rng.uniform(0.05, 0.35)),
+            seed: UInt32(truncatingIfNeeded: rng.next()))
     }
 
-    static func palette(hue: Double, rng: inout SynthRandom, saturation: ClosedRange<Double>, value: ClosedRange<Double>) -> [Colour] {
+    static func palette(
+        hue: Double, rng: inout SynthRandom, saturation: ClosedRange<Double>, value: ClosedRange<Double>
+    ) -> [Colour] {
         let spread = rng.uniform(0.04, 0.3) * rng.sign()
         return (0..<3).map { k in
-            Colour(hue: hue + spread * Double(k) + 1, saturation: rng.uniform(saturation.lowerBound, saturation.upperBound),
-                   value: rng.uniform(value.lowerBound, value.upperBound))
+            Colour(
+                hue: hue + spread * Double(k) + 1,
+                saturation: rng.uniform(saturation.lowerBound, saturation.upperBound),
+                value: rng.uniform(value.lowerBound, value.upperBound))
         }
     }
 
@@ -129,16 +138,20 @@ struct TextureSpec: Sendable {
     /// BGR bytes, `size` x `size`, texel (i, j) at local ((i + 0.5) / size * 2 - 1, (j + 0.5) / size * 2 - 1).
     func render(size: Int) -> Texture {
         let n = size * size
-        let noise = ValueNoise.fbm(width: size, height: size, cell: Double(size) / max(1, frequency * 1.5),
-                                   octaves: 3, seed: seed)
+        let noise = ValueNoise.fbm(
+            width: size, height: size, cell: Double(size) / max(1, frequency * 1.5),
+            octaves: 3, seed: seed)
         var spots: [(x: Float, y: Float, r2: Float, colour: Colour)] = []
         if kind == .blobs {
             var rng = SynthRandom(seed: UInt64(seed), stream: 77)
             let count = Int(frequency * frequency * 1.5) + 3
             for _ in 0..<count {
                 let r = Float(rng.uniform(0.12, 0.45) / max(1, frequency * 0.5))
-                spots.append((Float(rng.uniform(-1.1, 1.1)), Float(rng.uniform(-1.1, 1.1)), r * r,
-                               colours[rng.chance(0.5) ? 1 : 2]))
+                spots.append(
+                    (
+                        Float(rng.uniform(-1.1, 1.1)), Float(rng.uniform(-1.1, 1.1)), r * r,
+                        colours[rng.chance(0.5) ? 1 : 2]
+                    ))
             }
         }
         let ca = Float(DMath.cos(angle)), sa = Float(DMath.sin(angle))
@@ -175,7 +188,8 @@ struct TextureSpec: Sendable {
                         case .checker:
                             let a = (u * ca + v * sa + 2) * freq, b = (v * ca - u * sa + 2) * freq
                             let parity = (Int(a) + Int(b)) & 1
-                            c = Colour.mix(parity == 0 ? colours[0] : colours[1], colours[2], max(0, nz[k] - 0.55) * contrast)
+                            c = Colour.mix(
+                                parity == 0 ? colours[0] : colours[1], colours[2], max(0, nz[k] - 0.55) * contrast)
                         }
                         let shade = 1 - shading * min(u * u + v * v, 2) * 0.5
                         out[3 * k] = Texture.byte(c.b * shade)

@@ -1,8 +1,10 @@
 /// Per-frame photometric effects in integer arithmetic (identical everywhere once the per-frame parameters are set).
 enum Effects {
     /// Multiplies each channel by gain * tint * (1 + gradient * (x / width - 0.5)), in 8.8 fixed point.
-    static func illuminate(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int, gain: Double,
-                           tint: (Double, Double, Double), gradient: Double) {
+    static func illuminate(
+        _ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int, gain: Double,
+        tint: (Double, Double, Double), gradient: Double
+    ) {
         var factors = [Int32](repeating: 0, count: width * 3)
         var identity = true
         for x in 0..<width {
@@ -27,7 +29,9 @@ enum Effects {
     }
 
     /// Separable box blur of the given radius with clamped borders (running sums, integer rounding).
-    static func boxBlur(_ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int, radius: Int, scratch: inout [UInt8]) {
+    static func boxBlur(
+        _ pixels: UnsafeMutablePointer<UInt8>, width: Int, height: Int, radius: Int, scratch: inout [UInt8]
+    ) {
         let r = radius, size = 2 * r + 1
         let half = Int32(size / 2)
         if scratch.count < width * height * 3 { scratch = [UInt8](repeating: 0, count: width * height * 3) }

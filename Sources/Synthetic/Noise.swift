@@ -2,8 +2,10 @@
 enum ValueNoise {
     /// Fills `out` (`width` x `height`, row-major) with fBm in [0, 1]. `cell` is the first octave's lattice spacing
     /// in pixels; each further octave halves it and multiplies the amplitude by `persistence`.
-    static func fbm(into out: UnsafeMutablePointer<Float>, width: Int, height: Int, cell: Double, octaves: Int,
-                    persistence: Float = 0.5, seed: UInt32) {
+    static func fbm(
+        into out: UnsafeMutablePointer<Float>, width: Int, height: Int, cell: Double, octaves: Int,
+        persistence: Float = 0.5, seed: UInt32
+    ) {
         out.update(repeating: 0, count: width * height)
         var amplitude: Float = 1, total: Float = 0
         var ix = [Int32](repeating: 0, count: width), fx = [Float](repeating: 0, count: width)
@@ -53,10 +55,14 @@ enum ValueNoise {
     }
 
     /// fBm as an array.
-    static func fbm(width: Int, height: Int, cell: Double, octaves: Int, persistence: Float = 0.5, seed: UInt32) -> [Float] {
+    static func fbm(
+        width: Int, height: Int, cell: Double, octaves: Int, persistence: Float = 0.5, seed: UInt32
+    ) -> [Float] {
         var a = [Float](repeating: 0, count: width * height)
         a.withUnsafeMutableBufferPointer {
-            fbm(into: $0.baseAddress!, width: width, height: height, cell: cell, octaves: octaves, persistence: persistence, seed: seed)
+            fbm(
+                into: $0.baseAddress!, width: width, height: height, cell: cell, octaves: octaves,
+                persistence: persistence, seed: seed)
         }
         return a
     }

@@ -31,8 +31,10 @@ enum Raster {
     /// texture's nearest texel (or `key` when given); when `mask` is given, covered pixels are set to `maskValue`
     /// there. Returns the number of covered pixels.
     @discardableResult
-    static func fill(_ canvas: Canvas, shape: [Point], pose: Pose, texture: Texture, key: (UInt8, UInt8, UInt8)? = nil,
-                     mask: UnsafeMutablePointer<UInt8>? = nil, maskValue: UInt8 = 255) -> Int {
+    static func fill(
+        _ canvas: Canvas, shape: [Point], pose: Pose, texture: Texture, key: (UInt8, UInt8, UInt8)? = nil,
+        mask: UnsafeMutablePointer<UInt8>? = nil, maskValue: UInt8 = 255
+    ) -> Int {
         let n = shape.count
         guard n >= 3, pose.sx > 0, pose.sy > 0 else { return 0 }
         let c = DMath.cos(pose.angle), s = DMath.sin(pose.angle)

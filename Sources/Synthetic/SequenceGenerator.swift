@@ -25,9 +25,11 @@ public struct SynthOptions: Sendable, Equatable {
     /// Frames are rendered and written on this many threads; the output does not depend on it.
     public var threads: Int
 
-    public init(seed: UInt64, frames: Int, width: Int = 854, height: Int = 480, difficulty: Difficulty = .medium,
-                frameFormat: ImageFileFormat = .jpeg, jpegQuality: Int = 90, layout: SequenceLayout = .flat,
-                sequenceName: String? = nil, threads: Int = 2) {
+    public init(
+        seed: UInt64, frames: Int, width: Int = 854, height: Int = 480, difficulty: Difficulty = .medium,
+        frameFormat: ImageFileFormat = .jpeg, jpegQuality: Int = 90, layout: SequenceLayout = .flat,
+        sequenceName: String? = nil, threads: Int = 2
+    ) {
         self.seed = seed
         self.frames = frames
         self.width = width
@@ -49,19 +51,28 @@ public struct SynthOptions: Sendable, Equatable {
     /// Throws `SynthError.invalidOption` with one line naming the bad option.
     public func validate() throws {
         guard frames >= 1 else { throw SynthError.invalidOption("--frames must be at least 1 (got \(frames))") }
-        guard frames <= Self.maxFrames else { throw SynthError.invalidOption("--frames must be at most \(Self.maxFrames) (got \(frames))") }
+        guard frames <= Self.maxFrames else {
+            throw SynthError.invalidOption("--frames must be at most \(Self.maxFrames) (got \(frames))")
+        }
         guard width >= 16, height >= 16 else {
             throw SynthError.invalidOption("--width and --height must be at least 16 (got \(width)x\(height))")
         }
         guard width <= Self.maxSide, height <= Self.maxSide else {
-            throw SynthError.invalidOption("--width and --height must be at most \(Self.maxSide) (got \(width)x\(height))")
+            throw SynthError.invalidOption(
+                "--width and --height must be at most \(Self.maxSide) (got \(width)x\(height))")
         }
-        guard (1...100).contains(jpegQuality) else { throw SynthError.invalidOption("--quality must be in 1...100 (got \(jpegQuality))") }
-        guard (1...64).contains(threads) else { throw SynthError.invalidOption("--threads must be in 1...64 (got \(threads))") }
+        guard (1...100).contains(jpegQuality) else {
+            throw SynthError.invalidOption("--quality must be in 1...100 (got \(jpegQuality))")
+        }
+        guard (1...64).contains(threads) else {
+            throw SynthError.invalidOption("--threads must be in 1...64 (got \(threads))")
+        }
         let name = resolvedSequenceName
         guard !name.isEmpty, name != ".", name != "..", !name.hasPrefix("."),
-              name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") }) else {
-            throw SynthError.invalidOption("--name must be letters, digits, '-', '_' or '.', not starting with '.' (got \"\(name)\")")
+            name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == ".") })
+        else {
+            throw SynthError.invalidOption(
+                "--name must be letters, digits, '-', '_' or '.', not starting with '.' (got \"\(name)\")")
         }
     }
 }
@@ -76,7 +87,8 @@ public enum SynthError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case let .invalidOption(message): return "invalid option: \(message)"
-        case let .outputExists(path): return "\(path) already exists (and is not an empty folder); choose another --out or --name, or remove it"
+        case let .outputExists(path):
+            return "\(path) already exists (and is not an empty folder); choose another --out or --name, or remove it"
         case let .cannotCreate(path, reason): return "cannot create \(path): \(reason)"
         case let .cannotWrite(path, reason): return "cannot write \(path): \(reason)"
         }
@@ -105,8 +117,9 @@ public final class SequenceGenerator: Sendable {
     public init(options: SynthOptions) throws {
         try options.validate()
         self.options = options
-        scene = Scene(seed: options.seed, difficulty: options.difficulty, width: options.width, height: options.height,
-                      frames: options.frames)
+        scene = Scene(
+            seed: options.seed, difficulty: options.difficulty, width: options.width, height: options.height,
+            frames: options.frames)
     }
 
     public var width: Int { options.width }
@@ -127,8 +140,9 @@ public final class SequenceGenerator: Sendable {
         let object = scene.objects[scene.targetIndex]
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         return pixels.withUnsafeMutableBufferPointer { p in
-            Raster.fill(Canvas(pixels: p.baseAddress!, width: width, height: height), shape: object.shape,
-                        pose: object.poses[frame], texture: Texture.flat(0, 0, 0))
+            Raster.fill(
+                Canvas(pixels: p.baseAddress!, width: width, height: height), shape: object.shape,
+                pose: object.poses[frame], texture: Texture.flat(0, 0, 0))
         }
     }
 
@@ -141,8 +155,10 @@ public final class SequenceGenerator: Sendable {
         var scratch: [UInt8] = []
         let area = image.pixels.withUnsafeMutableBufferPointer { px in
             mask.pixels.withUnsafeMutableBufferPointer { mk in
-                draw(frame: frame, pixels: px.baseAddress!, mask: mk.baseAddress!, effects: effects, targetKey: targetKey,
-                     scratch: &scratch)
+                draw(
+                    frame: frame, pixels: px.baseAddress!, mask: mk.baseAddress!, effects: effects,
+                    targetKey: targetKey,
+                    scratch: &scratch)
             }
         }
         let rectangle = area == 0 ? nil : MinAreaRect.of(mask: mask)
@@ -150,14 +166,17 @@ public final class SequenceGenerator: Sendable {
     }
 
     /// Draws a frame into caller buffers (BGR `width * height * 3`, mask `width * height`); returns the mask area.
-    func draw(frame t: Int, pixels: UnsafeMutablePointer<UInt8>, mask: UnsafeMutablePointer<UInt8>, effects: Bool,
-              targetKey: (UInt8, UInt8, UInt8)?, scratch: inout [UInt8]) -> Int {
+    func draw(
+        frame t: Int, pixels: UnsafeMutablePointer<UInt8>, mask: UnsafeMutablePointer<UInt8>, effects: Bool,
+        targetKey: (UInt8, UInt8, UInt8)?, scratch: inout [UInt8]
+    ) -> Int {
         let w = width, h = height
         // Background window.
         let (ox, oy) = scene.pan[t]
         scene.background.withUnsafeBufferPointer { bg in
             for y in 0..<h {
-                (pixels + y * w * 3).update(from: bg.baseAddress! + ((y + oy) * scene.backgroundWidth + ox) * 3, count: w * 3)
+                (pixels + y * w * 3).update(
+                    from: bg.baseAddress! + ((y + oy) * scene.backgroundWidth + ox) * 3, count: w * 3)
             }
         }
         mask.update(repeating: 0, count: w * h)
@@ -168,18 +187,22 @@ public final class SequenceGenerator: Sendable {
             case .distractor:
                 Raster.fill(canvas, shape: object.shape, pose: pose, texture: object.texture)
             case .target:
-                Raster.fill(canvas, shape: object.shape, pose: pose, texture: object.texture,
-                            key: index == scene.targetIndex ? targetKey : nil, mask: mask, maskValue: 255)
+                Raster.fill(
+                    canvas, shape: object.shape, pose: pose, texture: object.texture,
+                    key: index == scene.targetIndex ? targetKey : nil, mask: mask, maskValue: 255)
             case .occluder:
                 Raster.fill(canvas, shape: object.shape, pose: pose, texture: object.texture, mask: mask, maskValue: 0)
             }
         }
         if effects {
-            Effects.illuminate(pixels, width: w, height: h, gain: scene.gain[t], tint: scene.tint[t], gradient: scene.gradient[t])
-            if scene.blur[t] > 0 { Effects.boxBlur(pixels, width: w, height: h, radius: scene.blur[t], scratch: &scratch) }
+            Effects.illuminate(
+                pixels, width: w, height: h, gain: scene.gain[t], tint: scene.tint[t], gradient: scene.gradient[t])
+            if scene.blur[t] > 0 {
+                Effects.boxBlur(pixels, width: w, height: h, radius: scene.blur[t], scratch: &scratch)
+            }
         }
         var area = 0
-        for k in 0..<(w * h) { area &+= Int(mask[k] & 1) }  // mask bytes are 0 or 255
+        for k in 0..<(w * h) { area &+= Int(mask[k] & 1) }   // mask bytes are 0 or 255
         return area
     }
 }

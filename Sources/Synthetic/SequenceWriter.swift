@@ -48,13 +48,15 @@ public enum SequenceWriter {
             let masks = temporary.appendingPathComponent("masks")
             try createDirectory(masks)
             let result = try renderAll(generator, frames: temporary, masks: masks)
-            try writeText(result.lines.map { $0 + "\n" }.joined(), to: temporary.appendingPathComponent("groundtruth.txt"))
+            try writeText(
+                result.lines.map { $0 + "\n" }.joined(), to: temporary.appendingPathComponent("groundtruth.txt"))
             try writeText(meta(generator, emptyFrames: result.empty), to: temporary.appendingPathComponent("meta.json"))
             try moveIntoPlace(temporary, out)
-            return SynthSummary(directory: out, framesDirectory: out, masksDirectory: out.appendingPathComponent("masks"),
-                                groundtruthFile: out.appendingPathComponent("groundtruth.txt"),
-                                metaFile: out.appendingPathComponent("meta.json"), groundtruth: result.lines,
-                                emptyFrames: result.empty)
+            return SynthSummary(
+                directory: out, framesDirectory: out, masksDirectory: out.appendingPathComponent("masks"),
+                groundtruthFile: out.appendingPathComponent("groundtruth.txt"),
+                metaFile: out.appendingPathComponent("meta.json"), groundtruth: result.lines,
+                emptyFrames: result.empty)
         } catch {
             try? FileManager.default.removeItem(at: temporary)
             throw error
@@ -84,14 +86,17 @@ public enum SequenceWriter {
         }
         // A new root is built whole in a temporary folder beside it; an existing root gets the sequence's folders
         // built in a hidden temporary folder inside it, then moved in (frames last, since readers list those).
-        let temporary = rootExists ? try makeTemporaryDirectory(in: root, prefix: ".synth-tmp-\(name)")
-                                   : try makeTemporaryDirectory(beside: root)
+        let temporary =
+            rootExists
+            ? try makeTemporaryDirectory(in: root, prefix: ".synth-tmp-\(name)")
+            : try makeTemporaryDirectory(beside: root)
         var moved: [URL] = []
         var createdParents: [URL] = []
         do {
             for p in paths.all { try createDirectory(temporary.appendingPathComponent(p), intermediate: true) }
-            let result = try renderAll(generator, frames: temporary.appendingPathComponent(paths.frames),
-                                       masks: temporary.appendingPathComponent(paths.masks))
+            let result = try renderAll(
+                generator, frames: temporary.appendingPathComponent(paths.frames),
+                masks: temporary.appendingPathComponent(paths.masks))
             let extra = temporary.appendingPathComponent(paths.extra)
             try writeText(result.lines.map { $0 + "\n" }.joined(), to: extra.appendingPathComponent("groundtruth.txt"))
             try writeText(meta(generator, emptyFrames: result.empty), to: extra.appendingPathComponent("meta.json"))
@@ -105,7 +110,8 @@ public enum SequenceWriter {
             if rootExists {
                 for p in paths.all {
                     let parent = root.appendingPathComponent(p).deletingLastPathComponent()
-                    for ancestor in [parent.deletingLastPathComponent(), parent] where !fm.fileExists(atPath: ancestor.path) {
+                    for ancestor in [parent.deletingLastPathComponent(), parent]
+                    where !fm.fileExists(atPath: ancestor.path) {
                         try createDirectory(ancestor)
                         createdParents.append(ancestor)
                     }
@@ -120,11 +126,12 @@ public enum SequenceWriter {
                 try writeText(list, to: temporary.appendingPathComponent("sequences.txt"))
                 try moveIntoPlace(temporary, root)
             }
-            return SynthSummary(directory: root, framesDirectory: root.appendingPathComponent(paths.frames),
-                                masksDirectory: root.appendingPathComponent(paths.masks),
-                                groundtruthFile: root.appendingPathComponent(paths.extra + "/groundtruth.txt"),
-                                metaFile: root.appendingPathComponent(paths.extra + "/meta.json"),
-                                groundtruth: result.lines, emptyFrames: result.empty)
+            return SynthSummary(
+                directory: root, framesDirectory: root.appendingPathComponent(paths.frames),
+                masksDirectory: root.appendingPathComponent(paths.masks),
+                groundtruthFile: root.appendingPathComponent(paths.extra + "/groundtruth.txt"),
+                metaFile: root.appendingPathComponent(paths.extra + "/meta.json"),
+                groundtruth: result.lines, emptyFrames: result.empty)
         } catch {
             for url in moved.reversed() { try? fm.removeItem(at: url) }
             for url in createdParents.reversed() { try? fm.removeItem(at: url) }
@@ -146,7 +153,9 @@ public enum SequenceWriter {
         }
         var failed: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
         func fail(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
-        func store(_ t: Int, _ line: String, _ area: Int) { lock.lock(); lines[t] = line; areas[t] = area; lock.unlock() }
+        func store(_ t: Int, _ line: String, _ area: Int) {
+            lock.lock(); lines[t] = line; areas[t] = area; lock.unlock()
+        }
     }
 
     static func frameName(_ t: Int) -> String {
@@ -156,7 +165,9 @@ public enum SequenceWriter {
 
     static let emptyPolygon = Array(repeating: "0.00", count: 8).joined(separator: ",")
 
-    static func renderAll(_ generator: SequenceGenerator, frames: URL, masks: URL) throws -> (lines: [String], empty: [Int]) {
+    static func renderAll(
+        _ generator: SequenceGenerator, frames: URL, masks: URL
+    ) throws -> (lines: [String], empty: [Int]) {
         let options = generator.options
         let count = options.frames
         let threads = min(options.threads, count)
@@ -172,16 +183,19 @@ public enum SequenceWriter {
                 do {
                     let area = image.pixels.withUnsafeMutableBufferPointer { px in
                         mask.pixels.withUnsafeMutableBufferPointer { mk in
-                            generator.draw(frame: t, pixels: px.baseAddress!, mask: mk.baseAddress!, effects: true,
-                                           targetKey: nil, scratch: &scratch)
+                            generator.draw(
+                                frame: t, pixels: px.baseAddress!, mask: mk.baseAddress!, effects: true,
+                                targetKey: nil, scratch: &scratch)
                         }
                     }
                     let line = area == 0 ? emptyPolygon : (MinAreaRect.of(mask: mask)?.votLine ?? emptyPolygon)
                     let name = frameName(t)
-                    try image.write(to: frames.appendingPathComponent("\(name).\(frameExtension)"), format: options.frameFormat,
-                                    quality: options.jpegQuality, pngLevel: framePNGLevel, encoder: encoder)
-                    try mask.write(to: masks.appendingPathComponent("\(name).png"), format: .png, pngLevel: maskPNGLevel,
-                                   pngFilter: .none)
+                    try image.write(
+                        to: frames.appendingPathComponent("\(name).\(frameExtension)"), format: options.frameFormat,
+                        quality: options.jpegQuality, pngLevel: framePNGLevel, encoder: encoder)
+                    try mask.write(
+                        to: masks.appendingPathComponent("\(name).png"), format: .png, pngLevel: maskPNGLevel,
+                        pngFilter: .none)
                     shared.store(t, line, area)
                 } catch {
                     shared.fail(error)
@@ -190,7 +204,9 @@ public enum SequenceWriter {
             }
         }
         if let error = shared.error {
-            if case let ImageError.cannotWrite(path, reason) = error { throw SynthError.cannotWrite(path: path, reason: reason) }
+            if case let ImageError.cannotWrite(path, reason) = error {
+                throw SynthError.cannotWrite(path: path, reason: reason)
+            }
             throw error
         }
         return (shared.lines, shared.areas.indices.filter { shared.areas[$0] == 0 })
@@ -232,8 +248,17 @@ public enum SequenceWriter {
             ("jpeg_quality", String(o.jpegQuality)),
             ("layout", jsonString(o.layout.rawValue)),
             ("sequence", jsonString(o.resolvedSequenceName)),
-            ("masks", jsonString("PNG, 8-bit grey, 0 = background, 255 = target (exact coverage at pixel centres, after occlusion)")),
-            ("groundtruth", jsonString("minimum-area rectangle of the mask's pixel centres: x1,y1,x2,y2,x3,y3,x4,y4, 0-based pixels, clockwise from the leftmost corner; all zeros when the target is not visible")),
+            (
+                "masks",
+                jsonString(
+                    "PNG, 8-bit grey, 0 = background, 255 = target (exact coverage at pixel centres, after occlusion)")
+            ),
+            (
+                "groundtruth",
+                jsonString(
+                    "minimum-area rectangle of the mask's pixel centres: x1,y1,x2,y2,x3,y3,x4,y4, 0-based pixels, clockwise from the leftmost corner; all zeros when the target is not visible"
+                )
+            ),
             ("target_shape", jsonString(g.targetShape.rawValue)),
             ("target_texture", jsonString(g.targetTexture.rawValue)),
             ("distractors", String(g.distractorCount)),
@@ -271,13 +296,15 @@ public enum SequenceWriter {
     static func makeTemporaryDirectory(beside url: URL) throws -> URL {
         let parent = url.deletingLastPathComponent()
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: parent.path, isDirectory: &isDirectory), isDirectory.boolValue
+        else {
             throw SynthError.cannotCreate(path: url.path, reason: "parent folder \(parent.path) does not exist")
         }
         do {
             return try makeTemporaryDirectory(in: parent, prefix: url.lastPathComponent + ".tmp")
         } catch let SynthError.cannotCreate(_, reason) {
-            throw SynthError.cannotCreate(path: url.path, reason: "\(reason) (creating a temporary folder in \(parent.path))")
+            throw SynthError.cannotCreate(
+                path: url.path, reason: "\(reason) (creating a temporary folder in \(parent.path))")
         }
     }
 
@@ -310,7 +337,9 @@ public enum SequenceWriter {
     /// rename(2): atomic; replaces an empty directory at the destination.
     static func moveIntoPlace(_ from: URL, _ to: URL) throws {
         if rename(from.path, to.path) != 0 {
-            let reason = errno == ENOTEMPTY || errno == EEXIST ? "it already exists and is not empty" : String(cString: strerror(errno))
+            let reason =
+                errno == ENOTEMPTY || errno == EEXIST
+                ? "it already exists and is not empty" : String(cString: strerror(errno))
             throw SynthError.cannotCreate(path: to.path, reason: reason)
         }
     }

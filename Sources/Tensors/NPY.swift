@@ -12,7 +12,9 @@ public enum NPY {
 
     public static func decode(_ bytes: [UInt8], source: String = "npy") throws -> Tensor {
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw NPYError.malformed(source, "not an .npy file (bad magic)") }
+        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
+            throw NPYError.malformed(source, "not an .npy file (bad magic)")
+        }
         let major = bytes[6]
         let headerLength: Int
         let headerStart: Int
@@ -47,7 +49,9 @@ public enum NPY {
         if let fortran = field("fortran_order", in: header), fortran.hasPrefix("True") {
             throw NPYError.malformed(source, "Fortran-order arrays are not supported")
         }
-        guard let shapeText = tupleField("shape", in: header) else { throw NPYError.malformed(source, "header has no shape") }
+        guard let shapeText = tupleField("shape", in: header) else {
+            throw NPYError.malformed(source, "header has no shape")
+        }
         var shape: [Int] = []
         for part in shapeText.split(separator: ",") {
             let t = part.trimmingCharacters(in: .whitespaces)
@@ -59,7 +63,8 @@ public enum NPY {
         let dataStart = headerStart + headerLength
         let (need, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
         guard !overflow, bytes.count - dataStart == need else {
-            throw NPYError.malformed(source, "data is \(bytes.count - dataStart) bytes, shape \(shape) of \(dtype) needs \(need)")
+            throw NPYError.malformed(
+                source, "data is \(bytes.count - dataStart) bytes, shape \(shape) of \(dtype) needs \(need)")
         }
         return try Tensor(dtype: dtype, shape: shape, storage: Array(bytes[dataStart...]))
     }
@@ -74,7 +79,9 @@ public enum NPY {
         case .uint8: descr = "|u1"
         case .float16: descr = "<f2"
         }
-        let shapeText = tensor.shape.count == 1 ? "(\(tensor.shape[0]),)" : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
+        let shapeText =
+            tensor.shape.count == 1
+            ? "(\(tensor.shape[0]),)" : "(" + tensor.shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(descr)', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"

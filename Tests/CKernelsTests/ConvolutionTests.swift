@@ -2,13 +2,16 @@ import CKernels
 import XCTest
 
 /// Geometry with symmetric padding, the output size following PyTorch's formula.
-func geometry(_ c: Int32, _ h: Int32, _ w: Int32, out o: Int32, kernel k: Int32, stride s: Int32 = 1,
-              pad p: Int32 = 0, dilation d: Int32 = 1) -> sm_conv2d_shape {
+func geometry(
+    _ c: Int32, _ h: Int32, _ w: Int32, out o: Int32, kernel k: Int32, stride s: Int32 = 1,
+    pad p: Int32 = 0, dilation d: Int32 = 1
+) -> sm_conv2d_shape {
     let oh = (h + 2 * p - d * (k - 1) - 1) / s + 1
     let ow = (w + 2 * p - d * (k - 1) - 1) / s + 1
-    return sm_conv2d_shape(in_channels: c, in_height: h, in_width: w, out_channels: o, out_height: oh,
-                           out_width: ow, kernel_h: k, kernel_w: k, stride_h: s, stride_w: s, pad_top: p,
-                           pad_left: p, dilation_h: d, dilation_w: d)
+    return sm_conv2d_shape(
+        in_channels: c, in_height: h, in_width: w, out_channels: o, out_height: oh,
+        out_width: ow, kernel_h: k, kernel_w: k, stride_h: s, stride_w: s, pad_top: p,
+        pad_left: p, dilation_h: d, dilation_w: d)
 }
 
 /// The fast convolutions against the reference twin: every SiamMask layer shape (with reduced channel counts),
@@ -40,20 +43,24 @@ final class ConvolutionTests: XCTestCase {
             weights = .random(count: Int(s.out_channels * s.in_channels * s.kernel_h * s.kernel_w), using: &generator)
             bias = .random(count: Int(s.out_channels), using: &generator)
             residual = .random(count: outputCount, scale: 2, using: &generator)
-            epilogue = sm_conv2d_epilogue(bias: c.bias ? bias.constBase : nil,
-                                          residual: c.residual ? residual.constBase : nil, relu: c.relu ? 1 : 0)
+            epilogue = sm_conv2d_epilogue(
+                bias: c.bias ? bias.constBase : nil,
+                residual: c.residual ? residual.constBase : nil, relu: c.relu ? 1 : 0)
             expected = AlignedFloats(count: outputCount)
             magnitude = AlignedFloats(count: outputCount)
             let reference = Tiers.reference.pointee
-            reference.conv2d_f32(&shape, input.constBase, weights.constBase, &epilogue, expected.base, 0,
-                                 s.out_height, nil)
+            reference.conv2d_f32(
+                &shape, input.constBase, weights.constBase, &epilogue, expected.base, 0,
+                s.out_height, nil)
             // The same convolution over |x|, |w|, |bias|, |residual| without ReLU is the sum of |terms|.
             let absInput = input.absolute(), absWeights = weights.absolute()
             let absBias = bias.absolute(), absResidual = residual.absolute()
-            var absEpilogue = sm_conv2d_epilogue(bias: c.bias ? absBias.constBase : nil,
-                                                 residual: c.residual ? absResidual.constBase : nil, relu: 0)
-            reference.conv2d_f32(&shape, absInput.constBase, absWeights.constBase, &absEpilogue, magnitude.base, 0,
-                                 s.out_height, nil)
+            var absEpilogue = sm_conv2d_epilogue(
+                bias: c.bias ? absBias.constBase : nil,
+                residual: c.residual ? absResidual.constBase : nil, relu: 0)
+            reference.conv2d_f32(
+                &shape, absInput.constBase, absWeights.constBase, &absEpilogue, magnitude.base, 0,
+                s.out_height, nil)
         }
 
         func pack(_ table: KernelTable) -> AlignedFloats {
@@ -67,15 +74,18 @@ final class ConvolutionTests: XCTestCase {
             for i in 0..<(bounds.count - 1) {
                 let rows = bounds[i + 1] - bounds[i]
                 let workspace = Workspace(bytes: table.pointee.conv2d_f32_workspace_bytes(&shape, rows))
-                table.pointee.conv2d_f32(&shape, input.constBase, packed.constBase, &epilogue, output.base, bounds[i],
-                                         bounds[i + 1], workspace.pointer)
+                table.pointee.conv2d_f32(
+                    &shape, input.constBase, packed.constBase, &epilogue, output.base, bounds[i],
+                    bounds[i + 1], workspace.pointer)
             }
         }
     }
 
     /// Compares every fast tier with the reference on `cases`; `splits` adds calls over row ranges.
-    func check(_ cases: [Case], seed: UInt64, splits: (Int32) -> [[Int32]] = { [[0, $0]] },
-               file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(
+        _ cases: [Case], seed: UInt64, splits: (Int32) -> [[Int32]] = { [[0, $0]] },
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let tiers = Tiers.fast
         if tiers.isEmpty { throw XCTSkip("no fast tier on this CPU/build") }
         for (n, c) in cases.enumerated() {
@@ -85,9 +95,10 @@ final class ConvolutionTests: XCTestCase {
                 for bounds in splits(c.shape.out_height) {
                     let output = AlignedFloats(count: problem.outputCount, fill: .nan)
                     problem.run(table, packed: packed, output: output, bounds: bounds)
-                    assertWithinRelativeTolerance(output, problem.expected, magnitude: problem.magnitude,
-                                                  "\(Tiers.name(table)) \(c.label) rows \(bounds)", file: file,
-                                                  line: line)
+                    assertWithinRelativeTolerance(
+                        output, problem.expected, magnitude: problem.magnitude,
+                        "\(Tiers.name(table)) \(c.label) rows \(bounds)", file: file,
+                        line: line)
                 }
             }
         }
@@ -96,23 +107,28 @@ final class ConvolutionTests: XCTestCase {
     // Every convolution geometry of SiamMask (ResNet-50 with dilation, adjust layers, depth-wise correlation's
     // 3x3 convolutions, mask head and refine module), channel counts reduced.
     func testNetworkShapes() throws {
-        try check([
-            Case(shape: geometry(3, 127, 127, out: 8, kernel: 7, stride: 2), label: "conv1 7x7 s2 on the 127 template"),
-            Case(shape: geometry(3, 255, 255, out: 3, kernel: 7, stride: 2), label: "conv1 7x7 s2 on the 255 search"),
-            Case(shape: geometry(8, 31, 31, out: 12, kernel: 1), label: "1x1 s1"),
-            Case(shape: geometry(6, 31, 31, out: 9, kernel: 3, pad: 1), label: "3x3 s1 p1"),
-            Case(shape: geometry(5, 63, 63, out: 7, kernel: 3, stride: 2), label: "3x3 s2 p0 (layer2 / downsample)"),
-            Case(shape: geometry(6, 31, 31, out: 10, kernel: 3, pad: 2, dilation: 2), label: "3x3 d2 p2 (layer3)"),
-            Case(shape: geometry(7, 31, 31, out: 9, kernel: 3), label: "3x3 p0 (DepthCorr search side)"),
-            Case(shape: geometry(7, 7, 7, out: 9, kernel: 3), label: "3x3 p0 (DepthCorr template side, 5x5 out)"),
-            Case(shape: geometry(9, 15, 15, out: 6, kernel: 1), label: "1x1 on 15x15 (adjust)"),
-            Case(shape: geometry(16, 1, 1, out: 11, kernel: 1), label: "1x1 on 1x1 (refine at one position)"),
-            Case(shape: geometry(4, 61, 61, out: 5, kernel: 3, pad: 1), label: "3x3 p1 on 61x61 (refine)"),
-            Case(shape: geometry(2, 127, 127, out: 3, kernel: 3, pad: 1), label: "3x3 p1 on 127x127 (refine)"),
-            Case(shape: geometry(3, 3, 3, out: 4, kernel: 3), label: "3x3 p0 to 1x1"),
-            Case(shape: geometry(1024, 2, 2, out: 3, kernel: 1), label: "1024 input channels"),
-            Case(shape: geometry(2, 3, 3, out: 1024, kernel: 1), label: "1024 output channels"),
-        ], seed: 1)
+        try check(
+            [
+                Case(
+                    shape: geometry(3, 127, 127, out: 8, kernel: 7, stride: 2),
+                    label: "conv1 7x7 s2 on the 127 template"),
+                Case(
+                    shape: geometry(3, 255, 255, out: 3, kernel: 7, stride: 2), label: "conv1 7x7 s2 on the 255 search"),
+                Case(shape: geometry(8, 31, 31, out: 12, kernel: 1), label: "1x1 s1"),
+                Case(shape: geometry(6, 31, 31, out: 9, kernel: 3, pad: 1), label: "3x3 s1 p1"),
+                Case(
+                    shape: geometry(5, 63, 63, out: 7, kernel: 3, stride: 2), label: "3x3 s2 p0 (layer2 / downsample)"),
+                Case(shape: geometry(6, 31, 31, out: 10, kernel: 3, pad: 2, dilation: 2), label: "3x3 d2 p2 (layer3)"),
+                Case(shape: geometry(7, 31, 31, out: 9, kernel: 3), label: "3x3 p0 (DepthCorr search side)"),
+                Case(shape: geometry(7, 7, 7, out: 9, kernel: 3), label: "3x3 p0 (DepthCorr template side, 5x5 out)"),
+                Case(shape: geometry(9, 15, 15, out: 6, kernel: 1), label: "1x1 on 15x15 (adjust)"),
+                Case(shape: geometry(16, 1, 1, out: 11, kernel: 1), label: "1x1 on 1x1 (refine at one position)"),
+                Case(shape: geometry(4, 61, 61, out: 5, kernel: 3, pad: 1), label: "3x3 p1 on 61x61 (refine)"),
+                Case(shape: geometry(2, 127, 127, out: 3, kernel: 3, pad: 1), label: "3x3 p1 on 127x127 (refine)"),
+                Case(shape: geometry(3, 3, 3, out: 4, kernel: 3), label: "3x3 p0 to 1x1"),
+                Case(shape: geometry(1024, 2, 2, out: 3, kernel: 1), label: "1024 input channels"),
+                Case(shape: geometry(2, 3, 3, out: 1024, kernel: 1), label: "1024 output channels"),
+            ], seed: 1)
     }
 
     // Channel counts and widths at each tier's tile edges: AVX-512 tiles 8 channels x 48 pixels (3 x 16),
@@ -133,7 +149,8 @@ final class ConvolutionTests: XCTestCase {
         }
         cases.append(Case(shape: geometry(2, 23, 23, out: 3, kernel: 1), label: "529 pixels: two pixel blocks"))
         cases.append(Case(shape: geometry(3, 24, 24, out: 3, kernel: 3, pad: 1), label: "576 pixels, 3x3"))
-        cases.append(Case(shape: geometry(1, 3, 4, out: 263, kernel: 3, pad: 1), label: "263 channels: two channel blocks"))
+        cases.append(
+            Case(shape: geometry(1, 3, 4, out: 263, kernel: 3, pad: 1), label: "263 channels: two channel blocks"))
         cases.append(Case(shape: geometry(3, 16, 16, out: 5, kernel: 1), label: "1x1 on a 256-float plane (copied B)"))
         cases.append(Case(shape: geometry(3, 8, 4, out: 5, kernel: 1), label: "1x1 on a 32-float plane (copied B)"))
         try check(cases, seed: 2)
@@ -141,23 +158,29 @@ final class ConvolutionTests: XCTestCase {
 
     // Rows computed in separate calls ([0,k) then [k,H), or three pieces) equal one call; tiny and empty ranges.
     func testRowRangeSplits() throws {
-        try check([
-            Case(shape: geometry(3, 63, 63, out: 9, kernel: 7, stride: 2), label: "7x7 s2"),
-            Case(shape: geometry(5, 17, 13, out: 10, kernel: 3, pad: 1), label: "3x3 p1"),
-            Case(shape: geometry(4, 17, 17, out: 7, kernel: 3, pad: 2, dilation: 2), label: "3x3 d2"),
-            Case(shape: geometry(6, 11, 11, out: 9, kernel: 1), residual: true, label: "1x1 with residual"),
-            Case(shape: geometry(300, 5, 7, out: 9, kernel: 1), residual: true, label: "1x1, two k blocks"),
-        ], seed: 3) { h in
+        try check(
+            [
+                Case(shape: geometry(3, 63, 63, out: 9, kernel: 7, stride: 2), label: "7x7 s2"),
+                Case(shape: geometry(5, 17, 13, out: 10, kernel: 3, pad: 1), label: "3x3 p1"),
+                Case(shape: geometry(4, 17, 17, out: 7, kernel: 3, pad: 2, dilation: 2), label: "3x3 d2"),
+                Case(shape: geometry(6, 11, 11, out: 9, kernel: 1), residual: true, label: "1x1 with residual"),
+                Case(shape: geometry(300, 5, 7, out: 9, kernel: 1), residual: true, label: "1x1, two k blocks"),
+            ], seed: 3
+        ) { h in
             [[0, h], [0, 1, h], [0, h / 2, h], [0, h - 1, h], [0, h / 3, h / 3, 2 * h / 3, h], [0, 0, h, h]]
         }
     }
 
     /// A workspace sized for the largest row range serves every smaller one: workspace_bytes never decreases.
     func testWorkspaceGrowsWithRows() {
-        let shapes = [geometry(3, 255, 255, out: 64, kernel: 7, stride: 2), geometry(256, 31, 31, out: 256, kernel: 3,
-                                                                               pad: 2, dilation: 2),
-                      geometry(64, 16, 16, out: 64, kernel: 1), geometry(64, 31, 31, out: 64, kernel: 1),
-                      geometry(1, 1, 1, out: 1, kernel: 1)]
+        let shapes = [
+            geometry(3, 255, 255, out: 64, kernel: 7, stride: 2),
+            geometry(
+                256, 31, 31, out: 256, kernel: 3,
+                pad: 2, dilation: 2),
+            geometry(64, 16, 16, out: 64, kernel: 1), geometry(64, 31, 31, out: 64, kernel: 1),
+            geometry(1, 1, 1, out: 1, kernel: 1),
+        ]
         for table in [Tiers.reference] + Tiers.fast {
             for shape in shapes {
                 var s = shape
@@ -189,8 +212,9 @@ final class ConvolutionTests: XCTestCase {
                     if row < 3 || row >= 6 {
                         XCTAssertEqual(output[at], 1234, "\(Tiers.name(table)) wrote row \(row) of channel \(o)")
                     } else {
-                        XCTAssertLessThanOrEqual(abs(output[at] - problem.expected[at]),
-                                                 relativeTolerance * problem.magnitude[at] + tinyAbsoluteError)
+                        XCTAssertLessThanOrEqual(
+                            abs(output[at] - problem.expected[at]),
+                            relativeTolerance * problem.magnitude[at] + tinyAbsoluteError)
                     }
                 }
             }
@@ -204,10 +228,14 @@ final class ConvolutionTests: XCTestCase {
             for residual in [false, true] {
                 for relu in [false, true] {
                     let tag = "bias \(bias) residual \(residual) relu \(relu)"
-                    cases.append(Case(shape: geometry(5, 9, 11, out: 9, kernel: 3, pad: 1), bias: bias, residual: residual,
-                                      relu: relu, label: "3x3 " + tag))
-                    cases.append(Case(shape: geometry(600, 3, 5, out: 7, kernel: 1), bias: bias, residual: residual,
-                                      relu: relu, label: "1x1 K=600 " + tag))
+                    cases.append(
+                        Case(
+                            shape: geometry(5, 9, 11, out: 9, kernel: 3, pad: 1), bias: bias, residual: residual,
+                            relu: relu, label: "3x3 " + tag))
+                    cases.append(
+                        Case(
+                            shape: geometry(600, 3, 5, out: 7, kernel: 1), bias: bias, residual: residual,
+                            relu: relu, label: "1x1 K=600 " + tag))
                 }
             }
         }
@@ -219,7 +247,8 @@ final class ConvolutionTests: XCTestCase {
         let tiers = Tiers.fast
         if tiers.isEmpty { throw XCTSkip("no fast tier on this CPU/build") }
         for (n, shape) in [geometry(6, 7, 9, out: 9, kernel: 3, pad: 1), geometry(520, 3, 5, out: 9, kernel: 1)]
-            .enumerated() {
+            .enumerated()
+        {
             let problem = Problem(Case(shape: shape, residual: true, label: "in place"), seed: 6 + UInt64(n))
             for table in tiers {
                 let packed = problem.pack(table)
@@ -230,11 +259,13 @@ final class ConvolutionTests: XCTestCase {
                 let h = shape.out_height
                 for (a, b) in [(0, h / 2), (h / 2, h)] {
                     let workspace = Workspace(bytes: table.pointee.conv2d_f32_workspace_bytes(&s, b - a))
-                    table.pointee.conv2d_f32(&s, problem.input.constBase, packed.constBase, &epilogue, output.base,
-                                             a, b, workspace.pointer)
+                    table.pointee.conv2d_f32(
+                        &s, problem.input.constBase, packed.constBase, &epilogue, output.base,
+                        a, b, workspace.pointer)
                 }
-                assertWithinRelativeTolerance(output, problem.expected, magnitude: problem.magnitude,
-                                              "\(Tiers.name(table)) in-place residual K=\(shape.in_channels * 9)")
+                assertWithinRelativeTolerance(
+                    output, problem.expected, magnitude: problem.magnitude,
+                    "\(Tiers.name(table)) in-place residual K=\(shape.in_channels * 9)")
             }
         }
     }
@@ -243,30 +274,34 @@ final class ConvolutionTests: XCTestCase {
     func testReferenceByHand() {
         // 1 channel 3x3 input 1..9, 2x2 kernel [[-1, 0], [0, 1]], bias 0.5, stride 1, pad 1 on the top/left only
         // (the bottom/right padding is implied by the 3x3 output), residual 10 at (2, 2), then ReLU.
-        var shape = sm_conv2d_shape(in_channels: 1, in_height: 3, in_width: 3, out_channels: 1, out_height: 3,
-                                    out_width: 3, kernel_h: 2, kernel_w: 2, stride_h: 1, stride_w: 1, pad_top: 1,
-                                    pad_left: 1, dilation_h: 1, dilation_w: 1)
+        var shape = sm_conv2d_shape(
+            in_channels: 1, in_height: 3, in_width: 3, out_channels: 1, out_height: 3,
+            out_width: 3, kernel_h: 2, kernel_w: 2, stride_h: 1, stride_w: 1, pad_top: 1,
+            pad_left: 1, dilation_h: 1, dilation_w: 1)
         let input = AlignedFloats([1, 2, 3, 4, 5, 6, 7, 8, 9])
         let weights = AlignedFloats([-1, 0, 0, 1])
         let bias = AlignedFloats([0.5])
         let residual = AlignedFloats([0, 0, 0, 0, 0, 0, 0, 0, -10])
         let output = AlignedFloats(count: 9)
         var epilogue = sm_conv2d_epilogue(bias: bias.constBase, residual: residual.constBase, relu: 1)
-        Tiers.reference.pointee.conv2d_f32(&shape, input.constBase, weights.constBase, &epilogue, output.base, 0, 3,
-                                           nil)
+        Tiers.reference.pointee.conv2d_f32(
+            &shape, input.constBase, weights.constBase, &epilogue, output.base, 0, 3,
+            nil)
         // out(y, x) = in(y, x) - in(y-1, x-1) + 0.5 + residual, in() = 0 outside; max(0, .) at (2, 2): 4.5 - 10.
         XCTAssertEqual(output.array, [1.5, 2.5, 3.5, 4.5, 4.5, 4.5, 7.5, 4.5, 0])
         // 2 channels, 1x1 kernel, stride 2 on a 1x3 input: picks columns 0 and 2.
-        var strided = sm_conv2d_shape(in_channels: 2, in_height: 1, in_width: 3, out_channels: 1, out_height: 1,
-                                      out_width: 2, kernel_h: 1, kernel_w: 1, stride_h: 2, stride_w: 2, pad_top: 0,
-                                      pad_left: 0, dilation_h: 1, dilation_w: 1)
+        var strided = sm_conv2d_shape(
+            in_channels: 2, in_height: 1, in_width: 3, out_channels: 1, out_height: 1,
+            out_width: 2, kernel_h: 1, kernel_w: 1, stride_h: 2, stride_w: 2, pad_top: 0,
+            pad_left: 0, dilation_h: 1, dilation_w: 1)
         let x2 = AlignedFloats([1, 2, 3, 10, 20, 30]), w2 = AlignedFloats([2, -1]), out2 = AlignedFloats(count: 2)
         Tiers.reference.pointee.conv2d_f32(&strided, x2.constBase, w2.constBase, nil, out2.base, 0, 1, nil)
         XCTAssertEqual(out2.array, [2 * 1 - 10, 2 * 3 - 30])
         // Dilation 2 of a 1x3 kernel over a 1x5 row: taps at columns 0, 2, 4.
-        var dilated = sm_conv2d_shape(in_channels: 1, in_height: 1, in_width: 5, out_channels: 1, out_height: 1,
-                                      out_width: 1, kernel_h: 1, kernel_w: 3, stride_h: 1, stride_w: 1, pad_top: 0,
-                                      pad_left: 0, dilation_h: 1, dilation_w: 2)
+        var dilated = sm_conv2d_shape(
+            in_channels: 1, in_height: 1, in_width: 5, out_channels: 1, out_height: 1,
+            out_width: 1, kernel_h: 1, kernel_w: 3, stride_h: 1, stride_w: 1, pad_top: 0,
+            pad_left: 0, dilation_h: 1, dilation_w: 2)
         let x3 = AlignedFloats([1, 2, 3, 4, 5]), w3 = AlignedFloats([1, 10, 100]), out3 = AlignedFloats(count: 1)
         Tiers.reference.pointee.conv2d_f32(&dilated, x3.constBase, w3.constBase, nil, out3.base, 0, 1, nil)
         XCTAssertEqual(out3.array, [1 + 30 + 500])

@@ -28,7 +28,9 @@ final class DataMovementTests: XCTestCase {
             cases.append((1, 4, w, 3, 1, 1))
             cases.append((1, 4, w, 2, 2, 0))
         }
-        cases += [(3, 9, 40, 1, 1, 0), (2, 11, 37, 5, 3, 2), (1, 7, 50, 4, 4, 1), (1, 2, 2, 2, 1, 1), (1, 1, 1, 1, 1, 0)]
+        cases += [
+            (3, 9, 40, 1, 1, 0), (2, 11, 37, 5, 3, 2), (1, 7, 50, 4, 4, 1), (1, 2, 2, 2, 1, 1), (1, 1, 1, 1, 1, 0),
+        ]
         var generator = SeededGenerator(seed: 10)
         for (c, h, w, k, s, p) in cases {
             let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
@@ -39,11 +41,13 @@ final class DataMovementTests: XCTestCase {
                 for bounds in [[0, oh], [0, oh / 2, oh], [0, 1, oh]] {
                     let output = AlignedFloats(count: Int(c * oh * ow), fill: .nan)
                     for i in 0..<(bounds.count - 1) {
-                        table.pointee.max_pool2d_f32(input.constBase, c, h, w, k, s, p, output.base, oh, ow,
-                                                     bounds[i], bounds[i + 1])
+                        table.pointee.max_pool2d_f32(
+                            input.constBase, c, h, w, k, s, p, output.base, oh, ow,
+                            bounds[i], bounds[i + 1])
                     }
-                    assertClose(output, expected, tolerance: 0,
-                                "\(Tiers.name(table)) max-pool \(c)x\(h)x\(w) k\(k) s\(s) p\(p) rows \(bounds)")
+                    assertClose(
+                        output, expected, tolerance: 0,
+                        "\(Tiers.name(table)) max-pool \(c)x\(h)x\(w) k\(k) s\(s) p\(p) rows \(bounds)")
                 }
             }
         }
@@ -55,7 +59,8 @@ final class DataMovementTests: XCTestCase {
         // One channel, 2x3 search, 1x2 kernel [1, 10] -> 2x2.
         let search = AlignedFloats([1, 2, 3, 4, 5, 6]), kernel = AlignedFloats([1, 10])
         let output = AlignedFloats(count: 4)
-        Tiers.reference.pointee.depthwise_xcorr_f32(search.constBase, 1, 2, 3, kernel.constBase, 1, 2, output.base, 0, 1)
+        Tiers.reference.pointee.depthwise_xcorr_f32(
+            search.constBase, 1, 2, 3, kernel.constBase, 1, 2, output.base, 0, 1)
         XCTAssertEqual(output.array, [21, 32, 54, 65])
     }
 
@@ -73,21 +78,26 @@ final class DataMovementTests: XCTestCase {
             let search = AlignedFloats.random(count: Int(c * sh * sw), using: &generator)
             let kernel = AlignedFloats.random(count: Int(c * kh * kw), using: &generator)
             let expected = AlignedFloats(count: Int(c * oh * ow))
-            Tiers.reference.pointee.depthwise_xcorr_f32(search.constBase, c, sh, sw, kernel.constBase, kh, kw,
-                                                        expected.base, 0, c)
+            Tiers.reference.pointee.depthwise_xcorr_f32(
+                search.constBase, c, sh, sw, kernel.constBase, kh, kw,
+                expected.base, 0, c)
             let magnitude = AlignedFloats(count: Int(c * oh * ow))
             let absSearch = search.absolute(), absKernel = kernel.absolute()
-            Tiers.reference.pointee.depthwise_xcorr_f32(absSearch.constBase, c, sh, sw, absKernel.constBase, kh, kw,
-                                                        magnitude.base, 0, c)
+            Tiers.reference.pointee.depthwise_xcorr_f32(
+                absSearch.constBase, c, sh, sw, absKernel.constBase, kh, kw,
+                magnitude.base, 0, c)
             for table in tiers {
                 let output = AlignedFloats(count: Int(c * oh * ow), fill: .nan)
                 let middle = c / 2   // two calls over channel ranges
-                table.pointee.depthwise_xcorr_f32(search.constBase, c, sh, sw, kernel.constBase, kh, kw, output.base,
-                                                  0, middle)
-                table.pointee.depthwise_xcorr_f32(search.constBase, c, sh, sw, kernel.constBase, kh, kw, output.base,
-                                                  middle, c)
-                assertWithinRelativeTolerance(output, expected, magnitude: magnitude,
-                                              "\(Tiers.name(table)) xcorr \(c)x\(sh)x\(sw) * \(kh)x\(kw)")
+                table.pointee.depthwise_xcorr_f32(
+                    search.constBase, c, sh, sw, kernel.constBase, kh, kw, output.base,
+                    0, middle)
+                table.pointee.depthwise_xcorr_f32(
+                    search.constBase, c, sh, sw, kernel.constBase, kh, kw, output.base,
+                    middle, c)
+                assertWithinRelativeTolerance(
+                    output, expected, magnitude: magnitude,
+                    "\(Tiers.name(table)) xcorr \(c)x\(sh)x\(sw) * \(kh)x\(kw)")
             }
         }
     }
@@ -153,17 +163,21 @@ final class DataMovementTests: XCTestCase {
             let name = Tiers.name(table)
             let padded = AlignedFloats(count: 4 * 5, fill: .nan)   // pad 1 on every side
             table.pointee.window_f32(input.constBase, 1, 2, 3, -1, -1, padded.base, 4, 5)
-            XCTAssertEqual(padded.array, [0, 0, 0, 0, 0,
-                                          0, 1, 2, 3, 0,
-                                          0, 4, 5, 6, 0,
-                                          0, 0, 0, 0, 0], name)
-            let cropped = AlignedFloats(count: 2, fill: .nan)      // crop (1, 1), 1x2
+            XCTAssertEqual(
+                padded.array,
+                [
+                    0, 0, 0, 0, 0,
+                    0, 1, 2, 3, 0,
+                    0, 4, 5, 6, 0,
+                    0, 0, 0, 0, 0,
+                ], name)
+            let cropped = AlignedFloats(count: 2, fill: .nan)   // crop (1, 1), 1x2
             table.pointee.window_f32(input.constBase, 1, 2, 3, 1, 1, cropped.base, 1, 2)
             XCTAssertEqual(cropped.array, [5, 6], name)
-            let mixed = AlignedFloats(count: 6, fill: .nan)        // one row up (pad), two columns right (crop)
+            let mixed = AlignedFloats(count: 6, fill: .nan)   // one row up (pad), two columns right (crop)
             table.pointee.window_f32(input.constBase, 1, 2, 3, -1, 2, mixed.base, 3, 2)
             XCTAssertEqual(mixed.array, [0, 0, 3, 0, 6, 0], name)
-            let outside = AlignedFloats(count: 4, fill: .nan)      // entirely outside
+            let outside = AlignedFloats(count: 4, fill: .nan)   // entirely outside
             table.pointee.window_f32(input.constBase, 1, 2, 3, 5, -9, outside.base, 2, 2)
             XCTAssertEqual(outside.array, [0, 0, 0, 0], name)
         }
@@ -182,8 +196,9 @@ final class DataMovementTests: XCTestCase {
                     for table in tiers {
                         let output = AlignedFloats(count: Int(2 * oh * ow), fill: .nan)
                         table.pointee.window_f32(input.constBase, 2, 9, 11, top, left, output.base, oh, ow)
-                        assertClose(output, expected, tolerance: 0,
-                                    "\(Tiers.name(table)) window top \(top) left \(left) \(oh)x\(ow)")
+                        assertClose(
+                            output, expected, tolerance: 0,
+                            "\(Tiers.name(table)) window top \(top) left \(left) \(oh)x\(ow)")
                     }
                 }
             }

@@ -59,15 +59,20 @@ final class ElementwiseTests: XCTestCase {
 
     func testConvTransposeReferenceByHand() {
         // 2 input channels on a 1x2 input, 1 output channel, kernel 2: each input pixel becomes a 2x2 block.
-        let input = AlignedFloats([1, 2, 10, 20])          // channel 0: [1, 2], channel 1: [10, 20]
+        let input = AlignedFloats([1, 2, 10, 20])   // channel 0: [1, 2], channel 1: [10, 20]
         let weights = AlignedFloats([1, 2, 3, 4, 0, 0, 0, 1])   // (in, out, ky, kx)
         let bias = AlignedFloats([0.5])
         let output = AlignedFloats(count: 2 * 4)
-        Tiers.reference.pointee.conv_transpose2d_f32(input.constBase, 2, 1, 2, weights.constBase, bias.constBase, 1, 2,
-                                                     output.base, 0, 1)
+        Tiers.reference.pointee.conv_transpose2d_f32(
+            input.constBase, 2, 1, 2, weights.constBase, bias.constBase, 1, 2,
+            output.base, 0, 1)
         // Pixel 0: [1, 2; 3, 4] * 1 + [0, 0; 0, 1] * 10; pixel 1: the same with 2 and 20; + 0.5.
-        XCTAssertEqual(output.array, [1.5, 2.5, 2.5, 4.5,
-                                      3.5, 14.5, 6.5, 28.5])
+        XCTAssertEqual(
+            output.array,
+            [
+                1.5, 2.5, 2.5, 4.5,
+                3.5, 14.5, 6.5, 28.5,
+            ])
     }
 
     func testConvTransposeAgainstReference() throws {
@@ -86,22 +91,27 @@ final class ElementwiseTests: XCTestCase {
             let bias = AlignedFloats.random(count: Int(o), using: &generator)
             let count = Int(o * h * k * w * k)
             let expected = AlignedFloats(count: count), magnitude = AlignedFloats(count: count)
-            Tiers.reference.pointee.conv_transpose2d_f32(input.constBase, c, h, w, weights.constBase,
-                                                         useBias ? bias.constBase : nil, o, k, expected.base, 0, o)
+            Tiers.reference.pointee.conv_transpose2d_f32(
+                input.constBase, c, h, w, weights.constBase,
+                useBias ? bias.constBase : nil, o, k, expected.base, 0, o)
             let absInput = input.absolute(), absWeights = weights.absolute(), absBias = bias.absolute()
-            Tiers.reference.pointee.conv_transpose2d_f32(absInput.constBase, c, h, w, absWeights.constBase,
-                                                         useBias ? absBias.constBase : nil, o, k, magnitude.base, 0, o)
+            Tiers.reference.pointee.conv_transpose2d_f32(
+                absInput.constBase, c, h, w, absWeights.constBase,
+                useBias ? absBias.constBase : nil, o, k, magnitude.base, 0, o)
             for table in tiers {
                 let output = AlignedFloats(count: count, fill: .nan)
-                table.pointee.conv_transpose2d_f32(input.constBase, c, h, w, weights.constBase,
-                                                   useBias ? bias.constBase : nil, o, k, output.base, 0, o)
-                assertWithinRelativeTolerance(output, expected, magnitude: magnitude,
-                                              "\(Tiers.name(table)) conv-transpose \(c)x\(h)x\(w) -> \(o) k\(k)")
+                table.pointee.conv_transpose2d_f32(
+                    input.constBase, c, h, w, weights.constBase,
+                    useBias ? bias.constBase : nil, o, k, output.base, 0, o)
+                assertWithinRelativeTolerance(
+                    output, expected, magnitude: magnitude,
+                    "\(Tiers.name(table)) conv-transpose \(c)x\(h)x\(w) -> \(o) k\(k)")
                 // Output channels in two calls (threads) give the same values as one.
                 let split = AlignedFloats(count: count, fill: .nan)
                 for (begin, end) in [(0, o / 2), (o / 2, o)] {
-                    table.pointee.conv_transpose2d_f32(input.constBase, c, h, w, weights.constBase,
-                                                       useBias ? bias.constBase : nil, o, k, split.base, begin, end)
+                    table.pointee.conv_transpose2d_f32(
+                        input.constBase, c, h, w, weights.constBase,
+                        useBias ? bias.constBase : nil, o, k, split.base, begin, end)
                 }
                 assertClose(split, output, tolerance: 0, "\(Tiers.name(table)) conv-transpose split at \(o / 2)")
             }

@@ -41,8 +41,10 @@ enum Int8Tiers {
         return table
     }
 
-    static let all = [SM_INT8_TIER_AVX2, SM_INT8_TIER_AVXVNNI, SM_INT8_TIER_AVX512VNNI, SM_INT8_TIER_NEON,
-                      SM_INT8_TIER_NEONDOT]
+    static let all = [
+        SM_INT8_TIER_AVX2, SM_INT8_TIER_AVXVNNI, SM_INT8_TIER_AVX512VNNI, SM_INT8_TIER_NEON,
+        SM_INT8_TIER_NEONDOT,
+    ]
 
     /// The fast int8 tiers this build has and this CPU runs.
     static var fast: [Int8Table] {
@@ -58,14 +60,14 @@ enum Int8Tiers {
 /// How the data of a case is drawn.
 enum Int8Data {
     case random
-    case maxPositive      // all-255 activations, all +127 weights: u8 x s8 pairs far past int16
-    case maxNegative      // all-255 activations, all -127 weights
-    case minus128         // all-255 activations, weights -128 (stored as -127) and +127
-    case zeroMinus128     // all-0 activations, weights -128 and -127: the extreme of the signed flip on Arm
-    case ties             // scale 0.5, integer bias and residual, inv_sy 1: exact halves for round-half-to-even
-    case sparse           // mostly the zero point, negative scales and -0 biases on odd channels: relu of -0
-    case sevenBit         // random weights in [-63, 63] (a --weight-bits 7 model): AVX2's vpmaddubsw path
-    case sevenBitExtremes // all-255 activations, weights +63 / -63: the largest vpmaddubsw pair sums (+-32130)
+    case maxPositive   // all-255 activations, all +127 weights: u8 x s8 pairs far past int16
+    case maxNegative   // all-255 activations, all -127 weights
+    case minus128   // all-255 activations, weights -128 (stored as -127) and +127
+    case zeroMinus128   // all-0 activations, weights -128 and -127: the extreme of the signed flip on Arm
+    case ties   // scale 0.5, integer bias and residual, inv_sy 1: exact halves for round-half-to-even
+    case sparse   // mostly the zero point, negative scales and -0 biases on odd channels: relu of -0
+    case sevenBit   // random weights in [-63, 63] (a --weight-bits 7 model): AVX2's vpmaddubsw path
+    case sevenBitExtremes   // all-255 activations, weights +63 / -63: the largest vpmaddubsw pair sums (+-32130)
 }
 
 struct Int8Epilogue: CustomStringConvertible {
@@ -105,8 +107,10 @@ final class Int8Problem {
     let outputCount: Int
     let outputBytes: Int
 
-    init(inputCount: Int, channels: Int, taps: Int, outputCount: Int, data: Int8Data, epilogue e: Int8Epilogue,
-         seed: UInt64) {
+    init(
+        inputCount: Int, channels: Int, taps: Int, outputCount: Int, data: Int8Data, epilogue e: Int8Epilogue,
+        seed: UInt64
+    ) {
         var g = SeededGenerator(seed: seed)
         self.outputCount = outputCount
         outputBytes = outputCount * (e.output == SM_INT8_OUTPUT_U8 ? 1 : 4)
@@ -118,7 +122,8 @@ final class Int8Problem {
         residualU8 = AlignedBytes(count: outputCount)
         var zx = Int32.random(in: 0...255, using: &g)
         switch data {
-        case .maxPositive, .maxNegative, .minus128, .zeroMinus128, .sevenBitExtremes: zx = Bool.random(using: &g) ? 0 : 255
+        case .maxPositive, .maxNegative, .minus128, .zeroMinus128, .sevenBitExtremes:
+            zx = Bool.random(using: &g) ? 0 : 255
         default: break
         }
         zeroPoint = zx
@@ -126,8 +131,11 @@ final class Int8Problem {
             switch data {
             case .maxPositive, .maxNegative, .minus128, .sevenBitExtremes: input.u8[i] = 255
             case .zeroMinus128: input.u8[i] = 0
-            case .sparse: input.u8[i] = UInt8.random(in: 0...7, using: &g) == 0 ? UInt8.random(in: 0...255, using: &g)
-                                                                                 : UInt8(zx)
+            case .sparse:
+                input.u8[i] =
+                    UInt8.random(in: 0...7, using: &g) == 0
+                    ? UInt8.random(in: 0...255, using: &g)
+                    : UInt8(zx)
             default: input.u8[i] = UInt8.random(in: 0...255, using: &g)
             }
         }
@@ -153,28 +161,35 @@ final class Int8Problem {
             }
         }
         for i in 0..<outputCount {
-            residualF32.f32[i] = data == .ties ? Float(Int.random(in: -3...3, using: &g)) : Float.random(in: -2...2, using: &g)
+            residualF32.f32[i] =
+                data == .ties ? Float(Int.random(in: -3...3, using: &g)) : Float.random(in: -2...2, using: &g)
             residualU8.u8[i] = UInt8.random(in: 0...255, using: &g)
         }
-        let residual: UnsafeRawPointer? = e.residual == SM_INT8_RESIDUAL_F32 ? UnsafeRawPointer(residualF32.raw)
+        let residual: UnsafeRawPointer? =
+            e.residual == SM_INT8_RESIDUAL_F32
+            ? UnsafeRawPointer(residualF32.raw)
             : e.residual == SM_INT8_RESIDUAL_U8 ? UnsafeRawPointer(residualU8.raw) : nil
-        epilogue = sm_int8_epilogue(scale: UnsafePointer(scale.f32), bias: e.bias ? UnsafePointer(bias.f32) : nil,
-                                    residual: residual, residual_type: Int32(e.residual.rawValue),
-                                    residual_scale: data == .ties ? 1 : Float.random(in: 0.002...0.02, using: &g),
-                                    residual_zero_point: Int32.random(in: 0...255, using: &g), relu: e.relu ? 1 : 0,
-                                    output_type: Int32(e.output.rawValue),
-                                    output_inv_scale: data == .ties ? 1 : Float.random(in: 40...160, using: &g),
-                                    output_zero_point: Int32.random(in: 0...255, using: &g))
+        epilogue = sm_int8_epilogue(
+            scale: UnsafePointer(scale.f32), bias: e.bias ? UnsafePointer(bias.f32) : nil,
+            residual: residual, residual_type: Int32(e.residual.rawValue),
+            residual_scale: data == .ties ? 1 : Float.random(in: 0.002...0.02, using: &g),
+            residual_zero_point: Int32.random(in: 0...255, using: &g), relu: e.relu ? 1 : 0,
+            output_type: Int32(e.output.rawValue),
+            output_inv_scale: data == .ties ? 1 : Float.random(in: 40...160, using: &g),
+            output_zero_point: Int32.random(in: 0...255, using: &g))
     }
 }
 
 /// Reports the first differing byte of two outputs.
-func assertSameBytes(_ actual: AlignedBytes, _ expected: AlignedBytes, count: Int, _ label: @autoclosure () -> String,
-                     file: StaticString = #filePath, line: UInt = #line) {
+func assertSameBytes(
+    _ actual: AlignedBytes, _ expected: AlignedBytes, count: Int, _ label: @autoclosure () -> String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     if memcmp(actual.raw, expected.raw, count) == 0 { return }
     var at = 0
     while at < count && actual.u8[at] == expected.u8[at] { at += 1 }
-    XCTFail("\(label()): byte \(at) of \(count) is \(actual.u8[at]), reference \(expected.u8[at])", file: file, line: line)
+    XCTFail(
+        "\(label()): byte \(at) of \(count) is \(actual.u8[at]), reference \(expected.u8[at])", file: file, line: line)
 }
 
 final class Int8ConvolutionTests: XCTestCase {
@@ -194,9 +209,10 @@ final class Int8ConvolutionTests: XCTestCase {
             shape = c.shape
             let s = c.shape
             let outputCount = Int(s.out_channels * s.out_height * s.out_width)
-            problem = Int8Problem(inputCount: Int(s.in_channels * s.in_height * s.in_width),
-                                  channels: Int(s.out_channels), taps: Int(s.in_channels * s.kernel_h * s.kernel_w),
-                                  outputCount: outputCount, data: c.data, epilogue: c.epilogue, seed: seed)
+            problem = Int8Problem(
+                inputCount: Int(s.in_channels * s.in_height * s.in_width),
+                channels: Int(s.out_channels), taps: Int(s.in_channels * s.kernel_h * s.kernel_w),
+                outputCount: outputCount, data: c.data, epilogue: c.epilogue, seed: seed)
             expected = AlignedBytes(count: problem.outputBytes, fill: 0xCD)
             let reference = Int8Tiers.reference
             let packed = pack(reference)
@@ -210,20 +226,26 @@ final class Int8ConvolutionTests: XCTestCase {
         }
 
         /// Rows [bounds[i], bounds[i+1]) as separate calls, each with its own workspace.
-        func run(_ table: Int8Table, packed: AlignedBytes, output: AlignedBytes, bounds: [Int32],
-                 epilogue: sm_int8_epilogue? = nil) {
+        func run(
+            _ table: Int8Table, packed: AlignedBytes, output: AlignedBytes, bounds: [Int32],
+            epilogue: sm_int8_epilogue? = nil
+        ) {
             var e = epilogue ?? problem.epilogue
             for i in 0..<(bounds.count - 1) {
-                let workspace = Workspace(bytes: table.pointee.conv2d_u8s8_workspace_bytes(&shape, bounds[i + 1] - bounds[i]))
-                table.pointee.conv2d_u8s8(&shape, problem.input.u8, packed.raw, &e, output.raw, bounds[i], bounds[i + 1],
-                                          workspace.pointer)
+                let workspace = Workspace(
+                    bytes: table.pointee.conv2d_u8s8_workspace_bytes(&shape, bounds[i + 1] - bounds[i]))
+                table.pointee.conv2d_u8s8(
+                    &shape, problem.input.u8, packed.raw, &e, output.raw, bounds[i], bounds[i + 1],
+                    workspace.pointer)
             }
         }
     }
 
     /// Every fast int8 tier against the reference on `cases`; `splits` adds calls over row ranges.
-    func check(_ cases: [Case], seed: UInt64, splits: (Int32) -> [[Int32]] = { [[0, $0]] },
-               file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(
+        _ cases: [Case], seed: UInt64, splits: (Int32) -> [[Int32]] = { [[0, $0]] },
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let tiers = Int8Tiers.fast
         if tiers.isEmpty { throw XCTSkip("no fast int8 tier on this CPU/build") }
         for (n, c) in cases.enumerated() {
@@ -233,9 +255,10 @@ final class Int8ConvolutionTests: XCTestCase {
                 for bounds in splits(c.shape.out_height) {
                     let output = AlignedBytes(count: p.problem.outputBytes, fill: 0xCD)
                     p.run(table, packed: packed, output: output, bounds: bounds)
-                    assertSameBytes(output, p.expected, count: p.problem.outputBytes,
-                                    "\(Int8Tiers.name(table)) \(c.label) (\(c.epilogue)) rows \(bounds)", file: file,
-                                    line: line)
+                    assertSameBytes(
+                        output, p.expected, count: p.problem.outputBytes,
+                        "\(Int8Tiers.name(table)) \(c.label) (\(c.epilogue)) rows \(bounds)", file: file,
+                        line: line)
                 }
             }
         }
@@ -245,23 +268,30 @@ final class Int8ConvolutionTests: XCTestCase {
     // small: 7x7 s2 stem on 3 channels, 1x1, 3x3 s1 p1, 3x3 s2 p0, 3x3 d2 p2, 3x3 p0, outputs 1x1 to 127x127.
     func testNetworkShapes() throws {
         let u8 = Int8Epilogue(output: SM_INT8_OUTPUT_U8)
-        try check([
-            Case(shape: geometry(3, 127, 127, out: 4, kernel: 7, stride: 2), label: "stem 7x7 s2 on the 127 template"),
-            Case(shape: geometry(3, 71, 71, out: 3, kernel: 7, stride: 2), epilogue: u8, label: "stem 7x7 s2 u8 out"),
-            Case(shape: geometry(8, 31, 31, out: 12, kernel: 1), label: "1x1 s1"),
-            Case(shape: geometry(6, 31, 31, out: 9, kernel: 3, pad: 1), epilogue: u8, label: "3x3 s1 p1"),
-            Case(shape: geometry(5, 31, 31, out: 7, kernel: 3, stride: 2), label: "3x3 s2 p0"),
-            Case(shape: geometry(6, 31, 31, out: 10, kernel: 3, pad: 2, dilation: 2), epilogue: u8, label: "3x3 d2 p2"),
-            Case(shape: geometry(7, 31, 31, out: 9, kernel: 3), label: "3x3 p0 (29x29 out)"),
-            Case(shape: geometry(7, 7, 7, out: 9, kernel: 3), epilogue: u8, label: "3x3 p0 (5x5 out)"),
-            Case(shape: geometry(2, 127, 127, out: 3, kernel: 3, pad: 1), label: "3x3 p1 on 127x127"),
-            Case(shape: geometry(3, 3, 3, out: 4, kernel: 3), label: "3x3 p0 to 1x1"),
-            Case(shape: geometry(1024, 2, 2, out: 3, kernel: 1), epilogue: u8, label: "1024 input channels"),
-            Case(shape: geometry(2, 3, 3, out: 1024, kernel: 1), label: "1024 output channels"),
-            Case(shape: geometry(256, 3, 3, out: 5, kernel: 3, pad: 2, dilation: 2), label: "3x3 d2 on 256 channels"),
-            Case(shape: geometry(255, 1, 1, out: 63, kernel: 1), epilogue: u8, label: "1x1 on 1x1, odd channels"),
-            Case(shape: geometry(1, 1, 1, out: 1, kernel: 1), label: "one channel, one pixel"),
-        ], seed: 1)
+        try check(
+            [
+                Case(
+                    shape: geometry(3, 127, 127, out: 4, kernel: 7, stride: 2), label: "stem 7x7 s2 on the 127 template"
+                ),
+                Case(
+                    shape: geometry(3, 71, 71, out: 3, kernel: 7, stride: 2), epilogue: u8, label: "stem 7x7 s2 u8 out"),
+                Case(shape: geometry(8, 31, 31, out: 12, kernel: 1), label: "1x1 s1"),
+                Case(shape: geometry(6, 31, 31, out: 9, kernel: 3, pad: 1), epilogue: u8, label: "3x3 s1 p1"),
+                Case(shape: geometry(5, 31, 31, out: 7, kernel: 3, stride: 2), label: "3x3 s2 p0"),
+                Case(
+                    shape: geometry(6, 31, 31, out: 10, kernel: 3, pad: 2, dilation: 2), epilogue: u8,
+                    label: "3x3 d2 p2"),
+                Case(shape: geometry(7, 31, 31, out: 9, kernel: 3), label: "3x3 p0 (29x29 out)"),
+                Case(shape: geometry(7, 7, 7, out: 9, kernel: 3), epilogue: u8, label: "3x3 p0 (5x5 out)"),
+                Case(shape: geometry(2, 127, 127, out: 3, kernel: 3, pad: 1), label: "3x3 p1 on 127x127"),
+                Case(shape: geometry(3, 3, 3, out: 4, kernel: 3), label: "3x3 p0 to 1x1"),
+                Case(shape: geometry(1024, 2, 2, out: 3, kernel: 1), epilogue: u8, label: "1024 input channels"),
+                Case(shape: geometry(2, 3, 3, out: 1024, kernel: 1), label: "1024 output channels"),
+                Case(
+                    shape: geometry(256, 3, 3, out: 5, kernel: 3, pad: 2, dilation: 2), label: "3x3 d2 on 256 channels"),
+                Case(shape: geometry(255, 1, 1, out: 63, kernel: 1), epilogue: u8, label: "1x1 on 1x1, odd channels"),
+                Case(shape: geometry(1, 1, 1, out: 1, kernel: 1), label: "one channel, one pixel"),
+            ], seed: 1)
     }
 
     // Tile edges: K around multiples of 4 (vpdpbusd / sdot groups), 8 (NEON steps), 16 and 64, and past a B block
@@ -269,10 +299,14 @@ final class Int8ConvolutionTests: XCTestCase {
     // widths around the pixel tiles (8, 12, 16, 48) and vectors (4, 8, 16).
     func testTileEdges() throws {
         var cases: [Case] = []
-        for (i, k) in ([1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129, 300] as [Int32]).enumerated() {
-            cases.append(Case(shape: geometry(k, 3, 5, out: 5, kernel: 1),
-                              epilogue: Int8Epilogue(output: i % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
-                              label: "1x1 K=\(k)"))
+        for (i, k) in ([1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 31, 32, 33, 63, 64, 65, 129, 300] as [Int32])
+            .enumerated()
+        {
+            cases.append(
+                Case(
+                    shape: geometry(k, 3, 5, out: 5, kernel: 1),
+                    epilogue: Int8Epilogue(output: i % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
+                    label: "1x1 K=\(k)"))
         }
         for c: Int32 in [1, 2, 3, 4, 5, 7, 8] {   // 3x3: K = 9c
             cases.append(Case(shape: geometry(c, 4, 6, out: 5, kernel: 3, pad: 1), label: "3x3 K=\(9 * c)"))
@@ -280,13 +314,18 @@ final class Int8ConvolutionTests: XCTestCase {
         for o: Int32 in [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 16, 17, 23, 24, 25] {
             cases.append(Case(shape: geometry(5, 2, 9, out: o, kernel: 1), label: "out channels \(o)"))
         }
-        let widths: [Int32] = [1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 63,
-                               64, 65, 97]
+        let widths: [Int32] = [
+            1, 2, 3, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 63,
+            64, 65, 97,
+        ]
         for (i, w) in widths.enumerated() {
-            cases.append(Case(shape: geometry(3, 2, w, out: 7, kernel: 3, pad: 1),
-                              epilogue: Int8Epilogue(residual: SM_INT8_RESIDUAL_U8,
-                                                     output: i % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
-                              label: "width \(w)"))
+            cases.append(
+                Case(
+                    shape: geometry(3, 2, w, out: 7, kernel: 3, pad: 1),
+                    epilogue: Int8Epilogue(
+                        residual: SM_INT8_RESIDUAL_U8,
+                        output: i % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
+                    label: "width \(w)"))
         }
         cases.append(Case(shape: geometry(1200, 2, 40, out: 5, kernel: 1), label: "K=1200: several B blocks"))
         cases.append(Case(shape: geometry(2, 45, 45, out: 3, kernel: 1), label: "2025 pixels, 1x1"))
@@ -301,7 +340,8 @@ final class Int8ConvolutionTests: XCTestCase {
         topLeft.pad_left = 2
         topLeft.out_height = 3
         topLeft.out_width = 3
-        cases.append(Case(shape: topLeft, epilogue: Int8Epilogue(output: SM_INT8_OUTPUT_U8), label: "top/left padding only"))
+        cases.append(
+            Case(shape: topLeft, epilogue: Int8Epilogue(output: SM_INT8_OUTPUT_U8), label: "top/left padding only"))
         try check(cases, seed: 2)
     }
 
@@ -311,13 +351,21 @@ final class Int8ConvolutionTests: XCTestCase {
     func testSevenBitWeights() throws {
         let u8 = Int8Epilogue(output: SM_INT8_OUTPUT_U8), res = Int8Epilogue(residual: SM_INT8_RESIDUAL_U8)
         var cases: [Case] = []
-        for (i, shape) in [geometry(3, 71, 71, out: 4, kernel: 7, stride: 2), geometry(8, 31, 31, out: 12, kernel: 1),
-                           geometry(6, 31, 31, out: 9, kernel: 3, pad: 1), geometry(5, 31, 31, out: 7, kernel: 3, stride: 2),
-                           geometry(6, 31, 31, out: 10, kernel: 3, pad: 2, dilation: 2), geometry(7, 31, 31, out: 9, kernel: 3),
-                           geometry(1024, 2, 2, out: 3, kernel: 1), geometry(2, 3, 3, out: 25, kernel: 1),
-                           geometry(1200, 2, 40, out: 5, kernel: 1), geometry(3, 2, 49, out: 7, kernel: 3, pad: 1)].enumerated() {
-            cases.append(Case(shape: shape, data: .sevenBit, epilogue: [Int8Epilogue(), u8, res][i % 3], label: "7-bit \(shape.in_channels)x\(shape.kernel_h)"))
-            cases.append(Case(shape: shape, data: .sevenBitExtremes, epilogue: u8, label: "7-bit extremes \(shape.in_channels)x\(shape.kernel_h)"))
+        for (i, shape) in [
+            geometry(3, 71, 71, out: 4, kernel: 7, stride: 2), geometry(8, 31, 31, out: 12, kernel: 1),
+            geometry(6, 31, 31, out: 9, kernel: 3, pad: 1), geometry(5, 31, 31, out: 7, kernel: 3, stride: 2),
+            geometry(6, 31, 31, out: 10, kernel: 3, pad: 2, dilation: 2), geometry(7, 31, 31, out: 9, kernel: 3),
+            geometry(1024, 2, 2, out: 3, kernel: 1), geometry(2, 3, 3, out: 25, kernel: 1),
+            geometry(1200, 2, 40, out: 5, kernel: 1), geometry(3, 2, 49, out: 7, kernel: 3, pad: 1),
+        ].enumerated() {
+            cases.append(
+                Case(
+                    shape: shape, data: .sevenBit, epilogue: [Int8Epilogue(), u8, res][i % 3],
+                    label: "7-bit \(shape.in_channels)x\(shape.kernel_h)"))
+            cases.append(
+                Case(
+                    shape: shape, data: .sevenBitExtremes, epilogue: u8,
+                    label: "7-bit extremes \(shape.in_channels)x\(shape.kernel_h)"))
         }
         try check(cases, seed: 17) { h in [[0, h], [0, h / 2, h]] }
 
@@ -329,12 +377,14 @@ final class Int8ConvolutionTests: XCTestCase {
         let variantOffset = 5 * MemoryLayout<Int32>.size   // sm_i8_packed_header.variant
         let seven = p.pack(avx2)
         withExtendedLifetime(seven) {
-            XCTAssertEqual(seven.raw.load(fromByteOffset: variantOffset, as: Int32.self), 1, "7-bit weights: vpmaddubsw path")
+            XCTAssertEqual(
+                seven.raw.load(fromByteOffset: variantOffset, as: Int32.self), 1, "7-bit weights: vpmaddubsw path")
         }
         p.problem.weights.i8[7] = 64
         let eight = p.pack(avx2)
         withExtendedLifetime(eight) {
-            XCTAssertEqual(eight.raw.load(fromByteOffset: variantOffset, as: Int32.self), 0, "a weight of 64: exact path")
+            XCTAssertEqual(
+                eight.raw.load(fromByteOffset: variantOffset, as: Int32.self), 0, "a weight of 64: exact path")
         }
     }
 
@@ -346,10 +396,14 @@ final class Int8ConvolutionTests: XCTestCase {
         for data in [Int8Data.maxPositive, .maxNegative, .minus128, .zeroMinus128] {
             for output in [SM_INT8_OUTPUT_F32, SM_INT8_OUTPUT_U8] {
                 let e = Int8Epilogue(relu: false, output: output)
-                cases.append(Case(shape: geometry(256, 3, 4, out: 9, kernel: 3, pad: 1), data: data, epilogue: e,
-                                  label: "\(data) 3x3 K=2304"))
-                cases.append(Case(shape: geometry(1024, 2, 3, out: 7, kernel: 1), data: data, epilogue: e,
-                                  label: "\(data) 1x1 K=1024"))
+                cases.append(
+                    Case(
+                        shape: geometry(256, 3, 4, out: 9, kernel: 3, pad: 1), data: data, epilogue: e,
+                        label: "\(data) 3x3 K=2304"))
+                cases.append(
+                    Case(
+                        shape: geometry(1024, 2, 3, out: 7, kernel: 1), data: data, epilogue: e,
+                        label: "\(data) 1x1 K=1024"))
             }
         }
         try check(cases, seed: 3)
@@ -360,13 +414,19 @@ final class Int8ConvolutionTests: XCTestCase {
     func testRoundingAndSignedZeros() throws {
         var cases: [Case] = []
         for output in [SM_INT8_OUTPUT_F32, SM_INT8_OUTPUT_U8] {
-            cases.append(Case(shape: geometry(9, 6, 11, out: 13, kernel: 3, pad: 1), data: .ties,
-                              epilogue: Int8Epilogue(residual: SM_INT8_RESIDUAL_F32, relu: false, output: output),
-                              label: "ties"))
-            cases.append(Case(shape: geometry(5, 6, 11, out: 13, kernel: 1), data: .sparse,
-                              epilogue: Int8Epilogue(output: output), label: "sparse, relu of -0"))
-            cases.append(Case(shape: geometry(33, 5, 9, out: 7, kernel: 3, pad: 1), data: .sparse,
-                              epilogue: Int8Epilogue(residual: SM_INT8_RESIDUAL_U8, output: output), label: "sparse 3x3"))
+            cases.append(
+                Case(
+                    shape: geometry(9, 6, 11, out: 13, kernel: 3, pad: 1), data: .ties,
+                    epilogue: Int8Epilogue(residual: SM_INT8_RESIDUAL_F32, relu: false, output: output),
+                    label: "ties"))
+            cases.append(
+                Case(
+                    shape: geometry(5, 6, 11, out: 13, kernel: 1), data: .sparse,
+                    epilogue: Int8Epilogue(output: output), label: "sparse, relu of -0"))
+            cases.append(
+                Case(
+                    shape: geometry(33, 5, 9, out: 7, kernel: 3, pad: 1), data: .sparse,
+                    epilogue: Int8Epilogue(residual: SM_INT8_RESIDUAL_U8, output: output), label: "sparse 3x3"))
         }
         try check(cases, seed: 4)
     }
@@ -375,23 +435,28 @@ final class Int8ConvolutionTests: XCTestCase {
     func testRowRangeSplits() throws {
         let f32Residual = Int8Epilogue(residual: SM_INT8_RESIDUAL_F32)
         let u8Residual = Int8Epilogue(residual: SM_INT8_RESIDUAL_U8, output: SM_INT8_OUTPUT_U8)
-        try check([
-            Case(shape: geometry(3, 63, 63, out: 9, kernel: 7, stride: 2), epilogue: u8Residual, label: "7x7 s2"),
-            Case(shape: geometry(5, 17, 13, out: 10, kernel: 3, pad: 1), epilogue: f32Residual, label: "3x3 p1"),
-            Case(shape: geometry(4, 17, 17, out: 7, kernel: 3, pad: 2, dilation: 2), epilogue: u8Residual, label: "3x3 d2"),
-            Case(shape: geometry(6, 11, 11, out: 9, kernel: 1), epilogue: f32Residual, label: "1x1"),
-            Case(shape: geometry(5, 15, 15, out: 6, kernel: 3, stride: 2), epilogue: u8Residual, label: "3x3 s2"),
-            Case(shape: geometry(600, 3, 7, out: 5, kernel: 1), label: "1x1 K=600"),
-        ], seed: 5) { h in
+        try check(
+            [
+                Case(shape: geometry(3, 63, 63, out: 9, kernel: 7, stride: 2), epilogue: u8Residual, label: "7x7 s2"),
+                Case(shape: geometry(5, 17, 13, out: 10, kernel: 3, pad: 1), epilogue: f32Residual, label: "3x3 p1"),
+                Case(
+                    shape: geometry(4, 17, 17, out: 7, kernel: 3, pad: 2, dilation: 2), epilogue: u8Residual,
+                    label: "3x3 d2"),
+                Case(shape: geometry(6, 11, 11, out: 9, kernel: 1), epilogue: f32Residual, label: "1x1"),
+                Case(shape: geometry(5, 15, 15, out: 6, kernel: 3, stride: 2), epilogue: u8Residual, label: "3x3 s2"),
+                Case(shape: geometry(600, 3, 7, out: 5, kernel: 1), label: "1x1 K=600"),
+            ], seed: 5
+        ) { h in
             [[0, h], [0, 1, h], [0, h / 2, h], [0, h - 1, h], [0, h / 3, h / 3, 2 * h / 3, h], [0, 0, h, h]]
         }
     }
 
     // Every epilogue combination: bias, residual (none, f32, u8), relu, output f32 / u8.
     func testEpilogueCombinations() throws {
-        try check(Int8Epilogue.all.map {
-            Case(shape: geometry(7, 5, 11, out: 9, kernel: 3, pad: 1), epilogue: $0, label: "3x3 p1")
-        }, seed: 6)
+        try check(
+            Int8Epilogue.all.map {
+                Case(shape: geometry(7, 5, 11, out: 9, kernel: 3, pad: 1), epilogue: $0, label: "3x3 p1")
+            }, seed: 6)
     }
 
     /// The residual may be the output buffer itself when both have the output's type.
@@ -400,8 +465,9 @@ final class Int8ConvolutionTests: XCTestCase {
         if tiers.isEmpty { throw XCTSkip("no fast int8 tier on this CPU/build") }
         for (n, output) in [SM_INT8_OUTPUT_F32, SM_INT8_OUTPUT_U8].enumerated() {
             let residual = output == SM_INT8_OUTPUT_F32 ? SM_INT8_RESIDUAL_F32 : SM_INT8_RESIDUAL_U8
-            let c = Case(shape: geometry(6, 7, 9, out: 9, kernel: 3, pad: 1),
-                         epilogue: Int8Epilogue(residual: residual, output: output), label: "in place")
+            let c = Case(
+                shape: geometry(6, 7, 9, out: 9, kernel: 3, pad: 1),
+                epilogue: Int8Epilogue(residual: residual, output: output), label: "in place")
             let p = ConvProblem(c, seed: 7 + UInt64(n))
             for table in tiers {
                 let packed = p.pack(table)
@@ -410,8 +476,9 @@ final class Int8ConvolutionTests: XCTestCase {
                 e.residual = UnsafeRawPointer(buffer.raw)
                 let h = c.shape.out_height
                 p.run(table, packed: packed, output: buffer, bounds: [0, h / 2, h], epilogue: e)
-                assertSameBytes(buffer, p.expected, count: p.problem.outputBytes,
-                                "\(Int8Tiers.name(table)) in-place residual \(c.epilogue)")
+                assertSameBytes(
+                    buffer, p.expected, count: p.problem.outputBytes,
+                    "\(Int8Tiers.name(table)) in-place residual \(c.epilogue)")
             }
         }
     }
@@ -421,8 +488,9 @@ final class Int8ConvolutionTests: XCTestCase {
         let tiers = Int8Tiers.fast
         if tiers.isEmpty { throw XCTSkip("no fast int8 tier on this CPU/build") }
         for (n, output) in [SM_INT8_OUTPUT_F32, SM_INT8_OUTPUT_U8].enumerated() {
-            let c = Case(shape: geometry(4, 9, 19, out: 10, kernel: 3, pad: 1),
-                         epilogue: Int8Epilogue(residual: SM_INT8_RESIDUAL_F32, output: output), label: "rows")
+            let c = Case(
+                shape: geometry(4, 9, 19, out: 10, kernel: 3, pad: 1),
+                epilogue: Int8Epilogue(residual: SM_INT8_RESIDUAL_F32, output: output), label: "rows")
             let p = ConvProblem(c, seed: 9 + UInt64(n))
             let expected = AlignedBytes(count: p.problem.outputBytes, fill: 0xCD)
             p.run(Int8Tiers.reference, packed: p.pack(Int8Tiers.reference), output: expected, bounds: [3, 6])
@@ -436,10 +504,12 @@ final class Int8ConvolutionTests: XCTestCase {
 
     /// A workspace sized for the largest row range serves every smaller one: workspace_bytes never decreases.
     func testWorkspaceGrowsWithRows() {
-        let shapes = [geometry(3, 255, 255, out: 64, kernel: 7, stride: 2),
-                      geometry(256, 31, 31, out: 256, kernel: 3, pad: 2, dilation: 2),
-                      geometry(1024, 31, 31, out: 256, kernel: 1), geometry(64, 16, 16, out: 64, kernel: 1),
-                      geometry(1, 1, 1, out: 1, kernel: 1)]
+        let shapes = [
+            geometry(3, 255, 255, out: 64, kernel: 7, stride: 2),
+            geometry(256, 31, 31, out: 256, kernel: 3, pad: 2, dilation: 2),
+            geometry(1024, 31, 31, out: 256, kernel: 1), geometry(64, 16, 16, out: 64, kernel: 1),
+            geometry(1, 1, 1, out: 1, kernel: 1),
+        ]
         for table in [Int8Tiers.reference] + Int8Tiers.fast {
             for shape in shapes {
                 var s = shape
@@ -457,9 +527,10 @@ final class Int8ConvolutionTests: XCTestCase {
     func testReferenceByHand() {
         // 1 channel 2x2 input [[10, 20], [30, 40]], zero point 10 (so the real input is [[0, 10], [20, 30]]),
         // 2x2 kernel [[1, -1], [2, -128]] (-128 is stored as -127), pad 1 top/left, output 2x2.
-        var shape = sm_conv2d_shape(in_channels: 1, in_height: 2, in_width: 2, out_channels: 1, out_height: 2,
-                                    out_width: 2, kernel_h: 2, kernel_w: 2, stride_h: 1, stride_w: 1, pad_top: 1,
-                                    pad_left: 1, dilation_h: 1, dilation_w: 1)
+        var shape = sm_conv2d_shape(
+            in_channels: 1, in_height: 2, in_width: 2, out_channels: 1, out_height: 2,
+            out_width: 2, kernel_h: 2, kernel_w: 2, stride_h: 1, stride_w: 1, pad_top: 1,
+            pad_left: 1, dilation_h: 1, dilation_w: 1)
         let input = AlignedBytes(count: 4), weights = AlignedBytes(count: 4)
         for (i, v) in [10, 20, 30, 40].enumerated() { input.u8[i] = UInt8(v) }
         for (i, v) in [1, -1, 2, -128].enumerated() { weights.i8[i] = Int8(v) }
@@ -490,9 +561,10 @@ final class Int8ConvolutionTests: XCTestCase {
         reference.pointee.conv2d_u8s8(&shape, input.u8, packed.raw, &e, out.raw, 0, 2, nil)
         XCTAssertEqual(Array(out.bytes[0..<4]), [115, 109, 102, 100])
         // Half-way cases: y = 0.5 -> 0, 1.5 -> 2, 2.5 -> 2, -0.5 -> -0 (zy 10 -> 10), and clamping.
-        var one = sm_conv2d_shape(in_channels: 1, in_height: 1, in_width: 5, out_channels: 1, out_height: 1,
-                                  out_width: 5, kernel_h: 1, kernel_w: 1, stride_h: 1, stride_w: 1, pad_top: 0,
-                                  pad_left: 0, dilation_h: 1, dilation_w: 1)
+        var one = sm_conv2d_shape(
+            in_channels: 1, in_height: 1, in_width: 5, out_channels: 1, out_height: 1,
+            out_width: 5, kernel_h: 1, kernel_w: 1, stride_h: 1, stride_w: 1, pad_top: 0,
+            pad_left: 0, dilation_h: 1, dilation_w: 1)
         let x5 = AlignedBytes(count: 5), w1 = AlignedBytes(count: 1)
         for (i, v) in [1, 3, 5, 0, 255].enumerated() { x5.u8[i] = UInt8(v) }   // zero point 1: 0, 2, 4, -1, 254
         w1.i8[0] = 1
@@ -514,19 +586,24 @@ final class Int8ConvolutionTests: XCTestCase {
 
 final class Int8XcorrTests: XCTestCase {
     /// One xcorr case: every fast tier against the reference, in two calls over channel ranges.
-    func check(channels: Int32, searchHeight sh: Int32, searchWidth sw: Int32, kernelHeight kh: Int32,
-               kernelWidth kw: Int32, data: Int8Data = .random, epilogue: Int8Epilogue = Int8Epilogue(bias: false, relu: false),
-               seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        channels: Int32, searchHeight sh: Int32, searchWidth sw: Int32, kernelHeight kh: Int32,
+        kernelWidth kw: Int32, data: Int8Data = .random,
+        epilogue: Int8Epilogue = Int8Epilogue(bias: false, relu: false),
+        seed: UInt64, file: StaticString = #filePath, line: UInt = #line
+    ) {
         let oh = sh - kh + 1, ow = sw - kw + 1
-        let p = Int8Problem(inputCount: Int(channels * sh * sw), channels: Int(channels), taps: Int(kh * kw),
-                            outputCount: Int(channels * oh * ow), data: data, epilogue: epilogue, seed: seed)
+        let p = Int8Problem(
+            inputCount: Int(channels * sh * sw), channels: Int(channels), taps: Int(kh * kw),
+            outputCount: Int(channels * oh * ow), data: data, epilogue: epilogue, seed: seed)
         let reference = Int8Tiers.reference.pointee
         let expected = AlignedBytes(count: p.outputBytes, fill: 0xCD)
         let refPacked = AlignedBytes(count: reference.xcorr_u8s8_packed_bytes(channels, kh, kw))
         reference.xcorr_u8s8_pack(p.weights.i8, channels, kh, kw, p.zeroPoint, refPacked.raw)
         var e = p.epilogue
-        reference.depthwise_xcorr_u8s8(p.input.u8, channels, sh, sw, refPacked.raw, kh, kw, &e, expected.raw, 0,
-                                       channels, nil)
+        reference.depthwise_xcorr_u8s8(
+            p.input.u8, channels, sh, sw, refPacked.raw, kh, kw, &e, expected.raw, 0,
+            channels, nil)
         for table in Int8Tiers.fast {
             let t = table.pointee
             let packed = AlignedBytes(count: t.xcorr_u8s8_packed_bytes(channels, kh, kw))
@@ -534,13 +611,16 @@ final class Int8XcorrTests: XCTestCase {
             let workspace = Workspace(bytes: t.xcorr_u8s8_workspace_bytes(sh, sw, kh, kw))
             let output = AlignedBytes(count: p.outputBytes, fill: 0xCD)
             let mid = channels / 3
-            t.depthwise_xcorr_u8s8(p.input.u8, channels, sh, sw, packed.raw, kh, kw, &e, output.raw, 0, mid,
-                                   workspace.pointer)
-            t.depthwise_xcorr_u8s8(p.input.u8, channels, sh, sw, packed.raw, kh, kw, &e, output.raw, mid, channels,
-                                   workspace.pointer)
-            assertSameBytes(output, expected, count: p.outputBytes,
-                            "\(Int8Tiers.name(table)) xcorr \(channels)x\(sh)x\(sw) * \(kh)x\(kw) \(data) (\(epilogue))",
-                            file: file, line: line)
+            t.depthwise_xcorr_u8s8(
+                p.input.u8, channels, sh, sw, packed.raw, kh, kw, &e, output.raw, 0, mid,
+                workspace.pointer)
+            t.depthwise_xcorr_u8s8(
+                p.input.u8, channels, sh, sw, packed.raw, kh, kw, &e, output.raw, mid, channels,
+                workspace.pointer)
+            assertSameBytes(
+                output, expected, count: p.outputBytes,
+                "\(Int8Tiers.name(table)) xcorr \(channels)x\(sh)x\(sw) * \(kh)x\(kw) \(data) (\(epilogue))",
+                file: file, line: line)
         }
     }
 
@@ -552,12 +632,15 @@ final class Int8XcorrTests: XCTestCase {
     func testNetworkShape() throws {
         try requireFastTier()
         check(channels: 8, searchHeight: 29, searchWidth: 29, kernelHeight: 5, kernelWidth: 5, seed: 1)
-        check(channels: 5, searchHeight: 29, searchWidth: 29, kernelHeight: 5, kernelWidth: 5,
-              epilogue: Int8Epilogue(output: SM_INT8_OUTPUT_U8), seed: 2)
+        check(
+            channels: 5, searchHeight: 29, searchWidth: 29, kernelHeight: 5, kernelWidth: 5,
+            epilogue: Int8Epilogue(output: SM_INT8_OUTPUT_U8), seed: 2)
         for (n, data) in [Int8Data.maxPositive, .maxNegative, .minus128, .zeroMinus128, .ties, .sparse].enumerated() {
-            check(channels: 3, searchHeight: 13, searchWidth: 13, kernelHeight: 5, kernelWidth: 5, data: data,
-                  epilogue: Int8Epilogue(relu: data == .sparse, output: n % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
-                  seed: 3 + UInt64(n))
+            check(
+                channels: 3, searchHeight: 13, searchWidth: 13, kernelHeight: 5, kernelWidth: 5, data: data,
+                epilogue: Int8Epilogue(
+                    relu: data == .sparse, output: n % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
+                seed: 3 + UInt64(n))
         }
     }
 
@@ -569,10 +652,12 @@ final class Int8XcorrTests: XCTestCase {
         for ow: Int32 in [1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 70] {
             for kw: Int32 in [1, 2, 3, 4, 5, 7, 9] {
                 seed += 1
-                check(channels: 2, searchHeight: 4, searchWidth: ow + kw - 1, kernelHeight: 2, kernelWidth: kw,
-                      epilogue: Int8Epilogue(bias: true, residual: SM_INT8_RESIDUAL_F32, relu: true,
-                                             output: seed % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
-                      seed: seed)
+                check(
+                    channels: 2, searchHeight: 4, searchWidth: ow + kw - 1, kernelHeight: 2, kernelWidth: kw,
+                    epilogue: Int8Epilogue(
+                        bias: true, residual: SM_INT8_RESIDUAL_F32, relu: true,
+                        output: seed % 2 == 0 ? SM_INT8_OUTPUT_F32 : SM_INT8_OUTPUT_U8),
+                    seed: seed)
             }
         }
         check(channels: 3, searchHeight: 1, searchWidth: 1, kernelHeight: 1, kernelWidth: 1, seed: 99)
@@ -582,8 +667,9 @@ final class Int8XcorrTests: XCTestCase {
     func testEpilogueCombinations() throws {
         try requireFastTier()
         for (n, e) in Int8Epilogue.all.enumerated() {
-            check(channels: 4, searchHeight: 9, searchWidth: 12, kernelHeight: 4, kernelWidth: 6, epilogue: e,
-                  seed: 200 + UInt64(n))
+            check(
+                channels: 4, searchHeight: 9, searchWidth: 12, kernelHeight: 4, kernelWidth: 6, epilogue: e,
+                seed: 200 + UInt64(n))
         }
     }
 
@@ -620,8 +706,10 @@ final class Int8DispatchTests: XCTestCase {
             XCTAssertEqual(sm_int8_tier_from_name(bad), -1, "'\(bad)'")
         }
         XCTAssertEqual(sm_int8_tier_from_name(nil), -1)
-        let levels = ["reference": 0, "avx2": 1, "neon": 1, "avxvnni": 2, "neondot": 2, "avx512": 3, "AVX512": 3,
-                      "avx512vnni": 3]
+        let levels = [
+            "reference": 0, "avx2": 1, "neon": 1, "avxvnni": 2, "neondot": 2, "avx512": 3, "AVX512": 3,
+            "avx512vnni": 3,
+        ]
         for (name, level) in levels { XCTAssertEqual(sm_int8_cap_level(name), Int32(level), name) }
         XCTAssertEqual(sm_int8_cap_level("nope"), -1)
         // The fp32 parser is unchanged: it still knows only its own names.
@@ -631,16 +719,20 @@ final class Int8DispatchTests: XCTestCase {
     func testCapAndActiveTier() {
         let levels = [0, 1, 2, 3, 1, 2]   // by tier: reference, avx2, avxvnni, avx512vnni, neon, neondot
         func level(_ t: sm_int8_tier) -> Int { levels[Int(t.rawValue)] }
-        let available = [SM_INT8_TIER_REFERENCE] + Int8Tiers.all.filter {
-            sm_int8_tier_supported($0) != 0 && sm_int8_kernels_for_tier($0) != nil
-        }
+        let available =
+            [SM_INT8_TIER_REFERENCE]
+            + Int8Tiers.all.filter {
+                sm_int8_tier_supported($0) != 0 && sm_int8_kernels_for_tier($0) != nil
+            }
         func best(_ limit: Int) -> sm_int8_tier {
             available.filter { level($0) <= limit }.max { level($0) < level($1) }!
         }
         XCTAssertEqual(sm_int8_tier_for_cap(nil), best(3))
         XCTAssertEqual(sm_int8_tier_for_cap("no-such-tier"), best(3))   // ignored, with one line on stderr
-        for (cap, level) in [("reference", 0), ("avx2", 1), ("neon", 1), ("avxvnni", 2), ("neondot", 2), ("avx512", 3),
-                             ("avx512vnni", 3)] {
+        for (cap, level) in [
+            ("reference", 0), ("avx2", 1), ("neon", 1), ("avxvnni", 2), ("neondot", 2), ("avx512", 3),
+            ("avx512vnni", 3),
+        ] {
             XCTAssertEqual(sm_int8_tier_for_cap(cap), best(level), cap)
         }
         let active = sm_int8_active_tier()
@@ -656,10 +748,12 @@ final class Int8DispatchTests: XCTestCase {
         for t in [SM_INT8_TIER_REFERENCE] + Int8Tiers.all {
             guard let table = sm_int8_kernels_for_tier(t) else {
                 #if arch(x86_64)
-                XCTAssertTrue([SM_INT8_TIER_NEON, SM_INT8_TIER_NEONDOT].contains(t), "x86-64 builds have every x86 tier")
+                XCTAssertTrue(
+                    [SM_INT8_TIER_NEON, SM_INT8_TIER_NEONDOT].contains(t), "x86-64 builds have every x86 tier")
                 #elseif arch(arm64)
-                XCTAssertTrue([SM_INT8_TIER_AVX2, SM_INT8_TIER_AVXVNNI, SM_INT8_TIER_AVX512VNNI].contains(t),
-                              "arm64 builds have every Arm tier")
+                XCTAssertTrue(
+                    [SM_INT8_TIER_AVX2, SM_INT8_TIER_AVXVNNI, SM_INT8_TIER_AVX512VNNI].contains(t),
+                    "arm64 builds have every Arm tier")
                 #endif
                 continue
             }

@@ -121,10 +121,12 @@ enum Tiers {
 }
 
 /// Checks |actual - expected| <= relativeTolerance * magnitude + tinyAbsoluteError element-wise; reports the worst.
-func assertWithinRelativeTolerance(_ actual: AlignedFloats, _ expected: AlignedFloats, magnitude: AlignedFloats,
-                                   tolerance: Float = relativeTolerance,
-                                   _ label: @autoclosure () -> String, file: StaticString = #filePath,
-                                   line: UInt = #line) {
+func assertWithinRelativeTolerance(
+    _ actual: AlignedFloats, _ expected: AlignedFloats, magnitude: AlignedFloats,
+    tolerance: Float = relativeTolerance,
+    _ label: @autoclosure () -> String, file: StaticString = #filePath,
+    line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, file: file, line: line)
     var worstIndex = -1
     var worstRatio: Float = 1
@@ -140,14 +142,17 @@ func assertWithinRelativeTolerance(_ actual: AlignedFloats, _ expected: AlignedF
         }
     }
     if worstIndex >= 0 {
-        XCTFail("\(label()): element \(worstIndex) is \(actual[worstIndex]), reference \(expected[worstIndex]) "
+        XCTFail(
+            "\(label()): element \(worstIndex) is \(actual[worstIndex]), reference \(expected[worstIndex]) "
                 + "(sum of |terms| \(magnitude[worstIndex]), \(worstRatio)x the tolerance)", file: file, line: line)
     }
 }
 
 /// Checks element-wise |actual - expected| <= tolerance (0: bit-for-bit equal values).
-func assertClose(_ actual: AlignedFloats, _ expected: AlignedFloats, tolerance: Float,
-                 _ label: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line) {
+func assertClose(
+    _ actual: AlignedFloats, _ expected: AlignedFloats, tolerance: Float,
+    _ label: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line
+) {
     XCTAssertEqual(actual.count, expected.count, file: file, line: line)
     for i in 0..<min(actual.count, expected.count) {
         let a = actual[i], e = expected[i]

@@ -26,8 +26,10 @@ final class MaxPoolU8Tests: XCTestCase {
 
     func testAgainstPlainLoops() {
         var g = SeededGenerator(seed: 99)
-        for (c, h, w, k, s, p) in [(4, 125, 125, 3, 2, 1), (3, 61, 61, 3, 2, 1), (2, 9, 10, 2, 2, 0), (2, 7, 7, 3, 1, 1),
-                                   (1, 5, 2100, 3, 2, 1), (2, 1, 1, 3, 2, 1)] {
+        for (c, h, w, k, s, p) in [
+            (4, 125, 125, 3, 2, 1), (3, 61, 61, 3, 2, 1), (2, 9, 10, 2, 2, 0), (2, 7, 7, 3, 1, 1),
+            (1, 5, 2100, 3, 2, 1), (2, 1, 1, 3, 2, 1),
+        ] {
             let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
             let x = (0..<(c * h * w)).map { _ in UInt8.random(in: 0...255, using: &g) }
             let want = expected(x, c: c, h: h, w: w, k: k, s: s, p: p, oh: oh, ow: ow)
@@ -36,8 +38,9 @@ final class MaxPoolU8Tests: XCTestCase {
                 for i in 0..<(bounds.count - 1) {
                     x.withUnsafeBufferPointer { xp in
                         out.withUnsafeMutableBufferPointer { op in
-                            sm_max_pool2d_u8(xp.baseAddress, Int32(c), Int32(h), Int32(w), Int32(k), Int32(s), Int32(p),
-                                             op.baseAddress, Int32(oh), Int32(ow), Int32(bounds[i]), Int32(bounds[i + 1]))
+                            sm_max_pool2d_u8(
+                                xp.baseAddress, Int32(c), Int32(h), Int32(w), Int32(k), Int32(s), Int32(p),
+                                op.baseAddress, Int32(oh), Int32(ow), Int32(bounds[i]), Int32(bounds[i + 1]))
                         }
                     }
                 }

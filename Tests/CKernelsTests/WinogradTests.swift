@@ -16,16 +16,20 @@ final class WinogradTests: XCTestCase {
         table.pointee.winograd_f32_pack(&s, p.weights.constBase, packed.base)
         for i in 0..<(bounds.count - 1) {
             let workspace = Workspace(bytes: table.pointee.winograd_f32_workspace_bytes(&s, bounds[i + 1] - bounds[i]))
-            table.pointee.winograd_f32(&s, p.input.constBase, packed.constBase, &p.epilogue, output.base, bounds[i],
-                                       bounds[i + 1], workspace.pointer)
+            table.pointee.winograd_f32(
+                &s, p.input.constBase, packed.constBase, &p.epilogue, output.base, bounds[i],
+                bounds[i + 1], workspace.pointer)
         }
     }
 
-    func check(_ cases: [Case], seed: UInt64, splits: (Int32) -> [[Int32]] = { [[0, $0]] },
-               file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ cases: [Case], seed: UInt64, splits: (Int32) -> [[Int32]] = { [[0, $0]] },
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         for (n, c) in cases.enumerated() {
             var s = c.shape
-            XCTAssertEqual(Tiers.reference.pointee.winograd_applies(&s), 1, "\(c.label) should qualify", file: file, line: line)
+            XCTAssertEqual(
+                Tiers.reference.pointee.winograd_applies(&s), 1, "\(c.label) should qualify", file: file, line: line)
             let p = Problem(c, seed: seed &+ UInt64(n))
             // One call over every row: splits must reproduce it bit for bit (tiles sit on a fixed grid).
             var whole: [String: AlignedFloats] = [:]
@@ -37,18 +41,22 @@ final class WinogradTests: XCTestCase {
             for bounds in splits(c.shape.out_height) {
                 let twin = AlignedFloats(count: p.outputCount, fill: .nan)
                 runWinograd(Tiers.reference, p, bounds: bounds, output: twin)
-                assertClose(twin, whole["reference"]!, tolerance: 0, "reference twin, \(c.label): rows \(bounds) vs one call",
-                            file: file, line: line)
-                assertWithinRelativeTolerance(twin, p.expected, magnitude: p.magnitude, tolerance: winogradTolerance,
-                                              "reference Winograd vs direct, \(c.label) rows \(bounds)", file: file, line: line)
+                assertClose(
+                    twin, whole["reference"]!, tolerance: 0, "reference twin, \(c.label): rows \(bounds) vs one call",
+                    file: file, line: line)
+                assertWithinRelativeTolerance(
+                    twin, p.expected, magnitude: p.magnitude, tolerance: winogradTolerance,
+                    "reference Winograd vs direct, \(c.label) rows \(bounds)", file: file, line: line)
                 for table in Tiers.fast {
                     let fast = AlignedFloats(count: p.outputCount, fill: .nan)
                     runWinograd(table, p, bounds: bounds, output: fast)
-                    assertClose(fast, whole[Tiers.name(table)]!, tolerance: 0,
-                                "\(Tiers.name(table)) \(c.label): rows \(bounds) vs one call", file: file, line: line)
-                    assertWithinRelativeTolerance(fast, twin, magnitude: p.magnitude, tolerance: winogradTwinTolerance,
-                                                  "\(Tiers.name(table)) Winograd vs twin, \(c.label) rows \(bounds)",
-                                                  file: file, line: line)
+                    assertClose(
+                        fast, whole[Tiers.name(table)]!, tolerance: 0,
+                        "\(Tiers.name(table)) \(c.label): rows \(bounds) vs one call", file: file, line: line)
+                    assertWithinRelativeTolerance(
+                        fast, twin, magnitude: p.magnitude, tolerance: winogradTwinTolerance,
+                        "\(Tiers.name(table)) Winograd vs twin, \(c.label) rows \(bounds)",
+                        file: file, line: line)
                 }
             }
         }
@@ -57,14 +65,17 @@ final class WinogradTests: XCTestCase {
     /// Every 3x3 stride-1 geometry of SiamMask, channel counts reduced: layer1/2 (p1), layer3 (d2 p2), the
     /// correlation blocks' search side (p0, 31 -> 29), the refine module (p1 on 15/31/61).
     func testNetworkShapes() {
-        check([
-            Case(shape: geometry(16, 63, 63, out: 8, kernel: 3, pad: 1), label: "layer1 conv2 (63x63 p1)"),
-            Case(shape: geometry(8, 31, 31, out: 16, kernel: 3, pad: 1), label: "layer2 conv2 / layer3.0 (31x31 p1)"),
-            Case(shape: geometry(12, 31, 31, out: 9, kernel: 3, pad: 2, dilation: 2), label: "layer3 conv2 (d2 p2)"),
-            Case(shape: geometry(10, 31, 31, out: 11, kernel: 3), label: "conv_search (p0, 29x29 out)"),
-            Case(shape: geometry(8, 15, 15, out: 8, kernel: 3, pad: 1), label: "refine 15x15"),
-            Case(shape: geometry(9, 61, 61, out: 8, kernel: 3, pad: 1), label: "refine 61x61"),
-        ], seed: 11)
+        check(
+            [
+                Case(shape: geometry(16, 63, 63, out: 8, kernel: 3, pad: 1), label: "layer1 conv2 (63x63 p1)"),
+                Case(
+                    shape: geometry(8, 31, 31, out: 16, kernel: 3, pad: 1), label: "layer2 conv2 / layer3.0 (31x31 p1)"),
+                Case(
+                    shape: geometry(12, 31, 31, out: 9, kernel: 3, pad: 2, dilation: 2), label: "layer3 conv2 (d2 p2)"),
+                Case(shape: geometry(10, 31, 31, out: 11, kernel: 3), label: "conv_search (p0, 29x29 out)"),
+                Case(shape: geometry(8, 15, 15, out: 8, kernel: 3, pad: 1), label: "refine 15x15"),
+                Case(shape: geometry(9, 61, 61, out: 8, kernel: 3, pad: 1), label: "refine 61x61"),
+            ], seed: 11)
     }
 
     func testTileEdges() {
@@ -72,10 +83,10 @@ final class WinogradTests: XCTestCase {
         for side: Int32 in [3, 4, 5, 6, 7, 8, 9, 11, 13] {   // 0..3 leftover rows and columns
             cases.append(Case(shape: geometry(8, side, side + 1, out: 8, kernel: 3, pad: 1), label: "side \(side)"))
         }
-        for o: Int32 in [8, 9, 12, 15, 16, 17, 23, 25] {         // AVX-512 panels of 8, AVX2 of 6
+        for o: Int32 in [8, 9, 12, 15, 16, 17, 23, 25] {   // AVX-512 panels of 8, AVX2 of 6
             cases.append(Case(shape: geometry(8, 9, 9, out: o, kernel: 3, pad: 1), label: "out channels \(o)"))
         }
-        for c: Int32 in [8, 9, 255, 256, 257] {                  // k blocks of 256
+        for c: Int32 in [8, 9, 255, 256, 257] {   // k blocks of 256
             cases.append(Case(shape: geometry(c, 6, 7, out: 9, kernel: 3, pad: 1), label: "in channels \(c)"))
         }
         // Tiles around the 48- and 16-tile micro-panels (7x7 = 49 tiles, 4x4 = 16, 4x12 = 48) and past the
@@ -84,8 +95,10 @@ final class WinogradTests: XCTestCase {
             cases.append(Case(shape: geometry(8, h, w, out: 8, kernel: 3, pad: 1), label: "\(h)x\(w)"))
         }
         for (pad, d): (Int32, Int32) in [(0, 1), (2, 1), (1, 2), (2, 2), (0, 2), (3, 3), (1, 3)] {
-            cases.append(Case(shape: geometry(8, 21, 19, out: 9, kernel: 3, pad: pad, dilation: d),
-                              label: "pad \(pad) dilation \(d)"))
+            cases.append(
+                Case(
+                    shape: geometry(8, 21, 19, out: 9, kernel: 3, pad: pad, dilation: d),
+                    label: "pad \(pad) dilation \(d)"))
         }
         check(cases, seed: 12)
     }
@@ -95,12 +108,15 @@ final class WinogradTests: XCTestCase {
         for bias in [false, true] {
             for residual in [false, true] {
                 for relu in [false, true] {
-                    cases.append(Case(shape: geometry(9, 13, 11, out: 10, kernel: 3, pad: 1), bias: bias, residual: residual,
-                                      relu: relu, label: "bias \(bias) residual \(residual) relu \(relu)"))
+                    cases.append(
+                        Case(
+                            shape: geometry(9, 13, 11, out: 10, kernel: 3, pad: 1), bias: bias, residual: residual,
+                            relu: relu, label: "bias \(bias) residual \(residual) relu \(relu)"))
                 }
             }
         }
-        cases.append(Case(shape: geometry(8, 19, 17, out: 9, kernel: 3, pad: 2, dilation: 2), residual: true, label: "d2"))
+        cases.append(
+            Case(shape: geometry(8, 19, 17, out: 9, kernel: 3, pad: 2, dilation: 2), residual: true, label: "d2"))
         check(cases, seed: 13) { h in
             [[0, h], [0, 1, h], [0, h / 2, h], [0, h - 1, h], [0, h / 3, h / 3, 2 * h / 3, h], [0, 0, h, h]]
         }
@@ -110,7 +126,8 @@ final class WinogradTests: XCTestCase {
     /// direct path for shapes Winograd does not cover.
     func testConvolutionRoutesQualifyingShapes() throws {
         if Tiers.fast.isEmpty { throw XCTSkip("no fast tier on this CPU/build") }
-        let p = Problem(Case(shape: geometry(8, 14, 14, out: 9, kernel: 3, pad: 1), residual: true, label: "route"), seed: 14)
+        let p = Problem(
+            Case(shape: geometry(8, 14, 14, out: 9, kernel: 3, pad: 1), residual: true, label: "route"), seed: 14)
         for table in Tiers.fast {
             let viaConv = AlignedFloats(count: p.outputCount, fill: .nan)
             p.run(table, packed: p.pack(table), output: viaConv, bounds: [0, 5, 14])
@@ -118,8 +135,10 @@ final class WinogradTests: XCTestCase {
             runWinograd(table, p, bounds: [0, 5, 14], output: viaWinograd)
             assertClose(viaConv, viaWinograd, tolerance: 0, "\(Tiers.name(table)) conv2d_f32 routes to Winograd")
         }
-        for shape in [geometry(8, 9, 9, out: 8, kernel: 3, stride: 2), geometry(4, 9, 9, out: 8, kernel: 3, pad: 1),
-                      geometry(8, 9, 9, out: 8, kernel: 1), geometry(8, 3, 3, out: 8, kernel: 3)] {
+        for shape in [
+            geometry(8, 9, 9, out: 8, kernel: 3, stride: 2), geometry(4, 9, 9, out: 8, kernel: 3, pad: 1),
+            geometry(8, 9, 9, out: 8, kernel: 1), geometry(8, 3, 3, out: 8, kernel: 3),
+        ] {
             var s = shape
             XCTAssertEqual(Tiers.reference.pointee.winograd_applies(&s), 0, "\(shape) should not qualify")
             for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&s), 1) }
@@ -128,7 +147,9 @@ final class WinogradTests: XCTestCase {
         // Winograd could take them; with enough tiles, or small weights, the same channels route to Winograd.
         var windowed = geometry(96, 7, 7, out: 96, kernel: 3)
         XCTAssertEqual(Tiers.reference.pointee.winograd_applies(&windowed), 1)
-        for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&windowed), 1, "5x5 output, 96 channels") }
+        for table in Tiers.fast {
+            XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&windowed), 1, "5x5 output, 96 channels")
+        }
         for var s in [geometry(96, 18, 18, out: 96, kernel: 3), geometry(16, 7, 7, out: 16, kernel: 3)] {
             for table in Tiers.fast { XCTAssertEqual(table.pointee.conv2d_f32_row_granule(&s), 4, "\(s)") }
         }
@@ -143,8 +164,11 @@ final class WinogradTests: XCTestCase {
     /// Workspaces sized for the largest row range serve smaller ones.
     func testWorkspaceGrowsWithRows() {
         for table in [Tiers.reference] + Tiers.fast {
-            for shape in [geometry(256, 31, 31, out: 1024, kernel: 3, pad: 1), geometry(16, 31, 31, out: 8, kernel: 3, pad: 2, dilation: 2),
-                          geometry(64, 63, 63, out: 64, kernel: 3, pad: 1)] {
+            for shape in [
+                geometry(256, 31, 31, out: 1024, kernel: 3, pad: 1),
+                geometry(16, 31, 31, out: 8, kernel: 3, pad: 2, dilation: 2),
+                geometry(64, 63, 63, out: 64, kernel: 3, pad: 1),
+            ] {
                 var s = shape
                 var previous = 0
                 for rows in 0...shape.out_height {

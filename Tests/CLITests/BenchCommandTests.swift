@@ -17,15 +17,20 @@ final class BenchCommandTests: XCTestCase {
     func testTextReportHasTimesLayersTiersAndMemory() throws {
         let r = try run(["bench", model, "--frames", "2", "--warmup", "1"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        for text in ["model load:", "median", "p10", "p90", "peak memory", "fp32 ", "features.features.conv1", "refine_model.post2", "% peak"] {
+        for text in [
+            "model load:", "median", "p10", "p90", "peak memory", "fp32 ", "features.features.conv1",
+            "refine_model.post2", "% peak",
+        ] {
             XCTAssertTrue(r.stdout.contains(text), "'\(text)' in\n\(r.stdout)")
         }
     }
 
     func testJSONReportHasTheExpectedKeysAndPositiveNumbers() throws {
         let f = { (name: String) in TestPaths.fixture(name).path }
-        let r = try run(["bench", model, "--frames", "2", "--warmup", "0", "--json", "--search", f(FixtureFiles.searchInput),
-                         "--template", f(FixtureFiles.templateInput)])
+        let r = try run([
+            "bench", model, "--frames", "2", "--warmup", "0", "--json", "--search", f(FixtureFiles.searchInput),
+            "--template", f(FixtureFiles.templateInput),
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], r.stdout)
         XCTAssertEqual(json["precision"] as? String, "float32")
@@ -56,7 +61,9 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         let lines = r.stdout.split(separator: "\n").map(String.init)
         XCTAssertEqual(lines.count, 4, r.stdout)
-        let objects = try lines.map { try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], $0) }
+        let objects = try lines.map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], $0)
+        }
         XCTAssertEqual(objects[0]["ready"] as? Bool, true)
         XCTAssertEqual(objects[0]["precision"] as? String, "float32")
         XCTAssertEqual(objects[0]["threads"] as? Int, 1)
@@ -88,7 +95,9 @@ final class BenchCommandTests: XCTestCase {
             let r = try run(args)
             XCTAssertNotEqual(r.status, 0, "\(args)")
             XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
-            XCTAssertEqual(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1, "\(args): \(r.stderr)")
+            XCTAssertEqual(
+                r.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count, 1,
+                "\(args): \(r.stderr)")
             XCTAssertEqual(r.stdout, "", "\(args)")
         }
     }

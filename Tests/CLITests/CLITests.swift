@@ -29,8 +29,10 @@ final class CLITests: XCTestCase {
 
     /// Runs `tool` to completion with `stdin` written to its input, capturing both outputs. `environment` replaces the
     /// inherited one (nil: inherit). Every CLI test target's runner.
-    static func runProcess(_ tool: URL, _ args: [String], environment: [String: String]? = nil,
-                           stdin: String? = nil) throws -> Result {
+    static func runProcess(
+        _ tool: URL, _ args: [String], environment: [String: String]? = nil,
+        stdin: String? = nil
+    ) throws -> Result {
         let p = Process()
         p.executableURL = tool
         p.arguments = args
@@ -44,7 +46,9 @@ final class CLITests: XCTestCase {
         try input.fileHandleForWriting.close()
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        return Result(
+            status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
+            stderr: String(decoding: e, as: UTF8.self))
     }
 
     func testConvertInspectAndRunEveryGraph() throws {
@@ -61,18 +65,30 @@ final class CLITests: XCTestCase {
 
         let f = { (name: String) in TestPaths.fixture(name).path }
         let out = dir.appendingPathComponent("out").path
-        r = try run(["run", model, "--graph", "template", "--input", "template=" + f(FixtureFiles.templateInput), "--output", out])
+        r = try run([
+            "run", model, "--graph", "template", "--input", "template=" + f(FixtureFiles.templateInput), "--output",
+            out,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        r = try run(["run", model, "--graph", "search", "--input", "search=" + f(FixtureFiles.searchInput),
-                     "--input", "zf=\(out)/zf.npy", "--output", out, "--threads", "2"])
+        r = try run([
+            "run", model, "--graph", "search", "--input", "search=" + f(FixtureFiles.searchInput),
+            "--input", "zf=\(out)/zf.npy", "--output", out, "--threads", "2",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        r = try run(["run", model, "--graph", "refine", "--pos", "3,21", "--output", out,
-                     "--input", "f0=\(out)/f0.npy", "--input", "f1=\(out)/f1.npy", "--input", "f2=\(out)/f2.npy", "--input", "corr=\(out)/corr.npy"])
+        r = try run([
+            "run", model, "--graph", "refine", "--pos", "3,21", "--output", out,
+            "--input", "f0=\(out)/f0.npy", "--input", "f1=\(out)/f1.npy", "--input", "f2=\(out)/f2.npy", "--input",
+            "corr=\(out)/corr.npy",
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         // The chain ran on our own intermediate outputs; each stage still lands within the golden tolerance
         // because every stage's error is far below it.
-        for (name, golden) in [("zf", FixtureFiles.zf), ("cls", FixtureFiles.searchOutputs["cls"]!), ("mask", FixtureFiles.refineMask(3, 21))] {
-            let ours = try NPY.read(URL(fileURLWithPath: "\(out)/\(name).npy")), ref = try NPY.read(TestPaths.fixture(golden))
+        for (name, golden) in [
+            ("zf", FixtureFiles.zf), ("cls", FixtureFiles.searchOutputs["cls"]!),
+            ("mask", FixtureFiles.refineMask(3, 21)),
+        ] {
+            let ours = try NPY.read(URL(fileURLWithPath: "\(out)/\(name).npy")),
+                ref = try NPY.read(TestPaths.fixture(golden))
             XCTAssertEqual(ours.shape, ref.shape)
             let (e, m) = compare(ours, ref)
             XCTAssertLessThanOrEqual(e, 2 * (Tolerance.graphRelative * m + Tolerance.graphAbsolute), name)
@@ -94,9 +110,17 @@ final class CLITests: XCTestCase {
             (["run", junk.path, "--graph", "template", "--output", out], "cannot load"),
             (["run", siam, "--graph", "refine", "--output", out], "--pos"),
             (["run", siam, "--graph", "template", "--output", out], "missing graph input 'template'"),
-            (["run", siam, "--graph", "template", "--input", "template=" + TestPaths.fixture(FixtureFiles.searchInput).path, "--output", out], "has shape"),
+            (
+                [
+                    "run", siam, "--graph", "template", "--input",
+                    "template=" + TestPaths.fixture(FixtureFiles.searchInput).path, "--output", out,
+                ], "has shape"
+            ),
             (["run", siam, "--graph", "template", "--input", "template", "--output", out], "NAME=FILE.npy"),
-            (["run", siam, "--graph", "template", "--input", "template=" + junk.path, "--output", out], "cannot read input"),
+            (
+                ["run", siam, "--graph", "template", "--input", "template=" + junk.path, "--output", out],
+                "cannot read input"
+            ),
             (["run", siam, "--graph", "refine", "--pos", "30,2", "--output", out], "outside"),
             (["run", siam, "--graph", "bogus", "--output", out], "bogus"),
         ]
@@ -126,7 +150,9 @@ final class CLITests: XCTestCase {
         let results = try String(contentsOfFile: "\(out)/results.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(results.count, 6)
         let last = try JSONSerialization.jsonObject(with: Data(results[5].utf8)) as! [String: Any]
-        for key in ["frame", "cx", "cy", "w", "h", "score", "best", "lost", "polygon"] { XCTAssertNotNil(last[key], key) }
+        for key in ["frame", "cx", "cy", "w", "h", "score", "best", "lost", "polygon"] {
+            XCTAssertNotNil(last[key], key)
+        }
         XCTAssertNotNil(last["lost"] as? Bool, "lost is true or false after the first frame")
         for f in 0..<6 {
             XCTAssertTrue(FileManager.default.fileExists(atPath: String(format: "%@/masks/%05d.png", out, f)))
@@ -149,13 +175,18 @@ final class CLITests: XCTestCase {
         let int8 = dir.appendingPathComponent("int8.siam").path
         var r = try run(["synth", "--seed", "12", "--frames", "4", "--width", "320", "--height", "240", "--out", seq])
         XCTAssertEqual(r.status, 0, r.stderr)
-        r = try run(["calibrate", model, "--sequence", seq, "--method", "entropy", "--save-inputs", dir.appendingPathComponent("inputs").path, "-o", calib])
+        r = try run([
+            "calibrate", model, "--sequence", seq, "--method", "entropy", "--save-inputs",
+            dir.appendingPathComponent("inputs").path, "-o", calib,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let table = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: calib))) as! [String: Any]
+        let table =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: calib))) as! [String: Any]
         XCTAssertEqual(table["format"] as? String, "siammask-calibration")
         XCTAssertEqual(table["method"] as? String, "entropy")
         XCTAssertEqual(table["frames"] as? Int, 3)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("inputs/seq_00003_search.npy").path))
+        XCTAssertTrue(
+            FileManager.default.fileExists(atPath: dir.appendingPathComponent("inputs/seq_00003_search.npy").path))
 
         r = try run(["quantize", model, "--calibration", calib, "--keep-float32", "refine_model.post*", "-o", int8])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -166,20 +197,29 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("refine_model.post2") && r.stdout.contains("float32"), r.stdout)
         XCTAssertTrue(r.stdout.contains("features.features.conv1") && r.stdout.contains("in search 1 / 0"), r.stdout)
 
-        r = try run(["track", int8, "--sequence", seq, "--no-overlay", "--out", dir.appendingPathComponent("track").path])
+        r = try run([
+            "track", int8, "--sequence", seq, "--no-overlay", "--out", dir.appendingPathComponent("track").path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let out = dir.appendingPathComponent("drift").path
         r = try run(["drift", model, int8, "--sequence", seq, "--budget", "box_iou=0,mask_iou=0", "--out", out])
         XCTAssertEqual(r.status, 0, r.stderr + r.stdout)
-        for f in ["drift.json", "drift.md", "drift.svg"] { XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(f)"), f) }
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/drift.json"))) as! [String: Any]
+        for f in ["drift.json", "drift.md", "drift.svg"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(out)/\(f)"), f)
+        }
+        let report =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/drift.json")))
+            as! [String: Any]
         let summary = report["summary"] as! [String: Any]
         XCTAssertEqual(report["mode"] as? String, "free-running")
         XCTAssertEqual(summary["frames"] as? Int, 3)
-        for key in ["box_iou_mean", "mask_iou_mean", "center_error_px_mean"] { XCTAssertNotNil(summary[key] as? Double, key) }
+        for key in ["box_iou_mean", "mask_iou_mean", "center_error_px_mean"] {
+            XCTAssertNotNil(summary[key] as? Double, key)
+        }
         let layers = report["layers"] as! [[String: Any]]
         XCTAssertEqual(layers.first?["name"] as? String, "features.features.conv1")
-        XCTAssertEqual(layers.first { $0["name"] as? String == "refine_model.post2" }?["precision"] as? String, "float32")
+        XCTAssertEqual(
+            layers.first { $0["name"] as? String == "refine_model.post2" }?["precision"] as? String, "float32")
         // An impossible budget: the report is still written, and the exit status says it failed.
         let over = dir.appendingPathComponent("drift-over").path
         r = try run(["drift", model, int8, "--sequence", seq, "--budget", "sqnr_db=199", "--lockstep", "--out", over])
@@ -190,12 +230,35 @@ final class CLITests: XCTestCase {
 
         // Bad input: one line, non-zero exit, nothing written.
         for (args, message) in [
-            (["quantize", model, "--calibration", seq + "/groundtruth.txt", "-o", dir.appendingPathComponent("x.siam").path], "cannot read"),
-            (["quantize", model, "--calibration", calib, "--keep-float32", "nothing.like.this", "-o", dir.appendingPathComponent("x.siam").path], "matches no"),
-            (["quantize", int8, "--calibration", calib, "-o", dir.appendingPathComponent("x.siam").path], "already quantised"),
+            (
+                [
+                    "quantize", model, "--calibration", seq + "/groundtruth.txt", "-o",
+                    dir.appendingPathComponent("x.siam").path,
+                ], "cannot read"
+            ),
+            (
+                [
+                    "quantize", model, "--calibration", calib, "--keep-float32", "nothing.like.this", "-o",
+                    dir.appendingPathComponent("x.siam").path,
+                ], "matches no"
+            ),
+            (
+                ["quantize", int8, "--calibration", calib, "-o", dir.appendingPathComponent("x.siam").path],
+                "already quantised"
+            ),
             (["calibrate", int8, "--sequence", seq, "-o", dir.appendingPathComponent("x.json").path], "float32 model"),
-            (["calibrate", model, "--sequence", seq, "--method", "median", "-o", dir.appendingPathComponent("x.json").path], "unknown --method"),
-            (["drift", model, int8, "--sequence", seq, "--budget", "box_iou=2", "--out", dir.appendingPathComponent("x").path], "budget"),
+            (
+                [
+                    "calibrate", model, "--sequence", seq, "--method", "median", "-o",
+                    dir.appendingPathComponent("x.json").path,
+                ], "unknown --method"
+            ),
+            (
+                [
+                    "drift", model, int8, "--sequence", seq, "--budget", "box_iou=2", "--out",
+                    dir.appendingPathComponent("x").path,
+                ], "budget"
+            ),
         ] {
             r = try run(args)
             XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
@@ -211,7 +274,9 @@ final class CLITests: XCTestCase {
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let seq = dir.appendingPathComponent("seq")
-        var r = try run(["synth", "--seed", "3", "--frames", "3", "--width", "160", "--height", "120", "--out", seq.path])
+        var r = try run([
+            "synth", "--seed", "3", "--frames", "3", "--width", "160", "--height", "120", "--out", seq.path,
+        ])
         XCTAssertEqual(r.status, 0, r.stderr)
         let siam = TestPaths.fixture(FixtureFiles.siam).path
         let empty = dir.appendingPathComponent("empty")
@@ -235,7 +300,9 @@ final class CLITests: XCTestCase {
             XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
             XCTAssertTrue(r.stderr.contains(expected), "\(args.joined(separator: " ")): \(r.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: out), "\(args): output left behind")
-            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.contains("partial") }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter {
+                $0.contains("partial")
+            }
             XCTAssertEqual(leftovers, [], "\(args): staging folder left behind")
         }
     }

@@ -45,8 +45,10 @@ final class IndexedFrames: RandomAccessFrames {
 
 final class BenchmarkProtocolTests: XCTestCase {
     static let target = Box(x: 10, y: 10, width: 20, height: 20)
-    static let onTarget = BenchmarkFrameResult(polygon: Box(x: 12, y: 12, width: 20, height: 20).corners, box: Box(x: 12, y: 12, width: 20, height: 20))
-    static let lost = BenchmarkFrameResult(polygon: Box(x: 70, y: 50, width: 5, height: 5).corners, box: Box(x: 70, y: 50, width: 5, height: 5))
+    static let onTarget = BenchmarkFrameResult(
+        polygon: Box(x: 12, y: 12, width: 20, height: 20).corners, box: Box(x: 12, y: 12, width: 20, height: 20))
+    static let lost = BenchmarkFrameResult(
+        polygon: Box(x: 70, y: 50, width: 5, height: 5).corners, box: Box(x: 70, y: 50, width: 5, height: 5))
 
     func codes(_ r: [VOTResultFrame]) -> [String] {
         r.map {
@@ -69,9 +71,13 @@ final class BenchmarkProtocolTests: XCTestCase {
         truth[8] = .box(Box(x: 11, y: 12, width: 21, height: 22))   // the re-initialisation frame's own ground truth
         var seen: [Int] = []
         let result = try VOTProtocol.run(tracker, frames: frames, groundTruth: truth) { seen.append($0) }
-        XCTAssertEqual(codes(result), ["1", "r", "r", "2", "0", "0", "0", "0", "1", "r", "r", "r", "r", "r", "r", "r", "r", "2", "0", "0"])
+        XCTAssertEqual(
+            codes(result),
+            ["1", "r", "r", "2", "0", "0", "0", "0", "1", "r", "r", "r", "r", "r", "r", "r", "r", "2", "0", "0"])
         XCTAssertEqual(tracker.starts.map(\.frame), [0, 8])
-        guard case .box(let x, let y, let w, let h) = tracker.starts[1].target else { return XCTFail("re-initialised from a box") }
+        guard case .box(let x, let y, let w, let h) = tracker.starts[1].target else {
+            return XCTFail("re-initialised from a box")
+        }
         XCTAssertEqual([x, y, w, h], [11, 12, 21, 22])
         guard case .polygon(let p) = tracker.starts[0].target else { return XCTFail("initialised from the polygon") }
         XCTAssertEqual(p, Self.target.corners.flatMap { [$0.x, $0.y] })
@@ -79,12 +85,15 @@ final class BenchmarkProtocolTests: XCTestCase {
         XCTAssertEqual(seen, Array(0..<20))
         // The file written for it, read back, is the same sequence of frames.
         XCTAssertEqual(try VOTMetrics.parseResult(VOTMetrics.formatResult(result)).count, 20)
-        XCTAssertTrue(VOTMetrics.formatResult(result).hasPrefix("1\n12.0000,12.0000,32.0000,12.0000,32.0000,32.0000,12.0000,32.0000\n"))
+        XCTAssertTrue(
+            VOTMetrics.formatResult(result).hasPrefix(
+                "1\n12.0000,12.0000,32.0000,12.0000,32.0000,32.0000,12.0000,32.0000\n"))
     }
 
     /// Overlap is bounded by the image: a region that meets the ground truth only outside the frame is a failure.
     func testVOTOverlapOutsideTheImageIsAFailure() throws {
-        let outside = BenchmarkFrameResult(polygon: Box(x: 101, y: 10, width: 5, height: 5).corners, box: Box(x: 101, y: 10, width: 5, height: 5))
+        let outside = BenchmarkFrameResult(
+            polygon: Box(x: 101, y: 10, width: 5, height: 5).corners, box: Box(x: 101, y: 10, width: 5, height: 5))
         let tracker = ScriptedTracker { _, _ in outside }
         let truth = [GroundTruth](repeating: .box(Box(x: 90, y: 10, width: 20, height: 20)), count: 3)
         let result = try VOTProtocol.run(tracker, frames: IndexedFrames(count: 3), groundTruth: truth)
@@ -103,12 +112,16 @@ final class BenchmarkProtocolTests: XCTestCase {
     }
 
     func testOTBOnePassFromTheFirstBox() throws {
-        let tracker = ScriptedTracker { f, _ in BenchmarkFrameResult(polygon: [], box: Box(x: Double(f), y: 1, width: 2, height: 3)) }
+        let tracker = ScriptedTracker { f, _ in
+            BenchmarkFrameResult(polygon: [], box: Box(x: Double(f), y: 1, width: 2, height: 3))
+        }
         let truth: [GroundTruth] = [.box(Self.target), .missing, .box(Self.target), .box(Self.target)]
         let boxes = try OTBProtocol.run(tracker, frames: IndexedFrames(count: 4), groundTruth: truth, sequence: "s")
         XCTAssertEqual(boxes, [Self.target] + (1...3).map { Box(x: Double($0), y: 1, width: 2, height: 3) })
         XCTAssertEqual(tracker.starts.count, 1, "one pass, never re-initialised")
-        XCTAssertThrowsError(try OTBProtocol.run(tracker, frames: IndexedFrames(count: 4), groundTruth: [.missing], sequence: "s")) {
+        XCTAssertThrowsError(
+            try OTBProtocol.run(tracker, frames: IndexedFrames(count: 4), groundTruth: [.missing], sequence: "s")
+        ) {
             XCTAssertTrue("\($0)".contains("no first-frame ground truth"), "\($0)")
         }
     }
@@ -126,8 +139,11 @@ final class BenchmarkProtocolTests: XCTestCase {
         let tracker = ScriptedTracker { _, pass in
             var p = [Float](repeating: -1, count: w * h)
             for x in 0..<w {
-                if pass == 0 { p[x] = x <= 3 ? 0.9 : x == 6 ? 0.5 : x == 7 ? 0.3 : 0.1 }
-                else { p[x] = (3...5).contains(x) ? 0.95 : x == 6 ? 0.5 : x == 7 ? 0.3 : 0.2 }
+                if pass == 0 {
+                    p[x] = x <= 3 ? 0.9 : x == 6 ? 0.5 : x == 7 ? 0.3 : 0.1
+                } else {
+                    p[x] = (3...5).contains(x) ? 0.95 : x == 6 ? 0.5 : x == 7 ? 0.3 : 0.2
+                }
             }
             return BenchmarkFrameResult(polygon: [], box: Self.target, probability: p)
         }
@@ -153,12 +169,16 @@ final class BenchmarkProtocolTests: XCTestCase {
     /// as OpenCV) does not give. A 4-bit palette file written by PIL, and our own 8-bit palette files, read back.
     func testPaletteLabelMapsReadAsIndices() throws {
         // PIL: Image.fromarray([[0,1,0,0,0],[0,0,2,0,0],[15,0,0,0,3]], 'P') with a 16-entry palette -> 4-bit PNG.
-        let pil = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAUAAAADBAMAAACpGNjLAAAAMFBMVEUAAACAAAAAgACAgAAHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBweETEaIAAAAFElEQVR4nGNgZGBgYFBgYPjAYAAAA9cBQrG+H6MAAAAASUVORK5CYII=")!
+        let pil = Data(
+            base64Encoded:
+                "iVBORw0KGgoAAAANSUhEUgAAAAUAAAADBAMAAACpGNjLAAAAMFBMVEUAAACAAAAAgACAgAAHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBweETEaIAAAAFElEQVR4nGNgZGBgYFBgYPjAYAAAA9cBQrG+H6MAAAAASUVORK5CYII="
+        )!
         let labels = try LabelMap.decode(pil)
         XCTAssertTrue(labels.indexed)
         XCTAssertEqual(labels.width, 5)
         XCTAssertEqual(labels.labels, [0, 1, 0, 0, 0, 0, 0, 2, 0, 0, 15, 0, 0, 0, 3])
-        XCTAssertNotEqual(try Image.decode(pil, as: .grey).pixels, labels.labels, "grey decoding gives colours, not indices")
+        XCTAssertNotEqual(
+            try Image.decode(pil, as: .grey).pixels, labels.labels, "grey decoding gives colours, not indices")
 
         let map = try LabelMap(width: 3, height: 2, labels: [0, 1, 2, 200, 0, 1], indexed: true)
         let bytes = try map.encodedIndexedPNG()
@@ -166,12 +186,17 @@ final class BenchmarkProtocolTests: XCTestCase {
         // Colours as a person sees them: the DAVIS palette (object 1 red, 2 green).
         let colour = try Image.decode(bytes, as: .bgr)
         XCTAssertEqual(Array(colour.pixels[3..<9]), [0, 0, 128, 0, 128, 0])
-        XCTAssertThrowsError(try LabelMap(width: 1, height: 1, labels: [5], indexed: true).encodedIndexedPNG(palette: [0, 0, 0, 9, 9, 9]))
+        XCTAssertThrowsError(
+            try LabelMap(width: 1, height: 1, labels: [5], indexed: true).encodedIndexedPNG(palette: [0, 0, 0, 9, 9, 9])
+        )
 
         // Grey PNGs read as their values; colour PNGs are not label maps.
         let grey = try Image(width: 2, height: 1, channels: 1, pixels: [0, 255]).encoded(as: .png)
-        XCTAssertEqual(try LabelMap.decode(Data(grey)), try LabelMap(width: 2, height: 1, labels: [0, 255], indexed: false))
+        XCTAssertEqual(
+            try LabelMap.decode(Data(grey)), try LabelMap(width: 2, height: 1, labels: [0, 255], indexed: false))
         let rgb = try Image(width: 1, height: 1, channels: 3, pixels: [1, 2, 3]).encoded(as: .png)
-        XCTAssertThrowsError(try LabelMap.decode(Data(rgb))) { XCTAssertTrue("\($0)".contains("palette or 8-bit grey"), "\($0)") }
+        XCTAssertThrowsError(try LabelMap.decode(Data(rgb))) {
+            XCTAssertTrue("\($0)".contains("palette or 8-bit grey"), "\($0)")
+        }
     }
 }

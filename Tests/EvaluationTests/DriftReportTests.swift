@@ -11,8 +11,10 @@ private final class SVGCollector: NSObject, XMLParserDelegate {
     var elements: [String] = []
     var pathIDs: [String] = []
     var text = ""
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
-                attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         elements.append(name)
         if name == "path", let id = attributes["id"] {
             pathIDs.append(id)
@@ -29,17 +31,22 @@ final class DriftReportTests: XCTestCase {
     /// Two sequences; ground truth on some frames only (b/2 has the reference's box IoU alone, which counts for neither).
     func handMadeFrames() -> [FrameDrift] {
         [
-            FrameDrift(sequence: "a", frame: 1, boxIoU: 0.9, polygonIoU: 0.8, maskIoU: 0.7, centerErrorPx: 1,
-                       scoreReference: 0.9, scoreCandidate: 0.8, referenceGTBoxIoU: 0.8, candidateGTBoxIoU: 0.7),
-            FrameDrift(sequence: "a", frame: 2, boxIoU: 0.4, polygonIoU: 0.5, maskIoU: 0.6, centerErrorPx: 5,
-                       scoreReference: 0.5, scoreCandidate: 0.7, referenceGTBoxIoU: 0.6, candidateGTBoxIoU: 0.5,
-                       referenceGTMaskIoU: 0.9, candidateGTMaskIoU: 0.8),
-            FrameDrift(sequence: "a", frame: 3, boxIoU: 1, polygonIoU: 1, maskIoU: 1, centerErrorPx: 0,
-                       scoreReference: 0.6, scoreCandidate: 0.6),
-            FrameDrift(sequence: "b <&> \"q\"", frame: 1, boxIoU: 0.6, polygonIoU: 0.6, maskIoU: 0.2, centerErrorPx: 3,
-                       scoreReference: 0.3, scoreCandidate: 0.4, referenceGTMaskIoU: 0.5, candidateGTMaskIoU: 0.3),
-            FrameDrift(sequence: "b <&> \"q\"", frame: 2, boxIoU: 0.1, polygonIoU: 0.2, maskIoU: 0.5, centerErrorPx: 11,
-                       scoreReference: 0.2, scoreCandidate: 0.1, referenceGTBoxIoU: 0.4),
+            FrameDrift(
+                sequence: "a", frame: 1, boxIoU: 0.9, polygonIoU: 0.8, maskIoU: 0.7, centerErrorPx: 1,
+                scoreReference: 0.9, scoreCandidate: 0.8, referenceGTBoxIoU: 0.8, candidateGTBoxIoU: 0.7),
+            FrameDrift(
+                sequence: "a", frame: 2, boxIoU: 0.4, polygonIoU: 0.5, maskIoU: 0.6, centerErrorPx: 5,
+                scoreReference: 0.5, scoreCandidate: 0.7, referenceGTBoxIoU: 0.6, candidateGTBoxIoU: 0.5,
+                referenceGTMaskIoU: 0.9, candidateGTMaskIoU: 0.8),
+            FrameDrift(
+                sequence: "a", frame: 3, boxIoU: 1, polygonIoU: 1, maskIoU: 1, centerErrorPx: 0,
+                scoreReference: 0.6, scoreCandidate: 0.6),
+            FrameDrift(
+                sequence: "b <&> \"q\"", frame: 1, boxIoU: 0.6, polygonIoU: 0.6, maskIoU: 0.2, centerErrorPx: 3,
+                scoreReference: 0.3, scoreCandidate: 0.4, referenceGTMaskIoU: 0.5, candidateGTMaskIoU: 0.3),
+            FrameDrift(
+                sequence: "b <&> \"q\"", frame: 2, boxIoU: 0.1, polygonIoU: 0.2, maskIoU: 0.5, centerErrorPx: 11,
+                scoreReference: 0.2, scoreCandidate: 0.1, referenceGTBoxIoU: 0.4),
         ]
     }
 
@@ -47,27 +54,36 @@ final class DriftReportTests: XCTestCase {
     func handMadeLayers() -> [LayerDrift] {
         let sqnrs: [Double] = [45, 38, 31, 27, 50, 22, 60, 35, 29, 41, 18, 200]
         return sqnrs.enumerated().map { i, s in
-            LayerDrift(name: i == 11 ? "mask|out" : "layer\(i)", precision: i == 0 ? .float32 : .int8, final: i >= 10,
-                       cosine: 1 - pow(10, -s / 10), sqnrDB: s, maxAbsError: 0.01 * Double(i + 1),
-                       relativeMaxError: 0.001 * Double(i + 1), elements: 1000, frames: 5)
+            LayerDrift(
+                name: i == 11 ? "mask|out" : "layer\(i)", precision: i == 0 ? .float32 : .int8, final: i >= 10,
+                cosine: 1 - pow(10, -s / 10), sqnrDB: s, maxAbsError: 0.01 * Double(i + 1),
+                relativeMaxError: 0.001 * Double(i + 1), elements: 1000, frames: 5)
         }
     }
 
     func makeReport(budget: DriftBudget? = DriftBudget(minBoxIoUMean: 0.5, minFinalSQNRDB: 20)) -> DriftReport {
-        DriftReport.make(reference: reference, candidate: candidate, frames: handMadeFrames(), layers: handMadeLayers(),
-                         budget: budget)
+        DriftReport.make(
+            reference: reference, candidate: candidate, frames: handMadeFrames(), layers: handMadeLayers(),
+            budget: budget)
     }
 
     func testFrameDriftDerivedFields() {
-        let f = FrameDrift(sequence: "s", frame: 4, boxIoU: 0.5, polygonIoU: 0.5, maskIoU: 0.5, centerErrorPx: 0,
-                           scoreReference: 0.25, scoreCandidate: 0.75)
+        let f = FrameDrift(
+            sequence: "s", frame: 4, boxIoU: 0.5, polygonIoU: 0.5, maskIoU: 0.5, centerErrorPx: 0,
+            scoreReference: 0.25, scoreCandidate: 0.75)
         XCTAssertEqual(f.scoreDiff, 0.5)
         XCTAssertFalse(f.disagree, "exactly at the threshold the trackers agree")
         XCTAssertEqual(FrameDrift.disagreementBoxIoU, 0.5)
-        XCTAssertTrue(FrameDrift(sequence: "s", frame: 4, boxIoU: 0.4999, polygonIoU: 0, maskIoU: 0, centerErrorPx: 0,
-                                 scoreReference: 0, scoreCandidate: 0).disagree)
-        XCTAssertTrue(FrameDrift(sequence: "s", frame: 4, boxIoU: .nan, polygonIoU: 0, maskIoU: 0, centerErrorPx: 0,
-                                 scoreReference: 0, scoreCandidate: 0).disagree)
+        XCTAssertTrue(
+            FrameDrift(
+                sequence: "s", frame: 4, boxIoU: 0.4999, polygonIoU: 0, maskIoU: 0, centerErrorPx: 0,
+                scoreReference: 0, scoreCandidate: 0
+            ).disagree)
+        XCTAssertTrue(
+            FrameDrift(
+                sequence: "s", frame: 4, boxIoU: .nan, polygonIoU: 0, maskIoU: 0, centerErrorPx: 0,
+                scoreReference: 0, scoreCandidate: 0
+            ).disagree)
     }
 
     func testFrameDriftFromTrackerObservations() {
@@ -77,8 +93,9 @@ final class DriftReportTests: XCTestCase {
         for i in [5, 6, 9] { candMask[i] = 1 }
         gtMask[11] = 1
         let ref = DriftObservation(box: Box(x: 0, y: 0, width: 2, height: 2), polygon: [], mask: refMask, score: 0.9)
-        let cand = DriftObservation(box: Box(x: 1, y: 0, width: 2, height: 2),
-                                    polygon: [Point(1, 0), Point(3, 0), Point(3, 2), Point(1, 2)], mask: candMask, score: 0.8)
+        let cand = DriftObservation(
+            box: Box(x: 1, y: 0, width: 2, height: 2),
+            polygon: [Point(1, 0), Point(3, 0), Point(3, 2), Point(1, 2)], mask: candMask, score: 0.8)
         let f = FrameDrift(sequence: "s", frame: 1, reference: ref, candidate: cand)
         XCTAssertEqual(f.boxIoU, 1.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(f.polygonIoU, 1.0 / 3, accuracy: 1e-12, "a missing polygon falls back to the box corners")
@@ -89,8 +106,9 @@ final class DriftReportTests: XCTestCase {
         XCTAssertNil(f.referenceGTBoxIoU); XCTAssertNil(f.candidateGTBoxIoU)
         XCTAssertNil(f.referenceGTMaskIoU); XCTAssertNil(f.candidateGTMaskIoU)
 
-        let g = FrameDrift(sequence: "s", frame: 1, reference: ref, candidate: cand,
-                           groundTruthBox: Box(x: 0, y: 0, width: 2, height: 2), groundTruthMask: gtMask)
+        let g = FrameDrift(
+            sequence: "s", frame: 1, reference: ref, candidate: cand,
+            groundTruthBox: Box(x: 0, y: 0, width: 2, height: 2), groundTruthMask: gtMask)
         XCTAssertEqual(g.referenceGTBoxIoU, 1)
         XCTAssertEqual(g.candidateGTBoxIoU!, 1.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(g.referenceGTMaskIoU, 0.8)
@@ -148,12 +166,15 @@ final class DriftReportTests: XCTestCase {
     }
 
     func testZeroFramesGiveZerosNotNaN() throws {
-        let r = DriftReport.make(reference: reference, candidate: candidate, frames: [], layers: [],
-                                 budget: DriftBudget(minBoxIoUMean: 0.9))
+        let r = DriftReport.make(
+            reference: reference, candidate: candidate, frames: [], layers: [],
+            budget: DriftBudget(minBoxIoUMean: 0.9))
         let s = r.summary
         XCTAssertEqual(s.frames, 0); XCTAssertEqual(s.sequences, 0)
-        for v in [s.boxIoUMean, s.boxIoUMin, s.polygonIoUMean, s.maskIoUMean, s.maskIoUMin, s.centerErrorPxMean,
-                  s.centerErrorPxMax, s.scoreDiffMeanAbs] {
+        for v in [
+            s.boxIoUMean, s.boxIoUMin, s.polygonIoUMean, s.maskIoUMean, s.maskIoUMin, s.centerErrorPxMean,
+            s.centerErrorPxMax, s.scoreDiffMeanAbs,
+        ] {
             XCTAssertEqual(v, 0)
         }
         XCTAssertNil(s.accuracy)
@@ -178,13 +199,18 @@ final class DriftReportTests: XCTestCase {
         let report = makeReport()
         let urls = try report.write(to: dir)
         XCTAssertEqual(urls.map(\.lastPathComponent), ["drift.json", "drift.svg", "drift.md"])
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(),
-                       ["drift.json", "drift.md", "drift.svg"], "no temporary files left behind")
+        XCTAssertEqual(
+            try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(),
+            ["drift.json", "drift.md", "drift.svg"], "no temporary files left behind")
 
         let data = try Data(contentsOf: dir.appendingPathComponent("drift.json"))
         let json = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any])
-        XCTAssertEqual(Set(json.keys), ["format", "version", "reference", "candidate", "budget", "budget_violations",
-                                        "passed", "summary", "sequences", "layers", "frames", "mode"])
+        XCTAssertEqual(
+            Set(json.keys),
+            [
+                "format", "version", "reference", "candidate", "budget", "budget_violations",
+                "passed", "summary", "sequences", "layers", "frames", "mode",
+            ])
         XCTAssertEqual(json["format"] as? String, "siammask-drift")
         XCTAssertEqual(json["version"] as? Int, 1)
         XCTAssertEqual(json["passed"] as? Bool, false)
@@ -193,16 +219,21 @@ final class DriftReportTests: XCTestCase {
         XCTAssertEqual(model["int8_layers"] as? Int, 52)
 
         let summary = try XCTUnwrap(json["summary"] as? [String: Any])
-        XCTAssertEqual(Set(summary.keys), ["frames", "sequences", "box_iou_mean", "box_iou_min", "polygon_iou_mean",
-                                           "mask_iou_mean", "mask_iou_min", "center_error_px_mean", "center_error_px_max",
-                                           "score_diff_mean_abs", "disagreeing_frames", "accuracy"])
+        XCTAssertEqual(
+            Set(summary.keys),
+            [
+                "frames", "sequences", "box_iou_mean", "box_iou_min", "polygon_iou_mean",
+                "mask_iou_mean", "mask_iou_min", "center_error_px_mean", "center_error_px_max",
+                "score_diff_mean_abs", "disagreeing_frames", "accuracy",
+            ])
         XCTAssertEqual(summary["frames"] as? Int, 5)
         XCTAssertEqual(try XCTUnwrap(summary["box_iou_mean"] as? Double), 0.6, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(summary["mask_iou_mean"] as? Double), 0.6, accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(summary["center_error_px_mean"] as? Double), 4, accuracy: 1e-12)
         let accuracy = try XCTUnwrap(summary["accuracy"] as? [String: Any])
         XCTAssertEqual(Set(accuracy.keys), ["reference", "candidate", "frames_with_box_gt", "frames_with_mask_gt"])
-        XCTAssertEqual(Set(try XCTUnwrap(accuracy["reference"] as? [String: Any]).keys), ["box_iou_mean", "mask_iou_mean"])
+        XCTAssertEqual(
+            Set(try XCTUnwrap(accuracy["reference"] as? [String: Any]).keys), ["box_iou_mean", "mask_iou_mean"])
 
         let sequences = try XCTUnwrap(json["sequences"] as? [[String: Any]])
         XCTAssertEqual(sequences.count, 2)
@@ -211,8 +242,12 @@ final class DriftReportTests: XCTestCase {
 
         let layers = try XCTUnwrap(json["layers"] as? [[String: Any]])
         XCTAssertEqual(layers.count, 12)
-        XCTAssertEqual(Set(layers[0].keys), ["name", "precision", "final", "cosine", "sqnr_db", "max_abs_error",
-                                             "relative_max_error", "elements", "frames", "non_finite_elements"])
+        XCTAssertEqual(
+            Set(layers[0].keys),
+            [
+                "name", "precision", "final", "cosine", "sqnr_db", "max_abs_error",
+                "relative_max_error", "elements", "frames", "non_finite_elements",
+            ])
         for (i, l) in layers.enumerated() {
             XCTAssertEqual(l["name"] as? String, handMadeLayers()[i].name)
             XCTAssertNotNil(l["precision"] as? String)
@@ -225,10 +260,14 @@ final class DriftReportTests: XCTestCase {
 
         let frames = try XCTUnwrap(json["frames"] as? [[String: Any]])
         XCTAssertEqual(frames.count, 5)
-        XCTAssertEqual(Set(frames[2].keys), ["sequence", "frame", "box_iou", "polygon_iou", "mask_iou", "center_error_px",
-                                             "score_reference", "score_candidate", "score_diff", "disagree",
-                                             "reference_gt_box_iou", "candidate_gt_box_iou", "reference_gt_mask_iou",
-                                             "candidate_gt_mask_iou"])
+        XCTAssertEqual(
+            Set(frames[2].keys),
+            [
+                "sequence", "frame", "box_iou", "polygon_iou", "mask_iou", "center_error_px",
+                "score_reference", "score_candidate", "score_diff", "disagree",
+                "reference_gt_box_iou", "candidate_gt_box_iou", "reference_gt_mask_iou",
+                "candidate_gt_mask_iou",
+            ])
         XCTAssertTrue(frames[2]["reference_gt_box_iou"] is NSNull, "absent ground truth is an explicit null")
         XCTAssertEqual(frames[0]["reference_gt_box_iou"] as? Double, 0.8)
         XCTAssertEqual(frames[1]["disagree"] as? Bool, true)
@@ -253,10 +292,12 @@ final class DriftReportTests: XCTestCase {
     func testRejectsOtherFormats() throws {
         var json = try JSONSerialization.jsonObject(with: makeReport().jsonData()) as! [String: Any]
         json["version"] = 2
-        XCTAssertThrowsError(try JSONDecoder().decode(DriftReport.self, from: JSONSerialization.data(withJSONObject: json)))
+        XCTAssertThrowsError(
+            try JSONDecoder().decode(DriftReport.self, from: JSONSerialization.data(withJSONObject: json)))
         json["version"] = 1
         json["format"] = "something-else"
-        XCTAssertThrowsError(try JSONDecoder().decode(DriftReport.self, from: JSONSerialization.data(withJSONObject: json)))
+        XCTAssertThrowsError(
+            try JSONDecoder().decode(DriftReport.self, from: JSONSerialization.data(withJSONObject: json)))
     }
 
     func testSVGIsValidXMLWithAPathPerSeries() throws {
@@ -267,7 +308,8 @@ final class DriftReportTests: XCTestCase {
         parser.delegate = collector
         XCTAssertTrue(parser.parse(), "\(parser.parserError.map { "\($0)" } ?? "")")
         XCTAssertEqual(collector.elements.first, "svg")
-        XCTAssertEqual(collector.pathIDs, ["series-box-iou", "series-polygon-iou", "series-mask-iou", "series-center-error"])
+        XCTAssertEqual(
+            collector.pathIDs, ["series-box-iou", "series-polygon-iou", "series-mask-iou", "series-center-error"])
         // The sequence name survives escaping, the legend names each series and the disagreement marker.
         XCTAssertTrue(collector.text.contains("b <&> \"q\""))
         for label in ["box IoU", "polygon IoU", "mask IoU", "centre error (px)", "trackers disagree"] {
@@ -277,8 +319,9 @@ final class DriftReportTests: XCTestCase {
         let boxPath = try XCTUnwrap(svg.split(separator: "\n").first { $0.contains("id=\"series-box-iou\"") })
         XCTAssertEqual(boxPath.filter { $0 == "M" }.count, 2)
         XCTAssertEqual(boxPath.filter { $0 == "L" }.count, 3)
-        let disagreements = try XCTUnwrap(svg.components(separatedBy: "<g id=\"disagreements\"").last?
-            .components(separatedBy: "</g>").first)
+        let disagreements = try XCTUnwrap(
+            svg.components(separatedBy: "<g id=\"disagreements\"").last?
+                .components(separatedBy: "</g>").first)
         XCTAssertEqual(disagreements.components(separatedBy: "<rect").count - 1, 4)
         // One dashed boundary line between the two sequences.
         XCTAssertEqual(svg.components(separatedBy: "stroke-dasharray").count - 1, 1)
@@ -290,8 +333,10 @@ final class DriftReportTests: XCTestCase {
         XCTAssertTrue(md.hasPrefix("# Drift report"))
         XCTAssertTrue(md.contains("**FAILED**"))
         XCTAssertTrue(md.contains("- Output layer10 has SQNR 18.00 dB, below the minimum 20.00 dB."))
-        for heading in ["## Summary", "## Per sequence", "## Accuracy against ground truth", "## Layers",
-                        "### Worst 10 by SQNR", "### All layers (execution order)"] {
+        for heading in [
+            "## Summary", "## Per sequence", "## Accuracy against ground truth", "## Layers",
+            "### Worst 10 by SQNR", "### All layers (execution order)",
+        ] {
             XCTAssertTrue(md.contains("\n" + heading + "\n"), heading)
         }
         XCTAssertTrue(md.contains("| box IoU mean | 0.6000 |"))
@@ -306,19 +351,27 @@ final class DriftReportTests: XCTestCase {
         let worst = md.components(separatedBy: "### Worst 10 by SQNR")[1].components(separatedBy: "###")[0]
         let worstNames = worst.split(separator: "\n").filter { $0.hasPrefix("| `") }
             .map { $0.split(separator: "`")[1] }
-        XCTAssertEqual(worstNames, ["layer10", "layer5", "layer3", "layer8", "layer2", "layer7", "layer1", "layer9",
-                                    "layer0", "layer4"])
+        XCTAssertEqual(
+            worstNames,
+            [
+                "layer10", "layer5", "layer3", "layer8", "layer2", "layer7", "layer1", "layer9",
+                "layer0", "layer4",
+            ])
         let all = md.components(separatedBy: "### All layers (execution order)")[1].components(separatedBy: "##")[0]
-        let allNames = all.split(separator: "\n").filter { $0.hasPrefix("| `") }.map { String($0.split(separator: "`")[1]) }
+        let allNames = all.split(separator: "\n").filter { $0.hasPrefix("| `") }.map {
+            String($0.split(separator: "`")[1])
+        }
         XCTAssertEqual(allNames, handMadeLayers().map { $0.name.replacingOccurrences(of: "|", with: "\\|") })
         XCTAssertTrue(all.contains("≥ 200"))
 
         XCTAssertTrue(makeReport(budget: nil).markdown().contains("**PASSED** (no budget given)."))
-        XCTAssertTrue(makeReport(budget: DriftBudget(minBoxIoUMean: 0.5)).markdown()
-            .contains("**PASSED**: within the budget `box_iou=0.5`."))
+        XCTAssertTrue(
+            makeReport(budget: DriftBudget(minBoxIoUMean: 0.5)).markdown()
+                .contains("**PASSED**: within the budget `box_iou=0.5`."))
         // Without any ground truth there is no accuracy table.
-        let noGT = DriftReport.make(reference: reference, candidate: candidate,
-                                    frames: [handMadeFrames()[2]], layers: [], budget: nil)
+        let noGT = DriftReport.make(
+            reference: reference, candidate: candidate,
+            frames: [handMadeFrames()[2]], layers: [], budget: nil)
         XCTAssertFalse(noGT.markdown().contains("## Accuracy against ground truth"))
     }
 }

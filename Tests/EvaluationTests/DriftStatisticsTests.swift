@@ -191,8 +191,9 @@ final class DriftGeometryTests: XCTestCase {
         XCTAssertEqual(polygonIntersectionOverUnion([P](), []), 1)
         XCTAssertEqual(polygonIntersectionOverUnion(line, [(0, 0), (1, 1), (2, 2), (4, 4)]), 0)
         // The Point overload agrees.
-        XCTAssertEqual(polygonIntersectionOverUnion(s.map { Point($0.x, $0.y) }, square(1, 0, 2).map { Point($0.x, $0.y) }),
-                       1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(
+            polygonIntersectionOverUnion(s.map { Point($0.x, $0.y) }, square(1, 0, 2).map { Point($0.x, $0.y) }),
+            1.0 / 3, accuracy: 1e-12)
     }
 
     /// Random rotated rectangles against a dense point-sampling estimate of the same IoU.
@@ -232,21 +233,31 @@ final class DriftGeometryTests: XCTestCase {
     }
 
     func testBoxIntersectionOverUnion() {
-        XCTAssertEqual(boxIntersectionOverUnion((x: 0, y: 0, width: 10, height: 10), (x: 5, y: 0, width: 10, height: 10)),
-                       50.0 / 150, accuracy: 1e-12)
-        XCTAssertEqual(boxIntersectionOverUnion((x: 0, y: 0, width: 10, height: 10), (x: 20, y: 0, width: 10, height: 10)), 0)
-        XCTAssertEqual(boxIntersectionOverUnion((x: 1, y: 2, width: 3, height: 4), (x: 1, y: 2, width: 3, height: 4)), 1)
-        XCTAssertEqual(boxIntersectionOverUnion((x: 1, y: 2, width: 0, height: 4), (x: 1, y: 2, width: 0, height: 4)), 1)
-        XCTAssertEqual(boxIntersectionOverUnion((x: 1, y: 2, width: 0, height: 4), (x: 1, y: 2, width: 1, height: 4)), 0)
+        XCTAssertEqual(
+            boxIntersectionOverUnion((x: 0, y: 0, width: 10, height: 10), (x: 5, y: 0, width: 10, height: 10)),
+            50.0 / 150, accuracy: 1e-12)
+        XCTAssertEqual(
+            boxIntersectionOverUnion((x: 0, y: 0, width: 10, height: 10), (x: 20, y: 0, width: 10, height: 10)), 0)
+        XCTAssertEqual(
+            boxIntersectionOverUnion((x: 1, y: 2, width: 3, height: 4), (x: 1, y: 2, width: 3, height: 4)), 1)
+        XCTAssertEqual(
+            boxIntersectionOverUnion((x: 1, y: 2, width: 0, height: 4), (x: 1, y: 2, width: 0, height: 4)), 1)
+        XCTAssertEqual(
+            boxIntersectionOverUnion((x: 1, y: 2, width: 0, height: 4), (x: 1, y: 2, width: 1, height: 4)), 0)
         // An axis-aligned box as a polygon gives the same value.
         var g = SeededGenerator(seed: 6)
         for _ in 0..<20 {
-            let a = Box(x: .random(in: 0...5, using: &g), y: .random(in: 0...5, using: &g),
-                        width: .random(in: 1...5, using: &g), height: .random(in: 1...5, using: &g))
-            let b = Box(x: .random(in: 0...5, using: &g), y: .random(in: 0...5, using: &g),
-                        width: .random(in: 1...5, using: &g), height: .random(in: 1...5, using: &g))
-            func corners(_ r: Box) -> [P] { [(r.x, r.y), (r.x + r.width, r.y), (r.x + r.width, r.y + r.height), (r.x, r.y + r.height)] }
-            XCTAssertEqual(boxIntersectionOverUnion(a, b), polygonIntersectionOverUnion(corners(a), corners(b)), accuracy: 1e-12)
+            let a = Box(
+                x: .random(in: 0...5, using: &g), y: .random(in: 0...5, using: &g),
+                width: .random(in: 1...5, using: &g), height: .random(in: 1...5, using: &g))
+            let b = Box(
+                x: .random(in: 0...5, using: &g), y: .random(in: 0...5, using: &g),
+                width: .random(in: 1...5, using: &g), height: .random(in: 1...5, using: &g))
+            func corners(_ r: Box) -> [P] {
+                [(r.x, r.y), (r.x + r.width, r.y), (r.x + r.width, r.y + r.height), (r.x, r.y + r.height)]
+            }
+            XCTAssertEqual(
+                boxIntersectionOverUnion(a, b), polygonIntersectionOverUnion(corners(a), corners(b)), accuracy: 1e-12)
             XCTAssertEqual(boxIntersectionOverUnion(a, b), a.intersectionOverUnion(b), accuracy: 0)
         }
     }
@@ -262,8 +273,9 @@ final class DriftBudgetTests: XCTestCase {
     func testParsesEachForm() throws {
         XCTAssertEqual(try parse("0.95"), DriftBudget(minBoxIoUMean: 0.95, minMaskIoUMean: 0.95))
         XCTAssertEqual(try parse(" 1 "), DriftBudget(minBoxIoUMean: 1, minMaskIoUMean: 1))
-        XCTAssertEqual(try parse("box_iou=0.95,mask_iou=0.9,center_error=3,sqnr_db=20"),
-                       DriftBudget(minBoxIoUMean: 0.95, minMaskIoUMean: 0.9, maxCenterErrorPxMean: 3, minFinalSQNRDB: 20))
+        XCTAssertEqual(
+            try parse("box_iou=0.95,mask_iou=0.9,center_error=3,sqnr_db=20"),
+            DriftBudget(minBoxIoUMean: 0.95, minMaskIoUMean: 0.9, maxCenterErrorPxMean: 3, minFinalSQNRDB: 20))
         XCTAssertEqual(try parse("sqnr_db = -5 , BOX_IOU=0"), DriftBudget(minBoxIoUMean: 0, minFinalSQNRDB: -5))
         XCTAssertEqual(try parse("center_error=2.5"), DriftBudget(maxCenterErrorPxMean: 2.5))
         // The description is the parseable form.
@@ -309,31 +321,43 @@ final class DriftBudgetTests: XCTestCase {
     }
 
     func layer(_ name: String, sqnr: Double, final: Bool, nonFinite: Int = 0) -> LayerDrift {
-        LayerDrift(name: name, precision: .int8, final: final, cosine: 0.99, sqnrDB: sqnr, maxAbsError: 0.1,
-                   relativeMaxError: 0.01, elements: 10, frames: 1, nonFiniteElements: nonFinite)
+        LayerDrift(
+            name: name, precision: .int8, final: final, cosine: 0.99, sqnrDB: sqnr, maxAbsError: 0.1,
+            relativeMaxError: 0.01, elements: 10, frames: 1, nonFiniteElements: nonFinite)
     }
 
     func testChecksEachCriterion() {
         let budget = DriftBudget(minBoxIoUMean: 0.9, minMaskIoUMean: 0.8, maxCenterErrorPxMean: 2, minFinalSQNRDB: 20)
-        let good = [layer("body", sqnr: 5, final: false), layer("cls", sqnr: 25, final: true), layer("mask", sqnr: 20, final: true)]
+        let good = [
+            layer("body", sqnr: 5, final: false), layer("cls", sqnr: 25, final: true),
+            layer("mask", sqnr: 20, final: true),
+        ]
         // At the limits passes; non-final layers are not held to the SQNR minimum.
         XCTAssertEqual(budget.check(summary(box: 0.9, mask: 0.8, center: 2), layers: good), [])
 
-        let v = budget.check(summary(box: 0.85, mask: 0.7, center: 3.5),
-                             layers: [layer("cls", sqnr: 12.5, final: true), layer("loc", sqnr: 30, final: true),
-                                      layer("mask", sqnr: 0, final: true, nonFinite: 3)])
-        XCTAssertEqual(v, [
-            "Mean box IoU 0.8500 is below the minimum 0.9000.",
-            "Mean mask IoU 0.7000 is below the minimum 0.8000.",
-            "Mean centre error 3.500 px is above the maximum 2.000 px.",
-            "Output cls has SQNR 12.50 dB, below the minimum 20.00 dB.",
-            "Output mask has 3 non-finite values.",
-        ])
+        let v = budget.check(
+            summary(box: 0.85, mask: 0.7, center: 3.5),
+            layers: [
+                layer("cls", sqnr: 12.5, final: true), layer("loc", sqnr: 30, final: true),
+                layer("mask", sqnr: 0, final: true, nonFinite: 3),
+            ])
+        XCTAssertEqual(
+            v,
+            [
+                "Mean box IoU 0.8500 is below the minimum 0.9000.",
+                "Mean mask IoU 0.7000 is below the minimum 0.8000.",
+                "Mean centre error 3.500 px is above the maximum 2.000 px.",
+                "Output cls has SQNR 12.50 dB, below the minimum 20.00 dB.",
+                "Output mask has 3 non-finite values.",
+            ])
 
-        XCTAssertEqual(budget.check(summary(box: 0, mask: 0, center: 0, frames: 0), layers: good),
-                       ["No tracked frames were compared, so the tracking criteria cannot be met."])
-        XCTAssertEqual(DriftBudget(minFinalSQNRDB: 10).check(summary(box: 1, mask: 1, center: 0), layers: [layer("x", sqnr: 50, final: false)]),
-                       ["No network outputs were measured, so the SQNR minimum cannot be checked."])
+        XCTAssertEqual(
+            budget.check(summary(box: 0, mask: 0, center: 0, frames: 0), layers: good),
+            ["No tracked frames were compared, so the tracking criteria cannot be met."])
+        XCTAssertEqual(
+            DriftBudget(minFinalSQNRDB: 10).check(
+                summary(box: 1, mask: 1, center: 0), layers: [layer("x", sqnr: 50, final: false)]),
+            ["No network outputs were measured, so the SQNR minimum cannot be checked."])
         // Only the criteria given are checked.
         XCTAssertEqual(DriftBudget(maxCenterErrorPxMean: 10).check(summary(box: 0, mask: 0, center: 1), layers: []), [])
     }
@@ -341,7 +365,8 @@ final class DriftBudgetTests: XCTestCase {
     func testBudgetJSONHasEveryKey() throws {
         let data = try JSONEncoder().encode(DriftBudget(minBoxIoUMean: 0.9))
         let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]
-        XCTAssertEqual(Set(json.keys), ["min_box_iou_mean", "min_mask_iou_mean", "max_center_error_px_mean", "min_final_sqnr_db"])
+        XCTAssertEqual(
+            Set(json.keys), ["min_box_iou_mean", "min_mask_iou_mean", "max_center_error_px_mean", "min_final_sqnr_db"])
         XCTAssertEqual(json["min_box_iou_mean"] as? Double, 0.9)
         XCTAssertTrue(json["min_mask_iou_mean"] is NSNull)
         XCTAssertEqual(try JSONDecoder().decode(DriftBudget.self, from: data), DriftBudget(minBoxIoUMean: 0.9))

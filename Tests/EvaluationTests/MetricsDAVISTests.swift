@@ -20,15 +20,23 @@ final class MetricsDAVISTests: XCTestCase {
     func testBoundaryMapIsSeg2bmap() {
         // A 2x2 square at (1,1) in 4x4: the boundary is the ring from (0,0) to (2,2), offset towards the origin.
         let b = DAVISMetrics.boundaryMap(rect(4, 4, 1, 1, 2, 2), width: 4, height: 4)
-        XCTAssertEqual(b, [1, 1, 1, 0,
-                           1, 0, 1, 0,
-                           1, 1, 1, 0,
-                           0, 0, 0, 0])
+        XCTAssertEqual(
+            b,
+            [
+                1, 1, 1, 0,
+                1, 0, 1, 0,
+                1, 1, 1, 0,
+                0, 0, 0, 0,
+            ])
         // Touching the last row and column: the last row compares east only, the last column south only.
         let c = DAVISMetrics.boundaryMap(rect(3, 3, 1, 1, 2, 2), width: 3, height: 3)
-        XCTAssertEqual(c, [1, 1, 1,
-                           1, 0, 0,
-                           1, 0, 0])
+        XCTAssertEqual(
+            c,
+            [
+                1, 1, 1,
+                1, 0, 0,
+                1, 0, 0,
+            ])
     }
 
     func testDilationIsTheDiskOfSkimage() {
@@ -45,7 +53,8 @@ final class MetricsDAVISTests: XCTestCase {
         // one pixel, plus the two pixels next to them on the near column): P = R = F = 22/40.
         let gt = rect(40, 40, 10, 10, 19, 19), pred = rect(40, 40, 12, 10, 21, 19)
         XCTAssertEqual(DAVISMetrics.boundaryAccuracy(pred, gt, width: 40, height: 40), 0.55, accuracy: 1e-15)
-        XCTAssertEqual(DAVISMetrics.boundaryAccuracy(pred, gt, width: 40, height: 40, boundThreshold: 1), 0.55, accuracy: 1e-15)
+        XCTAssertEqual(
+            DAVISMetrics.boundaryAccuracy(pred, gt, width: 40, height: 40, boundThreshold: 1), 0.55, accuracy: 1e-15)
         // With radius 2 every pixel of each ring is within reach of the other.
         XCTAssertEqual(DAVISMetrics.boundaryAccuracy(pred, gt, width: 40, height: 40, boundThreshold: 2), 1)
         XCTAssertEqual(DAVISMetrics.boundaryAccuracy(gt, gt, width: 40, height: 40), 1)
@@ -75,15 +84,17 @@ final class MetricsDAVISTests: XCTestCase {
         let gt = zip(rect(w, h, 10, 10, 19, 19, value: 1), rect(w, h, 25, 25, 34, 34, value: 2)).map { $0 | $1 }
         let wrong = [UInt8](repeating: 0, count: w * h)
         // Object 1 perfect on the middle frame only, object 2 never found: first and last frames do not count.
-        let s = DAVISSequenceInput(name: "seq", width: w, height: h, predicted: [wrong, rect(w, h, 10, 10, 19, 19), wrong],
-                                   groundTruth: [gt, gt, gt], objects: [1, 2])
+        let s = DAVISSequenceInput(
+            name: "seq", width: w, height: h, predicted: [wrong, rect(w, h, 10, 10, 19, 19), wrong],
+            groundTruth: [gt, gt, gt], objects: [1, 2])
         let scores = DAVISMetrics.score([s])
         XCTAssertEqual(scores.objects.map(\.object), [1, 2])
         XCTAssertEqual(scores.objects[0].j.mean, 1); XCTAssertEqual(scores.objects[0].f.mean, 1)
         XCTAssertEqual(scores.objects[1].j.mean, 0); XCTAssertEqual(scores.objects[1].f.mean, 0)
         XCTAssertEqual(scores.j.mean, 0.5); XCTAssertEqual(scores.f.mean, 0.5); XCTAssertEqual(scores.jAndF, 0.5)
         // Too short to have a middle frame: no object.
-        let short = DAVISSequenceInput(name: "short", width: w, height: h, predicted: [gt, gt], groundTruth: [gt, gt], objects: [1])
+        let short = DAVISSequenceInput(
+            name: "short", width: w, height: h, predicted: [gt, gt], groundTruth: [gt, gt], objects: [1])
         XCTAssertTrue(DAVISMetrics.score([short]).objects.isEmpty)
     }
 }

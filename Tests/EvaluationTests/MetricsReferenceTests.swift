@@ -32,7 +32,7 @@ struct MetricCases: Decodable {
     }
     struct DAVISDataset: Decodable { var name: String; var sequences: [DAVISSequence]; var reference: DAVISReference? }
     struct DAVISReference: Decodable {
-        var j: [[Double]]; var f: [[Double]]                  // per object, per evaluated frame
+        var j: [[Double]]; var f: [[Double]]   // per object, per evaluated frame
         var jStatistics: [[Double]]; var fStatistics: [[Double]]   // per object: mean, recall, decay
         var jMean: Double; var fMean: Double; var jAndF: Double
     }
@@ -69,7 +69,8 @@ enum MetricCaseRunner {
     }
 
     static func points(_ v: [Double]) -> [Point] {
-        v.count == 4 ? Box(x: v[0], y: v[1], width: v[2], height: v[3]).corners
+        v.count == 4
+            ? Box(x: v[0], y: v[1], width: v[2], height: v[3]).corners
             : stride(from: 0, to: v.count - 1, by: 2).map { Point(v[$0], v[$0 + 1]) }
     }
 
@@ -102,11 +103,13 @@ enum MetricCaseRunner {
     static func davisInputs(_ d: MetricCases.DAVISDataset, base: URL) throws -> [DAVISSequenceInput] {
         try d.sequences.map { s in
             let n = s.width * s.height
-            let p = try bytes(s.predicted, s.predictedPath, base: base), g = try bytes(s.groundTruth, s.groundTruthPath, base: base)
+            let p = try bytes(s.predicted, s.predictedPath, base: base),
+                g = try bytes(s.groundTruth, s.groundTruthPath, base: base)
             guard p.count == n * s.frames, g.count == n * s.frames else { throw CocoaError(.fileReadCorruptFile) }
             let split = { (b: [UInt8]) in (0..<s.frames).map { Array(b[($0 * n)..<(($0 + 1) * n)]) } }
-            return DAVISSequenceInput(name: s.name, width: s.width, height: s.height, predicted: split(p),
-                                      groundTruth: split(g), objects: s.objects)
+            return DAVISSequenceInput(
+                name: s.name, width: s.width, height: s.height, predicted: split(p),
+                groundTruth: split(g), objects: s.objects)
         }
     }
 
@@ -157,7 +160,8 @@ final class MetricsReferenceTests: XCTestCase {
         if let path = ProcessInfo.processInfo.environment["SIAMMASK_METRICS_CASES"] {
             url = URL(fileURLWithPath: path)
         } else {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-cases-\(UUID().uuidString)")
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "metrics-cases-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             addTeardownBlock { try? FileManager.default.removeItem(at: folder) }
             url = folder.appendingPathComponent("cases.json")
@@ -167,7 +171,8 @@ final class MetricsReferenceTests: XCTestCase {
         let cases = try JSONDecoder().decode(MetricCases.self, from: Data(contentsOf: url))
         let results = try MetricCaseRunner.run(cases, base: url.deletingLastPathComponent())
         let encoder = JSONEncoder()
-        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(
+            positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         let data = try encoder.encode(results)
         let target = url.deletingLastPathComponent().appendingPathComponent("ours.json")
         try data.write(to: target, options: .atomic)
@@ -182,7 +187,9 @@ final class MetricsReferenceTests: XCTestCase {
     func testMatchesCommittedReferenceGoldens() throws {
         let url = TestPaths.packageRoot.appendingPathComponent("Tests/Goldens/metrics-golden.json")
         let cases = try JSONDecoder().decode(MetricCases.self, from: Data(contentsOf: url))
-        XCTAssertFalse(cases.overlaps.isEmpty || cases.vot.isEmpty || cases.otb.isEmpty || cases.davis.isEmpty || cases.ranges.isEmpty)
+        XCTAssertFalse(
+            cases.overlaps.isEmpty || cases.vot.isEmpty || cases.otb.isEmpty || cases.davis.isEmpty
+                || cases.ranges.isEmpty)
         let ours = try MetricCaseRunner.run(cases, base: url.deletingLastPathComponent())
         let tol = 1e-9
         for (i, o) in cases.overlaps.enumerated() {
@@ -193,7 +200,9 @@ final class MetricsReferenceTests: XCTestCase {
             for (k, s) in result.scores.sequences.enumerated() {
                 XCTAssertEqual(s.failures, ref.failures[k], d.name)
                 XCTAssertEqual(s.accuracy == nil, ref.accuracy[k] == nil, d.name)
-                if let a = s.accuracy, let r = ref.accuracy[k] { XCTAssertEqual(a, r, accuracy: tol, "\(d.name) \(s.name)") }
+                if let a = s.accuracy, let r = ref.accuracy[k] {
+                    XCTAssertEqual(a, r, accuracy: tol, "\(d.name) \(s.name)")
+                }
             }
             if let refOverlaps = ref.overlaps {
                 for (a, b) in zip(result.overlaps, refOverlaps) { assertClose(a, b, tol, "\(d.name) overlaps") }
@@ -211,7 +220,8 @@ final class MetricsReferenceTests: XCTestCase {
             }
             assertClose(result.successCurve, ref.successCurve, tol, d.name)
             assertClose(result.precisionCurve, ref.precisionCurve, tol, d.name)
-            XCTAssertEqual(result.auc, ref.auc, accuracy: tol); XCTAssertEqual(result.precision20, ref.precision20, accuracy: tol)
+            XCTAssertEqual(result.auc, ref.auc, accuracy: tol);
+            XCTAssertEqual(result.precision20, ref.precision20, accuracy: tol)
         }
         for (d, result) in zip(cases.davis, ours.davis) {
             let ref = try XCTUnwrap(d.reference)
@@ -228,8 +238,10 @@ final class MetricsReferenceTests: XCTestCase {
         for (r, range) in zip(cases.ranges, ours.ranges) { XCTAssertEqual(range, r.reference, "\(r.lengths)") }
     }
 
-    private func assertClose(_ a: [Double], _ b: [Double], _ tol: Double, _ label: String,
-                             file: StaticString = #filePath, line: UInt = #line) {
+    private func assertClose(
+        _ a: [Double], _ b: [Double], _ tol: Double, _ label: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.count, b.count, label, file: file, line: line)
         let worst = zip(a, b).map { abs($0 - $1) }.max() ?? 0
         XCTAssertLessThanOrEqual(worst, tol, label, file: file, line: line)

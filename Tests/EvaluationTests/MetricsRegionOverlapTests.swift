@@ -69,7 +69,8 @@ final class MetricsRegionOverlapTests: XCTestCase {
         XCTAssertEqual(RegionOverlap.intersectionArea(lShape, square(1, 1, 1)), 0, accuracy: 1e-15)
         // [0.5,1.5]² minus the missing quarter's [1,1.5]²: 0.75; union 3 + 1 - 0.75.
         XCTAssertEqual(RegionOverlap.intersectionArea(lShape, square(0.5, 0.5, 1)), 0.75, accuracy: 1e-15)
-        XCTAssertEqual(RegionOverlap.overlap(lShape.reversed(), square(0.5, 0.5, 1), bounds: nil), 0.75 / 3.25, accuracy: 1e-15)
+        XCTAssertEqual(
+            RegionOverlap.overlap(lShape.reversed(), square(0.5, 0.5, 1), bounds: nil), 0.75 / 3.25, accuracy: 1e-15)
         XCTAssertEqual(RegionOverlap.overlap(lShape, lShape.reversed(), bounds: nil), 1, accuracy: 1e-15)
         // The L turned half a turn misses [0,1]²: the two share [0,2]² less both missing quarters.
         let mirrored = lShape.map { Point(2 - $0.x, 2 - $0.y) }   // covers everything but [0,1]x[0,1]
@@ -115,7 +116,8 @@ final class MetricsRegionOverlapTests: XCTestCase {
     }
 
     func testBoxCorners() {
-        XCTAssertEqual(Box(x: 1, y: 2, width: 3, height: 4).corners, [Point(1, 2), Point(4, 2), Point(4, 6), Point(1, 6)])
+        XCTAssertEqual(
+            Box(x: 1, y: 2, width: 3, height: 4).corners, [Point(1, 2), Point(4, 2), Point(4, 6), Point(1, 6)])
     }
 
     /// Convex pairs have a second exact method: clip one by the other (Sutherland–Hodgman) and take the area.
@@ -125,8 +127,9 @@ final class MetricsRegionOverlapTests: XCTestCase {
         var maxError = 0.0
         for _ in 0..<500 {
             func randomRect() -> [Point] {
-                let b = Box(x: Double.random(in: 0...50, using: &g), y: Double.random(in: 0...50, using: &g),
-                            width: Double.random(in: 1...40, using: &g), height: Double.random(in: 1...40, using: &g))
+                let b = Box(
+                    x: Double.random(in: 0...50, using: &g), y: Double.random(in: 0...50, using: &g),
+                    width: Double.random(in: 1...40, using: &g), height: Double.random(in: 1...40, using: &g))
                 let p = rotated(b.corners, by: Double.random(in: -3...3, using: &g), about: b.centerX, b.centerY)
                 return Bool.random(using: &g) ? p : p.reversed()
             }
@@ -140,7 +143,9 @@ final class MetricsRegionOverlapTests: XCTestCase {
 
     /// A grid count of a non-convex polygon against a rotated box converges to the exact value.
     func testNonConvexAgainstFineGrid() {
-        let u = [Point(0, 0), Point(6, 0), Point(6, 6), Point(4, 6), Point(4, 2), Point(2, 2), Point(2, 6), Point(0, 6)]
+        let u = [
+            Point(0, 0), Point(6, 0), Point(6, 6), Point(4, 6), Point(4, 2), Point(2, 2), Point(2, 6), Point(0, 6),
+        ]
         let box = rotated(Box(x: 1, y: 1, width: 4, height: 3).corners, by: 0.4, about: 3, 2.5)
         let exact = RegionOverlap.intersectionArea(u, box)
         let n = 1200, cell = 6.0 / Double(n)

@@ -5,7 +5,9 @@ import XCTest
 
 final class SequenceReaderTests: XCTestCase {
     func sharedData() throws -> URL {
-        guard let d = TestPaths.sharedData else { throw XCTSkip("../shared/data is absent: real-footage layout tests skipped") }
+        guard let d = TestPaths.sharedData else {
+            throw XCTSkip("../shared/data is absent: real-footage layout tests skipped")
+        }
         return d
     }
 
@@ -30,8 +32,10 @@ final class SequenceReaderTests: XCTestCase {
         XCTAssertEqual(crossing.frames.count, 120)
         guard case .box(let b)? = crossing.initialTarget else { return XCTFail("OTB initialises from a rectangle") }
         // groundtruth_rect.txt is 1-based; the reader converts to 0-based.
-        let firstLine = try String(contentsOf: data.appendingPathComponent("OTB/Crossing/groundtruth_rect.txt"), encoding: .utf8)
-            .split(separator: "\n")[0].split(whereSeparator: { ",\t ".contains($0) }).compactMap { Double($0) }
+        let firstLine = try String(
+            contentsOf: data.appendingPathComponent("OTB/Crossing/groundtruth_rect.txt"), encoding: .utf8
+        )
+        .split(separator: "\n")[0].split(whereSeparator: { ",\t ".contains($0) }).compactMap { Double($0) }
         XCTAssertEqual(b, Box(x: firstLine[0] - 1, y: firstLine[1] - 1, width: firstLine[2], height: firstLine[3]))
     }
 
@@ -58,7 +62,9 @@ final class SequenceReaderTests: XCTestCase {
         // A corrupt frame is reported by name when it is read, not at open.
         let reader = try FrameReader(seq)
         XCTAssertThrowsError(try reader.next()) {
-            guard case SequenceError.unreadableFrame(let path, _)? = $0 as? SequenceError else { return XCTFail("\($0)") }
+            guard case SequenceError.unreadableFrame(let path, _)? = $0 as? SequenceError else {
+                return XCTFail("\($0)")
+            }
             XCTAssertEqual(path, frame.path)
         }
         let txt = dir.appendingPathComponent("notes.txt")
@@ -67,12 +73,16 @@ final class SequenceReaderTests: XCTestCase {
     }
 
     func testGroundTruthParsing() throws {
-        XCTAssertEqual(try GroundTruthParser.votLine("1,2,3,4,5,6,7,8", lineNumber: 1, file: "g"),
-                       .polygon([Point(1, 2), Point(3, 4), Point(5, 6), Point(7, 8)]))
+        XCTAssertEqual(
+            try GroundTruthParser.votLine("1,2,3,4,5,6,7,8", lineNumber: 1, file: "g"),
+            .polygon([Point(1, 2), Point(3, 4), Point(5, 6), Point(7, 8)]))
         XCTAssertEqual(try GroundTruthParser.votLine("NaN,NaN,NaN,NaN", lineNumber: 1, file: "g"), .missing)
-        XCTAssertEqual(try GroundTruthParser.otbLine("10\t20\t30\t40", lineNumber: 1, file: "g"),
-                       .box(Box(x: 9, y: 19, width: 30, height: 40)))
+        XCTAssertEqual(
+            try GroundTruthParser.otbLine("10\t20\t30\t40", lineNumber: 1, file: "g"),
+            .box(Box(x: 9, y: 19, width: 30, height: 40)))
         XCTAssertThrowsError(try GroundTruthParser.otbLine("10,x,30,40", lineNumber: 3, file: "g"))
-        XCTAssertEqual(Box(x: 0, y: 0, width: 2, height: 2).intersectionOverUnion(Box(x: 1, y: 0, width: 2, height: 2)), 1.0 / 3.0, accuracy: 1e-12)
+        XCTAssertEqual(
+            Box(x: 0, y: 0, width: 2, height: 2).intersectionOverUnion(Box(x: 1, y: 0, width: 2, height: 2)), 1.0 / 3.0,
+            accuracy: 1e-12)
     }
 }

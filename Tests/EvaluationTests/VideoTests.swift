@@ -30,8 +30,10 @@ final class VideoTests: XCTestCase {
         let video = dir.appendingPathComponent("clip.avi")
         let p = Process()
         p.executableURL = exe
-        p.arguments = ["-v", "error", "-framerate", "5", "-i", dir.appendingPathComponent("%05d.png").path,
-                       "-c:v", "rawvideo", "-pix_fmt", "bgr24", video.path]
+        p.arguments = [
+            "-v", "error", "-framerate", "5", "-i", dir.appendingPathComponent("%05d.png").path,
+            "-c:v", "rawvideo", "-pix_fmt", "bgr24", video.path,
+        ]
         try p.run()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0)

@@ -90,7 +90,8 @@ final class ImageIOTests: XCTestCase {
     func testWriteErrors() throws {
         let image = Image(width: 4, height: 4, format: .bgr)
         XCTAssertThrowsError(try image.write(to: directory.appendingPathComponent("x.bmp"))) { error in
-            XCTAssertEqual(error as? ImageError, .unknownExtension(path: self.directory.appendingPathComponent("x.bmp").path))
+            XCTAssertEqual(
+                error as? ImageError, .unknownExtension(path: self.directory.appendingPathComponent("x.bmp").path))
         }
         let missing = directory.appendingPathComponent("no/such/dir/x.png")
         XCTAssertThrowsError(try image.write(to: missing)) { error in
@@ -123,8 +124,10 @@ final class ImageIOTests: XCTestCase {
 
     // MARK: bad input
 
-    func expectError(_ bytes: [UInt8], _ format: PixelFormat = .bgr, limits: ImageLimits = .default,
-                     file: StaticString = #filePath, line: UInt = #line, _ check: (ImageError) -> Bool) {
+    func expectError(
+        _ bytes: [UInt8], _ format: PixelFormat = .bgr, limits: ImageLimits = .default,
+        file: StaticString = #filePath, line: UInt = #line, _ check: (ImageError) -> Bool
+    ) {
         do {
             _ = try Image.decode(bytes, as: format, limits: limits, name: "sample")
             XCTFail("decoded bad input without error", file: file, line: line)
@@ -132,7 +135,8 @@ final class ImageIOTests: XCTestCase {
             XCTAssertTrue(check(error), "unexpected error: \(error)", file: file, line: line)
             if ProcessInfo.processInfo.environment["SHOW_ERRORS"] != nil { print("ERROR:", error) }
             XCTAssertFalse(error.description.contains("\n"), file: file, line: line)
-            XCTAssertTrue(error.description.hasPrefix("sample") || error.description.hasPrefix("invalid"), file: file, line: line)
+            XCTAssertTrue(
+                error.description.hasPrefix("sample") || error.description.hasPrefix("invalid"), file: file, line: line)
         } catch {
             XCTFail("not an ImageError: \(error)", file: file, line: line)
         }
@@ -158,7 +162,9 @@ final class ImageIOTests: XCTestCase {
         for i in 2..<(jpeg.count - 1) where jpeg[i] == 0xFF && (jpeg[i + 1] == 0xC0 || jpeg[i + 1] == 0xDB) {
             jpeg[i + 1] = 0x07
         }
-        expectError(jpeg) { if case .corrupt(_, .jpeg, _) = $0 { return true }; return false }
+        expectError(jpeg) {
+            if case .corrupt(_, .jpeg, _) = $0 { return true }; return false
+        }
         expectError([0xFF, 0xD8, 0xFF, 0xE0, 0x00]) {
             if case .truncated = $0 { return true }; if case .corrupt = $0 { return true }; return false
         }
@@ -173,17 +179,23 @@ final class ImageIOTests: XCTestCase {
                 return false
             }
         }
-        expectError(Array(png.prefix(png.count / 2)), .grey) { if case .truncated(_, .png, _) = $0 { return true }; return false }
+        expectError(Array(png.prefix(png.count / 2)), .grey) {
+            if case .truncated(_, .png, _) = $0 { return true }; return false
+        }
         // Flip a byte in the image data: bad zlib data, bad filter or CRC mismatch, depending on where it lands.
         for offset in [png.count / 2, png.count / 3, png.count - 20] {
             var flipped = png
             flipped[offset] ^= 0x55
-            expectError(flipped) { if case .corrupt(_, .png, _) = $0 { return true }; return false }
+            expectError(flipped) {
+                if case .corrupt(_, .png, _) = $0 { return true }; return false
+            }
         }
         // The IHDR chunk's CRC.
         var badCRC = png
         badCRC[32] ^= 0x01
-        expectError(badCRC) { if case .corrupt(_, .png, let detail) = $0 { return detail.contains("checksum") }; return false }
+        expectError(badCRC) {
+            if case .corrupt(_, .png, let detail) = $0 { return detail.contains("checksum") }; return false
+        }
     }
 
     func testNotAnImage() throws {
@@ -192,7 +204,9 @@ final class ImageIOTests: XCTestCase {
         expectError([0xFF, 0xD8]) { $0 == .notAnImage(path: "sample") }
         let url = directory.appendingPathComponent("text.png")
         try Data("not an image".utf8).write(to: url)
-        XCTAssertThrowsError(try Image.read(contentsOf: url)) { XCTAssertEqual($0 as? ImageError, .notAnImage(path: url.path)) }
+        XCTAssertThrowsError(try Image.read(contentsOf: url)) {
+            XCTAssertEqual($0 as? ImageError, .notAnImage(path: url.path))
+        }
         let missing = directory.appendingPathComponent("missing.jpg")
         XCTAssertThrowsError(try Image.read(contentsOf: missing)) { error in
             guard case .cannotRead(let path, _)? = error as? ImageError else { return XCTFail("\(error)") }
@@ -206,21 +220,28 @@ final class ImageIOTests: XCTestCase {
     func testHugeDeclaredDimensionsAreRejectedBeforeDecoding() throws {
         // PNG: rewrite IHDR to 40000 x 40000 with a valid CRC.
         var png = try Image(width: 4, height: 4, format: .grey).encoded(as: .png)
-        let big: [UInt8] = [0, 0, 0x9C, 0x40]  // 40000
+        let big: [UInt8] = [0, 0, 0x9C, 0x40]   // 40000
         png.replaceSubrange(16..<20, with: big)
         png.replaceSubrange(20..<24, with: big)
         let crc = Self.crc32(Array(png[12..<29]))
-        png.replaceSubrange(29..<33, with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
-        expectError(png) { if case .badDimensions(_, 40000, 40000, _) = $0 { return true }; return false }
+        png.replaceSubrange(
+            29..<33, with: [UInt8(crc >> 24), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc & 0xFF)])
+        expectError(png) {
+            if case .badDimensions(_, 40000, 40000, _) = $0 { return true }; return false
+        }
 
         // JPEG: 60000 x 60000 in the SOF0 segment (3.6e9 pixels, over 1 << 28).
         var jpeg = try Self.pattern(width: 16, height: 16).encoded(as: .jpeg)
         let sof = (2..<(jpeg.count - 1)).first { jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 }!
         jpeg.replaceSubrange((sof + 5)..<(sof + 9), with: [0xEA, 0x60, 0xEA, 0x60])
-        expectError(jpeg) { if case .badDimensions(_, 60000, 60000, _) = $0 { return true }; return false }
+        expectError(jpeg) {
+            if case .badDimensions(_, 60000, 60000, _) = $0 { return true }; return false
+        }
         // Custom limits.
         let ok = try Self.pattern(width: 16, height: 16).encoded(as: .png)
-        expectError(ok, limits: ImageLimits(maxSide: 8, maxPixels: 64)) { if case .badDimensions = $0 { return true }; return false }
+        expectError(ok, limits: ImageLimits(maxSide: 8, maxPixels: 64)) {
+            if case .badDimensions = $0 { return true }; return false
+        }
         XCTAssertNoThrow(try Image.decode(ok, limits: ImageLimits(maxSide: 16, maxPixels: 256)))
     }
 
@@ -229,7 +250,7 @@ final class ImageIOTests: XCTestCase {
         let plain = try Self.pattern(width: 8, height: 8).encoded(as: .jpeg)
         plain.withUnsafeBytes { XCTAssertNil(ExifOrientation.jpegOrientation($0)) }
         let image = Self.pattern(width: 5, height: 3)
-        let rotated = image.oriented(.rightTop)  // 90 degrees clockwise
+        let rotated = image.oriented(.rightTop)   // 90 degrees clockwise
         XCTAssertEqual([rotated.width, rotated.height], [3, 5])
         XCTAssertEqual(rotated[2, 0, 0], image[0, 0, 0])
         XCTAssertEqual(rotated[0, 0, 1], image[0, 2, 1])

@@ -27,13 +27,22 @@ final class MinAreaRectTests: XCTestCase {
             }
             // Cyclic, and usually the same starting corner as boxPoints.
             let cyclicSame = (0..<4).contains { shift in
-                (0..<4).allSatisfy { i in hypot(rect.corners[(i + shift) % 4].x - want[i].x, rect.corners[(i + shift) % 4].y - want[i].y) < 0.02 }
+                (0..<4).allSatisfy { i in
+                    hypot(rect.corners[(i + shift) % 4].x - want[i].x, rect.corners[(i + shift) % 4].y - want[i].y)
+                        < 0.02
+                }
             }
             let cyclicReversed = (0..<4).contains { shift in
-                (0..<4).allSatisfy { i in hypot(rect.corners[(shift - i + 8) % 4].x - want[i].x, rect.corners[(shift - i + 8) % 4].y - want[i].y) < 0.02 }
+                (0..<4).allSatisfy { i in
+                    hypot(
+                        rect.corners[(shift - i + 8) % 4].x - want[i].x, rect.corners[(shift - i + 8) % 4].y - want[i].y
+                    ) < 0.02
+                }
             }
             XCTAssertTrue(cyclicSame || cyclicReversed, "case \(index): corners are not in cyclic order")
-            if (0..<4).allSatisfy({ hypot(rect.corners[$0].x - want[$0].x, rect.corners[$0].y - want[$0].y) < 0.02 }) { sameOrder += 1 }
+            if (0..<4).allSatisfy({ hypot(rect.corners[$0].x - want[$0].x, rect.corners[$0].y - want[$0].y) < 0.02 }) {
+                sameOrder += 1
+            }
         }
         // Same starting corner as boxPoints except where OpenCV's choice rests on float32 noise: an exactly
         // axis-aligned box (OpenCV starts it top-left or bottom-left depending on the caliper path) and the
@@ -47,8 +56,10 @@ final class MinAreaRectTests: XCTestCase {
         XCTAssertEqual(single.corners, Array(repeating: Point2D(3, 4), count: 4))
         let line = MinAreaRect.of([PixelPoint(0, 0), PixelPoint(4, 0), PixelPoint(2, 0)])!
         XCTAssertEqual(line.area, 0)
-        let hull = MinAreaRect.convexHull([PixelPoint(0, 0), PixelPoint(2, 0), PixelPoint(4, 0), PixelPoint(4, 4), PixelPoint(0, 4),
-                                           PixelPoint(2, 2), PixelPoint(0, 4)])
+        let hull = MinAreaRect.convexHull([
+            PixelPoint(0, 0), PixelPoint(2, 0), PixelPoint(4, 0), PixelPoint(4, 4), PixelPoint(0, 4),
+            PixelPoint(2, 2), PixelPoint(0, 4),
+        ])
         XCTAssertEqual(Set(hull), [PixelPoint(0, 0), PixelPoint(4, 0), PixelPoint(4, 4), PixelPoint(0, 4)])
         XCTAssertEqual(hull.count, 4)
         // An axis-aligned block of pixels: rectangle through the outer pixel centres, top-left corner first.
@@ -75,7 +86,8 @@ final class MinAreaRectTests: XCTestCase {
             for step in 0..<3600 {
                 let t = Double(step) * Double.pi / 3600
                 let c = cos(t), s = sin(t)
-                let u = points.map { Double($0.x) * c + Double($0.y) * s }, v = points.map { -Double($0.x) * s + Double($0.y) * c }
+                let u = points.map { Double($0.x) * c + Double($0.y) * s },
+                    v = points.map { -Double($0.x) * s + Double($0.y) * c }
                 bestArea = min(bestArea, (u.max()! - u.min()!) * (v.max()! - v.min()!))
             }
             XCTAssertLessThanOrEqual(rect.area, bestArea + 1e-6)
@@ -84,7 +96,9 @@ final class MinAreaRectTests: XCTestCase {
     }
 
     func testVOTFormatting() {
-        let r = RotatedRectangle(corners: [Point2D(-0.004, 1.0051), Point2D(2.5, -3.456), Point2D(10, 0), Point2D(123.999, 7)])
+        let r = RotatedRectangle(corners: [
+            Point2D(-0.004, 1.0051), Point2D(2.5, -3.456), Point2D(10, 0), Point2D(123.999, 7),
+        ])
         XCTAssertEqual(r.votLine, "0.00,1.01,2.50,-3.46,10.00,0.00,124.00,7.00")
     }
 

@@ -41,7 +41,9 @@ final class OpenCVMatchTests: XCTestCase {
             let words = p.count / 8
             let raw = UnsafeRawPointer(p.baseAddress!)
             for i in 0..<words {
-                h = (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))) &* 0x100_0000_01b3
+                h =
+                    (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self)))
+                    &* 0x100_0000_01b3
             }
             if p.count % 8 != 0 {
                 var w: UInt64 = 0
@@ -69,7 +71,8 @@ final class OpenCVMatchTests: XCTestCase {
                 for sample in expected.samples {
                     XCTAssertEqual(Int(image.pixels[sample[0]]), sample[1], "\(entry.path) \(format) byte \(sample[0])")
                 }
-                XCTAssertEqual(image.pixels.reduce(0) { $0 + Int($1) }, expected.sum, "\(entry.path) \(format) byte sum")
+                XCTAssertEqual(
+                    image.pixels.reduce(0) { $0 + Int($1) }, expected.sum, "\(entry.path) \(format) byte sum")
                 XCTAssertEqual(Self.fnv1a64(image.pixels), expected.fnv1a64, "\(entry.path) \(format) checksum")
             }
         }

@@ -12,13 +12,18 @@ final class ConversionTests: XCTestCase {
     /// tensors may differ by about one float32 rounding: 1e-6 relative to the tensor's largest magnitude.
     static let crossSourceRelative: Float = 1e-6
 
-    func assertSameWeights(_ a: CanonicalWeights, _ b: CanonicalWeights, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertSameWeights(
+        _ a: CanonicalWeights, _ b: CanonicalWeights, _ label: String, file: StaticString = #filePath,
+        line: UInt = #line
+    ) {
         XCTAssertEqual(a.widths, b.widths, label, file: file, line: line)
         XCTAssertEqual(a.tensors.map(\.name), b.tensors.map(\.name), label, file: file, line: line)
         for (x, y) in zip(a.tensors, b.tensors) {
             XCTAssertEqual(x.tensor.shape, y.tensor.shape, "\(label): \(x.name)", file: file, line: line)
             let (err, ref) = compare(x.tensor, y.tensor)
-            XCTAssertLessThanOrEqual(err, Self.crossSourceRelative * max(ref, 1e-30), "\(label): \(x.name) differs by \(err)", file: file, line: line)
+            XCTAssertLessThanOrEqual(
+                err, Self.crossSourceRelative * max(ref, 1e-30), "\(label): \(x.name) differs by \(err)", file: file,
+                line: line)
         }
     }
 
@@ -30,12 +35,16 @@ final class ConversionTests: XCTestCase {
             // PyTorch sources hold identical bytes and fold identically: exact equality.
             XCTAssertEqual(m.weights, reference.weights, name)
         }
-        for set in [FixtureFiles.onnxFolded, FixtureFiles.onnxUnfolded, [FixtureFiles.onnxFolded[0], FixtureFiles.onnxUnfolded[1], FixtureFiles.onnxFolded[2]]] {
+        for set in [
+            FixtureFiles.onnxFolded, FixtureFiles.onnxUnfolded,
+            [FixtureFiles.onnxFolded[0], FixtureFiles.onnxUnfolded[1], FixtureFiles.onnxFolded[2]],
+        ] {
             let m = try ModelConverter.convert(set.map(TestPaths.fixture)).model
             assertSameWeights(m.weights, reference.weights, set.joined(separator: "+"))
         }
         // The committed .siam is what `siammask convert` makes of the fixture checkpoint.
-        let committed = try SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: TestPaths.fixture(FixtureFiles.siam)))
+        let committed = try SiamMaskModel(
+            siamFile: SiamFileReader.read(contentsOf: TestPaths.fixture(FixtureFiles.siam)))
         XCTAssertEqual(committed.weights, reference.weights)
     }
 
@@ -56,16 +65,26 @@ final class ConversionTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         let junk = dir.appendingPathComponent("junk.bin")
         try Data("hello world, not a model".utf8).write(to: junk)
-        XCTAssertThrowsError(try ModelConverter.convert([junk])) { XCTAssertEqual($0 as? ConversionError, .unrecognisedFormat(junk.path)) }
+        XCTAssertThrowsError(try ModelConverter.convert([junk])) {
+            XCTAssertEqual($0 as? ConversionError, .unrecognisedFormat(junk.path))
+        }
         XCTAssertThrowsError(try ModelConverter.convert([])) { XCTAssertEqual($0 as? ConversionError, .noSources) }
         let missing = dir.appendingPathComponent("missing.pth")
         XCTAssertThrowsError(try ModelConverter.convert([missing])) {
             guard case ConversionError.unreadable? = $0 as? ConversionError else { return XCTFail("\($0)") }
         }
-        XCTAssertThrowsError(try ModelConverter.convert([TestPaths.fixture(FixtureFiles.zipWrapped), TestPaths.fixture(FixtureFiles.onnxFolded[0])])) {
+        XCTAssertThrowsError(
+            try ModelConverter.convert([
+                TestPaths.fixture(FixtureFiles.zipWrapped), TestPaths.fixture(FixtureFiles.onnxFolded[0]),
+            ])
+        ) {
             XCTAssertEqual($0 as? ConversionError, .mixedSources)
         }
-        XCTAssertThrowsError(try ModelConverter.convert([TestPaths.fixture(FixtureFiles.zipWrapped), TestPaths.fixture(FixtureFiles.legacyWrapped)])) {
+        XCTAssertThrowsError(
+            try ModelConverter.convert([
+                TestPaths.fixture(FixtureFiles.zipWrapped), TestPaths.fixture(FixtureFiles.legacyWrapped),
+            ])
+        ) {
             XCTAssertEqual($0 as? ConversionError, .severalCheckpoints)
         }
     }
@@ -75,13 +94,19 @@ final class ConversionTests: XCTestCase {
         let model = try ModelConverter.convert([TestPaths.fixture(FixtureFiles.zipWrapped)]).model
         var file = model.siamFile()
         file.metadata["model.architecture"] = .string("siamrpn")
-        XCTAssertThrowsError(try SiamMaskModel(siamFile: file)) { XCTAssertEqual($0 as? ModelError, .unsupportedArchitecture("siamrpn")) }
+        XCTAssertThrowsError(try SiamMaskModel(siamFile: file)) {
+            XCTAssertEqual($0 as? ModelError, .unsupportedArchitecture("siamrpn"))
+        }
         file = model.siamFile()
         file.metadata["model.widths.stem"] = nil
-        XCTAssertThrowsError(try SiamMaskModel(siamFile: file)) { XCTAssertEqual($0 as? ModelError, .missingMetadata("model.widths.stem")) }
+        XCTAssertThrowsError(try SiamMaskModel(siamFile: file)) {
+            XCTAssertEqual($0 as? ModelError, .missingMetadata("model.widths.stem"))
+        }
         file = model.siamFile()
         file.tensors.removeLast()
-        XCTAssertThrowsError(try SiamMaskModel(siamFile: file)) { XCTAssertEqual($0 as? LayoutError, .missingKey("refine_model.post2.bias")) }
+        XCTAssertThrowsError(try SiamMaskModel(siamFile: file)) {
+            XCTAssertEqual($0 as? LayoutError, .missingKey("refine_model.post2.bias"))
+        }
         file = model.siamFile()
         file.metadata["model.widths.stem"] = .int(5)
         XCTAssertThrowsError(try SiamMaskModel(siamFile: file)) {

@@ -8,7 +8,7 @@ struct RawSiamFile {
         var key: [UInt8]
         var type: UInt8
         var value: [UInt8]
-        var declaredLength: UInt32?  // nil: value.count
+        var declaredLength: UInt32?   // nil: value.count
     }
 
     struct Tensor {
@@ -87,8 +87,10 @@ struct RawSiamFile {
             let offset = c.u64(), compressed = c.u64(), uncompressed = c.u64()
             checksumFieldPositions.append(c.p)
             let checksum = c.u32()
-            tensors.append(Tensor(name: name, dtype: dtype, dims: dims, quantization: quantization, offset: offset,
-                                  compressedSize: compressed, uncompressedSize: uncompressed, checksum: checksum))
+            tensors.append(
+                Tensor(
+                    name: name, dtype: dtype, dims: dims, quantization: quantization, offset: offset,
+                    compressedSize: compressed, uncompressedSize: uncompressed, checksum: checksum))
             frames.append(Array(bytes[Int(offset)..<Int(offset + compressed)]))
         }
         precondition(c.p == headerEnd, "test parser disagrees with the writer about the header length")
@@ -96,7 +98,9 @@ struct RawSiamFile {
 
     // MARK: Serialising
 
-    static func le(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) } }
+    static func le(_ v: UInt64, _ n: Int) -> [UInt8] {
+        (0..<n).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) }
+    }
     static func str(_ s: [UInt8]) -> [UInt8] { le(UInt64(s.count), 4) + s }
 
     private func headerBody(_ tensors: [Tensor]) -> [UInt8] {
@@ -110,7 +114,9 @@ struct RawSiamFile {
             h += Self.str(t.name) + [t.dtype, t.rankOverride ?? UInt8(t.dims.count)]
             for d in t.dims { h += Self.le(d, 8) }
             h += t.quantization
-            h += Self.le(t.offset, 8) + Self.le(t.compressedSize, 8) + Self.le(t.uncompressedSize, 8) + Self.le(UInt64(t.checksum), 4)
+            h +=
+                Self.le(t.offset, 8) + Self.le(t.compressedSize, 8) + Self.le(t.uncompressedSize, 8)
+                + Self.le(UInt64(t.checksum), 4)
         }
         return h + extraHeader
     }
@@ -153,7 +159,7 @@ struct RawSiamFile {
     /// checksum.
     static func rawFrameWithoutChecksum(_ content: [UInt8]) -> [UInt8] {
         precondition(content.count < 256)
-        let blockHeader = le(UInt64(1 | content.count << 3), 3)  // last block, raw
+        let blockHeader = le(UInt64(1 | content.count << 3), 3)   // last block, raw
         return [0x28, 0xB5, 0x2F, 0xFD, 0x20, UInt8(content.count)] + blockHeader + content
     }
 

@@ -39,16 +39,27 @@ enum Fixtures {
         tensors.append(NamedTensor(name: "scalar", tensor: tensor(.float32, [], seed: 10)))
         tensors.append(NamedTensor(name: "empty.1d", tensor: tensor(.float32, [0], seed: 11)))
         tensors.append(NamedTensor(name: "empty.3d", tensor: tensor(.int8, [3, 0, 2], seed: 12)))
-        tensors.append(NamedTensor(name: "q.per_tensor", tensor: tensor(.uint8, [4, 4], seed: 13),
-                                   quantization: QuantizationParameters(scales: [0.0125], zeroPoints: [128], axis: nil)))
-        tensors.append(NamedTensor(name: "q.per_channel.axis0", tensor: tensor(.int8, [4, 3, 3, 3], seed: 14),
-                                   quantization: QuantizationParameters(scales: [0.1, 0.2, 0, 1e-8], zeroPoints: [0, 0, -3, 127], axis: 0)))
-        tensors.append(NamedTensor(name: "q.per_channel.axis1", tensor: tensor(.int8, [2, 3], seed: 15),
-                                   quantization: QuantizationParameters(scales: [1, 2, 3], zeroPoints: [.min, 0, .max], axis: 1)))
-        tensors.append(NamedTensor(name: "q.bias", tensor: tensor(.int32, [4], seed: 16),
-                                   quantization: QuantizationParameters(scales: [0.001], zeroPoints: [0], axis: nil)))
-        tensors.append(NamedTensor(name: "q.empty_channels", tensor: tensor(.int8, [0, 4], seed: 17),
-                                   quantization: QuantizationParameters(scales: [], zeroPoints: [], axis: 0)))
+        tensors.append(
+            NamedTensor(
+                name: "q.per_tensor", tensor: tensor(.uint8, [4, 4], seed: 13),
+                quantization: QuantizationParameters(scales: [0.0125], zeroPoints: [128], axis: nil)))
+        tensors.append(
+            NamedTensor(
+                name: "q.per_channel.axis0", tensor: tensor(.int8, [4, 3, 3, 3], seed: 14),
+                quantization: QuantizationParameters(
+                    scales: [0.1, 0.2, 0, 1e-8], zeroPoints: [0, 0, -3, 127], axis: 0)))
+        tensors.append(
+            NamedTensor(
+                name: "q.per_channel.axis1", tensor: tensor(.int8, [2, 3], seed: 15),
+                quantization: QuantizationParameters(scales: [1, 2, 3], zeroPoints: [.min, 0, .max], axis: 1)))
+        tensors.append(
+            NamedTensor(
+                name: "q.bias", tensor: tensor(.int32, [4], seed: 16),
+                quantization: QuantizationParameters(scales: [0.001], zeroPoints: [0], axis: nil)))
+        tensors.append(
+            NamedTensor(
+                name: "q.empty_channels", tensor: tensor(.int8, [0, 4], seed: 17),
+                quantization: QuantizationParameters(scales: [], zeroPoints: [], axis: 0)))
         tensors.append(NamedTensor(name: "a.last.but.unsorted", tensor: tensor(.int64, [2], seed: 18)))
         return SiamFile(metadata: metadata, tensors: tensors)
     }
@@ -57,12 +68,16 @@ enum Fixtures {
     /// zstd as a raw block), "t2" int8 [4, 2] per-channel quantised.
     static func small() -> SiamFile {
         SiamFile(
-            metadata: ["a.string": .string("hello"), "b.int": .int(7), "c.bool": .bool(true), "d.ints": .ints([1, 2, 3])],
+            metadata: [
+                "a.string": .string("hello"), "b.int": .int(7), "c.bool": .bool(true), "d.ints": .ints([1, 2, 3]),
+            ],
             tensors: [
                 NamedTensor(name: "t0", tensor: Tensor(shape: [4], floats: [1, 2, 3, 4])),
                 NamedTensor(name: "t1", tensor: tensor(.uint8, [64], seed: 99)),
-                NamedTensor(name: "t2", tensor: tensor(.int8, [4, 2], seed: 98),
-                            quantization: QuantizationParameters(scales: [0.5, 0.25, 0.125, 1], zeroPoints: [0, 1, 2, 3], axis: 0)),
+                NamedTensor(
+                    name: "t2", tensor: tensor(.int8, [4, 2], seed: 98),
+                    quantization: QuantizationParameters(
+                        scales: [0.5, 0.25, 0.125, 1], zeroPoints: [0, 1, 2, 3], axis: 0)),
             ])
     }
 }
@@ -128,8 +143,8 @@ final class SiamFileRoundTripTests: XCTestCase {
         XCTAssertEqual(Array(bytes[0..<8]), Array("SIAMMASK".utf8))
         XCTAssertEqual(bytes[8], 1); XCTAssertEqual(bytes[9], 0)
         XCTAssertEqual(bytes[10], 0); XCTAssertEqual(bytes[11], 0)
-        let raw = RawSiamFile(parsing: bytes)  // the test-side reading of the spec agrees with the writer...
-        XCTAssertEqual(raw.bytes(), bytes)     // ...and serialises the same bytes
+        let raw = RawSiamFile(parsing: bytes)   // the test-side reading of the spec agrees with the writer...
+        XCTAssertEqual(raw.bytes(), bytes)   // ...and serialises the same bytes
         let keys = raw.metadata.map(\.key)
         XCTAssertEqual(keys, keys.sorted { $0.lexicographicallyPrecedes($1) })
         let summary = try SiamFileReader.summary(of: bytes)
@@ -220,18 +235,32 @@ final class SiamFileRoundTripTests: XCTestCase {
         expect(SiamFile(metadata: ["": .int(1)]), .emptyName(context: "metadata key ''"))
         expect(SiamFile(tensors: [NamedTensor(name: "", tensor: t)]), .emptyName(context: "tensor name ''"))
         let long = String(repeating: "x", count: 1025)
-        expect(SiamFile(tensors: [NamedTensor(name: long, tensor: t)]),
-               .stringTooLong(context: "tensor name '\(long)'", length: 1025, limit: 1024))
-        expect(SiamFile(tensors: [NamedTensor(name: "w", tensor: t, quantization: .init(scales: [1, 2], zeroPoints: [0, 0], axis: nil))]),
-               .quantizationCountMismatch(tensor: "w", scales: 2, zeroPoints: 2, expected: 1))
-        expect(SiamFile(tensors: [NamedTensor(name: "w", tensor: t, quantization: .init(scales: [1, 2], zeroPoints: [0], axis: 0))]),
-               .quantizationCountMismatch(tensor: "w", scales: 2, zeroPoints: 1, expected: 2))
-        expect(SiamFile(tensors: [NamedTensor(name: "w", tensor: t, quantization: .init(scales: [1, 2], zeroPoints: [0, 0], axis: 2))]),
-               .quantizationAxisOutOfRange(tensor: "w", axis: 2, rank: 2))
-        expect(SiamFile(tensors: [NamedTensor(name: "w", tensor: t, quantization: .init(scales: [-1], zeroPoints: [0], axis: nil))]),
-               .invalidQuantizationScale(tensor: "w", index: 0, bits: Float(-1).bitPattern))
-        expect(SiamFile(tensors: [NamedTensor(name: "w", tensor: try t.reshaped([1, 1, 1, 1, 1, 1, 1, 2, 3]))]),
-               .rankTooLarge(tensor: "w", rank: 9, limit: 8))
+        expect(
+            SiamFile(tensors: [NamedTensor(name: long, tensor: t)]),
+            .stringTooLong(context: "tensor name '\(long)'", length: 1025, limit: 1024))
+        expect(
+            SiamFile(tensors: [
+                NamedTensor(name: "w", tensor: t, quantization: .init(scales: [1, 2], zeroPoints: [0, 0], axis: nil))
+            ]),
+            .quantizationCountMismatch(tensor: "w", scales: 2, zeroPoints: 2, expected: 1))
+        expect(
+            SiamFile(tensors: [
+                NamedTensor(name: "w", tensor: t, quantization: .init(scales: [1, 2], zeroPoints: [0], axis: 0))
+            ]),
+            .quantizationCountMismatch(tensor: "w", scales: 2, zeroPoints: 1, expected: 2))
+        expect(
+            SiamFile(tensors: [
+                NamedTensor(name: "w", tensor: t, quantization: .init(scales: [1, 2], zeroPoints: [0, 0], axis: 2))
+            ]),
+            .quantizationAxisOutOfRange(tensor: "w", axis: 2, rank: 2))
+        expect(
+            SiamFile(tensors: [
+                NamedTensor(name: "w", tensor: t, quantization: .init(scales: [-1], zeroPoints: [0], axis: nil))
+            ]),
+            .invalidQuantizationScale(tensor: "w", index: 0, bits: Float(-1).bitPattern))
+        expect(
+            SiamFile(tensors: [NamedTensor(name: "w", tensor: try t.reshaped([1, 1, 1, 1, 1, 1, 1, 2, 3]))]),
+            .rankTooLarge(tensor: "w", rank: 9, limit: 8))
         expect(SiamFile(), level: 1000, .invalidCompressionLevel(level: 1000, min: -131072, max: 22))
     }
 
@@ -279,8 +308,9 @@ final class SiamFileRoundTripTests: XCTestCase {
             let bytes = Array(data[0..<n])
             XCTAssertEqual(CRC32C.checksum(of: bytes), reference(bytes), "length \(n)")
             let split = n / 3
-            XCTAssertEqual(CRC32C.checksum(of: Array(bytes[split...]), seed: CRC32C.checksum(of: Array(bytes[..<split]))),
-                           reference(bytes))
+            XCTAssertEqual(
+                CRC32C.checksum(of: Array(bytes[split...]), seed: CRC32C.checksum(of: Array(bytes[..<split]))),
+                reference(bytes))
         }
     }
 
@@ -290,23 +320,30 @@ final class SiamFileRoundTripTests: XCTestCase {
         XCTAssertTrue(lines[0].hasPrefix(".siam format 1.0: "), lines[0])
         XCTAssertTrue(lines.contains("  a.string (string) = \"hello\""), text)
         XCTAssertTrue(lines.contains("  d.ints (int64[]) = [1, 2, 3]"), text)
-        XCTAssertTrue(lines.contains { $0.hasPrefix("  t2  int8 [4, 2]  8 -> ") && $0.hasSuffix("quantised per channel (axis 0, 4 channels)") }, text)
+        XCTAssertTrue(
+            lines.contains {
+                $0.hasPrefix("  t2  int8 [4, 2]  8 -> ") && $0.hasSuffix("quantised per channel (axis 0, 4 channels)")
+            }, text)
         XCTAssertEqual(MetadataValue.ints(Array(1...20)).description(elementLimit: 2), "[1, 2, … (20 values)]")
         XCTAssertEqual(MetadataValue.string("a\"b\n").description, "\"a\\\"b\\n\"")
     }
 
     func testErrorDescriptionsAreOneLine() {
         let errors: [SiamFormatError] = [
-            .badMagic(found: [0x50, 0x4B, 3, 4]), .dataChecksumMismatch(tensor: "features.0.weight", stored: 1, computed: 0xABCDEF),
-            .overlappingData(tensor: "b", other: "a", offset: 128), .invalidQuantizationScale(tensor: "w", index: 2, bits: Float.nan.bitPattern),
+            .badMagic(found: [0x50, 0x4B, 3, 4]),
+            .dataChecksumMismatch(tensor: "features.0.weight", stored: 1, computed: 0xABCDEF),
+            .overlappingData(tensor: "b", other: "a", offset: 128),
+            .invalidQuantizationScale(tensor: "w", index: 2, bits: Float.nan.bitPattern),
         ]
         for e in errors {
             XCTAssertFalse(e.description.contains("\n"))
             XCTAssertFalse(e.description.isEmpty)
         }
-        XCTAssertEqual(SiamFormatError.badMagic(found: [0x50, 0x4B, 3, 4]).description,
-                       "not a .siam file: magic is 50 4b 03 04, expected \"SIAMMASK\"")
-        XCTAssertEqual(SiamFormatError.dataChecksumMismatch(tensor: "w", stored: 1, computed: 0xABCDEF).description,
-                       "tensor 'w' data checksum mismatch: stored 0x00000001, computed 0x00abcdef")
+        XCTAssertEqual(
+            SiamFormatError.badMagic(found: [0x50, 0x4B, 3, 4]).description,
+            "not a .siam file: magic is 50 4b 03 04, expected \"SIAMMASK\"")
+        XCTAssertEqual(
+            SiamFormatError.dataChecksumMismatch(tensor: "w", stored: 1, computed: 0xABCDEF).description,
+            "tensor 'w' data checksum mismatch: stored 0x00000001, computed 0x00abcdef")
     }
 }

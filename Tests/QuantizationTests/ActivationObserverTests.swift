@@ -11,7 +11,7 @@ final class ActivationObserverTests: XCTestCase {
         var g = SeededGenerator(seed: 11)
         var all: [Float] = []
         var o = ActivationObserver()
-        let scales: [Float] = [1e-3, 3e-3, 0.05, 0.2, 0.9, 1.024]  // 1e-3 ... 1.024 = 2^10 growth
+        let scales: [Float] = [1e-3, 3e-3, 0.05, 0.2, 0.9, 1.024]   // 1e-3 ... 1.024 = 2^10 growth
         for (i, s) in scales.enumerated() {
             var batch = uniform(1000 + 777 * i, -s...s, &g)
             batch += [0, -0.0, s / 3, -s / 7]
@@ -22,7 +22,7 @@ final class ActivationObserverTests: XCTestCase {
             XCTAssertEqual(o.histogram, reference.bins, "after batch \(i)")
             XCTAssertEqual(o.histogram.reduce(0, +), all.count)
         }
-        XCTAssertEqual(o.halfRangeExponent, 1)  // 1.024 < 2
+        XCTAssertEqual(o.halfRangeExponent, 1)   // 1.024 < 2
         XCTAssertEqual(o.count, all.count)
     }
 
@@ -30,8 +30,10 @@ final class ActivationObserverTests: XCTestCase {
     func testBinEdgesAndSpecialValues() {
         // R = 4, w = 2^-8.
         let w = Float(1) / 256
-        var values: [Float] = [3.9999998, -3.9999998, 0, -0.0, w, -w, 3 * w, -3 * w, w / 2, -w / 2,
-                               Float.leastNonzeroMagnitude, -Float.leastNonzeroMagnitude, 1.5, -1.5]
+        var values: [Float] = [
+            3.9999998, -3.9999998, 0, -0.0, w, -w, 3 * w, -3 * w, w / 2, -w / 2,
+            Float.leastNonzeroMagnitude, -Float.leastNonzeroMagnitude, 1.5, -1.5,
+        ]
         values += (0..<21).map { Float($0) * 0.125 - 1.25 }
         let o = observed(values)
         let reference = bruteForceHistogram(values)
@@ -45,9 +47,12 @@ final class ActivationObserverTests: XCTestCase {
         // The eight-lane version agrees with the scalar one.
         var g = SeededGenerator(seed: 12)
         for _ in 0..<200 {
-            let v = SIMD8<Float>(uniform(8, -3.99...3.99, &g).map { Bool.random(using: &g) ? ($0 * 256).rounded() / 256 : $0 })
+            let v = SIMD8<Float>(
+                uniform(8, -3.99...3.99, &g).map { Bool.random(using: &g) ? ($0 * 256).rounded() / 256 : $0 })
             let lanes = ActivationObserver.binIndices(v, width: w, inverseWidth: 256)
-            for i in 0..<8 { XCTAssertEqual(Int(lanes[i]), ActivationObserver.binIndex(v[i], width: w, inverseWidth: 256)) }
+            for i in 0..<8 {
+                XCTAssertEqual(Int(lanes[i]), ActivationObserver.binIndex(v[i], width: w, inverseWidth: 256))
+            }
         }
     }
 
@@ -95,7 +100,7 @@ final class ActivationObserverTests: XCTestCase {
         dirty.insert(.nan, at: 17)
         dirty.insert(.infinity, at: 2500)
         dirty.insert(-.infinity, at: 4000)
-        dirty += [Float](repeating: .nan, count: 3000)  // a whole chunk of NaN
+        dirty += [Float](repeating: .nan, count: 3000)   // a whole chunk of NaN
         let o = observed(dirty)
         let reference = observed(clean)
         XCTAssertEqual(o.nonFiniteCount, 3003)
@@ -118,8 +123,10 @@ final class ActivationObserverTests: XCTestCase {
     /// Merging observers equals observing the concatenation, whatever the order and the magnitudes.
     func testMergeEqualsConcatenation() {
         var g = SeededGenerator(seed: 15)
-        let parts = [uniform(3000, -0.01...0.02, &g), gaussian(4100, std: 5, &g), uniform(999, 0...300, &g) + [.nan],
-                     [Float](repeating: 0, count: 50)]
+        let parts = [
+            uniform(3000, -0.01...0.02, &g), gaussian(4100, std: 5, &g), uniform(999, 0...300, &g) + [.nan],
+            [Float](repeating: 0, count: 50),
+        ]
         let whole = observed(parts.flatMap { $0 })
         for order in [[0, 1, 2, 3], [2, 0, 3, 1], [3, 2, 1, 0]] {
             var merged = ActivationObserver()
@@ -154,7 +161,7 @@ final class ActivationObserverTests: XCTestCase {
         XCTAssertEqual(o.quantization(.minMax), .uint8(covering: -17.5...255))
         XCTAssertFalse(observed(image + [256]).isByteImage)
         XCTAssertFalse(observed(image + [-1]).isByteImage)
-        XCTAssertFalse(observed([1, 2, 3, 254.99998]).isByteImage)  // a tail element (not a multiple of 8)
+        XCTAssertFalse(observed([1, 2, 3, 254.99998]).isByteImage)   // a tail element (not a multiple of 8)
         XCTAssertFalse(observed(Array(image.prefix(64)) + [0.5] + Array(image.prefix(64))).isByteImage)
         XCTAssertFalse(ActivationObserver().isByteImage)
         // Merging keeps the flag only if both sides are byte images.

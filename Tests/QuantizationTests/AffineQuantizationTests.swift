@@ -8,9 +8,9 @@ final class AffineQuantizationTests: XCTestCase {
         XCTAssertEqual(q.scale, Float(4) / 255)
         XCTAssertEqual(q.zeroPoint, Int32((Float(1) / (Float(4) / 255)).rounded()))
         XCTAssertEqual(AffineQuantization.uint8(covering: 0...255), .byteImage)
-        XCTAssertEqual(AffineQuantization.uint8(covering: 0.5...2).zeroPoint, 0)      // extended to 0...2
+        XCTAssertEqual(AffineQuantization.uint8(covering: 0.5...2).zeroPoint, 0)   // extended to 0...2
         XCTAssertEqual(AffineQuantization.uint8(covering: 0.5...2).scale, Float(2) / 255)
-        XCTAssertEqual(AffineQuantization.uint8(covering: -4 ... -1).zeroPoint, 255)  // extended to -4...0
+        XCTAssertEqual(AffineQuantization.uint8(covering: -4 ... -1).zeroPoint, 255)   // extended to -4...0
         XCTAssertEqual(AffineQuantization.uint8(covering: 0...0).scale, AffineQuantization.minimumScale)
         let wide = AffineQuantization.uint8(covering: -Float.greatestFiniteMagnitude...Float.greatestFiniteMagnitude)
         XCTAssertTrue(wide.scale.isFinite)
@@ -38,12 +38,14 @@ final class AffineQuantizationTests: XCTestCase {
 
     func testHalfToEvenAtHalfSteps() {
         let q = AffineQuantization(scale: 1, zeroPoint: 128)
-        let cases: [(Float, UInt8)] = [(0.5, 128), (1.5, 130), (2.5, 130), (-0.5, 128), (-1.5, 126), (-2.5, 126),
-                                       (0.49999997, 128), (0.50000006, 129), (127, 255), (127.5, 255), (-128, 0)]
+        let cases: [(Float, UInt8)] = [
+            (0.5, 128), (1.5, 130), (2.5, 130), (-0.5, 128), (-1.5, 126), (-2.5, 126),
+            (0.49999997, 128), (0.50000006, 129), (127, 255), (127.5, 255), (-128, 0),
+        ]
         for (x, expected) in cases { XCTAssertEqual(q.quantize(x), expected, "\(x)") }
         let half = AffineQuantization(scale: 0.5, zeroPoint: 0)
-        XCTAssertEqual(half.quantize(0.25), 0)  // t = 0.5 -> 0
-        XCTAssertEqual(half.quantize(0.75), 2)  // t = 1.5 -> 2
+        XCTAssertEqual(half.quantize(0.25), 0)   // t = 0.5 -> 0
+        XCTAssertEqual(half.quantize(0.75), 2)   // t = 1.5 -> 2
     }
 
     /// NaN takes the -512 clamp and ends at code 0; infinities and huge values saturate.

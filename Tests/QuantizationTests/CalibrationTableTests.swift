@@ -12,8 +12,9 @@ final class CalibrationTableTests: XCTestCase {
             "corr": observed(gaussian(5000, &g).map { Swift.max(0, $0) * 3.3 }),
             "unused": ActivationObserver(),
         ]
-        return CalibrationTable.make(observers: observers, method: method, model: "fixture.siam sha256:0123abcd",
-                                     sources: ["synth/seq7", "DAVIS/tennis"], frames: 12)
+        return CalibrationTable.make(
+            observers: observers, method: method, model: "fixture.siam sha256:0123abcd",
+            sources: ["synth/seq7", "DAVIS/tennis"], frames: 12)
     }
 
     func testMake() throws {
@@ -65,8 +66,10 @@ final class CalibrationTableTests: XCTestCase {
 
     func testAwkwardFloatsRoundTrip() throws {
         var table = sampleTable()
-        let awkward: [Float] = [0.1, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
-                                16_777_215, 0.3, -0.0, 1.0000001, 3.4028235e38, Float(bitPattern: 5), Float(bitPattern: 0x3EAA_AAAB)]
+        let awkward: [Float] = [
+            0.1, .leastNonzeroMagnitude, .leastNormalMagnitude, .greatestFiniteMagnitude,
+            16_777_215, 0.3, -0.0, 1.0000001, 3.4028235e38, Float(bitPattern: 5), Float(bitPattern: 0x3EAA_AAAB),
+        ]
         table.tensors[1].summary.mean = awkward[0]
         for (i, x) in awkward.enumerated() {
             table.tensors[1].min = -Swift.abs(x)
@@ -81,8 +84,10 @@ final class CalibrationTableTests: XCTestCase {
 
     func testRejections() throws {
         let good = try JSONSerialization.jsonObject(with: try sampleTable().encoded()) as! [String: Any]
-        func reject(_ expected: CalibrationTableError, _ edit: (inout [String: Any]) -> Void,
-                    file: StaticString = #filePath, line: UInt = #line) {
+        func reject(
+            _ expected: CalibrationTableError, _ edit: (inout [String: Any]) -> Void,
+            file: StaticString = #filePath, line: UInt = #line
+        ) {
             var object = good
             edit(&object)
             let data = try! JSONSerialization.data(withJSONObject: object)
@@ -90,7 +95,8 @@ final class CalibrationTableTests: XCTestCase {
                 XCTAssertEqual(error as? CalibrationTableError, expected, file: file, line: line)
             }
         }
-        func editTensor(_ index: Int, _ edit: @escaping (inout [String: Any]) -> Void) -> (inout [String: Any]) -> Void {
+        func editTensor(_ index: Int, _ edit: @escaping (inout [String: Any]) -> Void) -> (inout [String: Any]) -> Void
+        {
             { object in
                 var tensors = object["tensors"] as! [[String: Any]]
                 edit(&tensors[index])
@@ -100,7 +106,9 @@ final class CalibrationTableTests: XCTestCase {
         let name = "features.layer1"
         reject(.wrongFormat(found: "onnx")) { $0["format"] = "onnx" }
         reject(.wrongFormat(found: nil)) { $0["format"] = nil }
-        reject(.unsupportedVersion(2)) { $0["version"] = 2; $0["tensors"] = "a different shape" }
+        reject(.unsupportedVersion(2)) {
+            $0["version"] = 2; $0["tensors"] = "a different shape"
+        }
         reject(.unknownMethod("kl")) { $0["method"] = "kl" }
         reject(.duplicateTensor("corr")) { object in
             let tensors = object["tensors"] as! [[String: Any]]
@@ -114,9 +122,11 @@ final class CalibrationTableTests: XCTestCase {
         reject(.rangeExcludesZero(tensor: name, lo: 0.5, hi: 1), editTensor(1) { $0["range"] = [0.5, 1] })
         reject(.rangeExcludesZero(tensor: name, lo: -2, hi: -1), editTensor(1) { $0["range"] = [-2, -1] })
 
-        for edit: (inout [String: Any]) -> Void in [{ $0["tensors"] = nil }, { $0["frames"] = "twelve" },
-                                                    editTensor(0) { $0["range"] = [1, -1] },
-                                                    editTensor(0) { $0["summary"] = [:] }] {
+        for edit: (inout [String: Any]) -> Void in [
+            { $0["tensors"] = nil }, { $0["frames"] = "twelve" },
+            editTensor(0) { $0["range"] = [1, -1] },
+            editTensor(0) { $0["summary"] = [:] },
+        ] {
             var object = good
             edit(&object)
             XCTAssertThrowsError(try CalibrationTable.decode(try JSONSerialization.data(withJSONObject: object))) {
@@ -154,20 +164,24 @@ final class CalibrationTableTests: XCTestCase {
         let errors: [CalibrationTableError] = [
             .unreadable(path: "/x.json", reason: "No such file"), .malformedJSON("unexpected end"),
             .wrongFormat(found: "onnx"), .wrongFormat(found: nil), .unsupportedVersion(2), .unknownMethod("kl"),
-            .duplicateTensor("a"), .invalidScale(tensor: "a", scale: 0), .zeroPointOutOfRange(tensor: "a", zeroPoint: 300),
+            .duplicateTensor("a"), .invalidScale(tensor: "a", scale: 0),
+            .zeroPointOutOfRange(tensor: "a", zeroPoint: 300),
             .rangeExcludesZero(tensor: "a", lo: 1, hi: 2), .writeFailed(path: "/x.json", reason: "Permission denied"),
         ]
         for e in errors {
             let text = e.description
             XCTAssertTrue(text.hasSuffix("."), text)
             XCTAssertFalse(text.contains("\n"), text)
-            XCTAssertNil(text.range(of: #"[.!?] +[A-Z]"#, options: .regularExpression), "more than one sentence: \(text)")
+            XCTAssertNil(
+                text.range(of: #"[.!?] +[A-Z]"#, options: .regularExpression), "more than one sentence: \(text)")
         }
     }
 
     private func floatBits(_ e: CalibrationTable.Entry) -> [UInt32] {
         let s = e.summary
-        return [e.min, e.max, e.range.lowerBound, e.range.upperBound, e.scale, s.mean, s.std, s.zeroFraction, s.p0_01,
-                s.p1, s.p50, s.p99, s.p99_99].map(\.bitPattern)
+        return [
+            e.min, e.max, e.range.lowerBound, e.range.upperBound, e.scale, s.mean, s.std, s.zeroFraction, s.p0_01,
+            s.p1, s.p50, s.p99, s.p99_99,
+        ].map(\.bitPattern)
     }
 }

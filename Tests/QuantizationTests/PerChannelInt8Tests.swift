@@ -15,7 +15,7 @@ final class PerChannelInt8Tests: XCTestCase {
                 weights += uniform(block, -s...s, &g)
             }
         }
-        weights[0] = -0.5  // channel 0's largest magnitude is negative: it must become -127, not -128
+        weights[0] = -0.5   // channel 0's largest magnitude is negative: it must become -127, not -128
         let p = PerChannelInt8.symmetric(weights: weights, outChannels: channels)
         XCTAssertEqual(p.values.count, weights.count)
         XCTAssertEqual(p.scales.count, channels)
@@ -71,10 +71,13 @@ final class PerChannelInt8Tests: XCTestCase {
             let step = Double(inputScale) * Double(weightScales[o])
             XCTAssertEqual(q[o], Int32((Double(bias[o]) / step).rounded(.toNearestOrEven)))
             XCTAssertEqual(back[o], Float(q[o]) * (inputScale * weightScales[o]))
-            XCTAssertLessThanOrEqual(Swift.abs(Double(back[o]) - Double(bias[o])), step / 2 + 4 * Double(bias[o].magnitude.ulp))
+            XCTAssertLessThanOrEqual(
+                Swift.abs(Double(back[o]) - Double(bias[o])), step / 2 + 4 * Double(bias[o].magnitude.ulp))
         }
-        XCTAssertEqual(PerChannelInt8.int32Bias([2.5, -2.5, 3.5], inputScale: 1, weightScales: [1, 1, 1]), [2, -2, 4])
-        XCTAssertEqual(PerChannelInt8.int32Bias([1e9, -1e9], inputScale: 1e-6, weightScales: [1e-3, 1e-3]),
-                       [Int32.max, Int32.min])
+        XCTAssertEqual(
+            PerChannelInt8.int32Bias([2.5, -2.5, 3.5], inputScale: 1, weightScales: [1, 1, 1]), [2, -2, 4])
+        XCTAssertEqual(
+            PerChannelInt8.int32Bias([1e9, -1e9], inputScale: 1e-6, weightScales: [1e-3, 1e-3]),
+            [Int32.max, Int32.min])
     }
 }

@@ -34,7 +34,7 @@ final class RangeReductionTests: XCTestCase {
         let values = uniform(20_000, 0.5...3, &g)
         let o = observed(values)
         let r = o.range(.percentile(99))
-        XCTAssertEqual(r.lowerBound, 0)  // min, then extended to contain 0
+        XCTAssertEqual(r.lowerBound, 0)   // min, then extended to contain 0
         XCTAssertEqual(r.upperBound, trueQuantile(values.sorted(), 0.99), accuracy: Float(o.halfRange / 1024))
         XCTAssertEqual(o.range(.percentile(100)), 0...o.max)
     }
@@ -61,7 +61,8 @@ final class RangeReductionTests: XCTestCase {
         let few = Array(values.prefix(50_000)) + [100, -90]
         let f = observed(few)
         XCTAssertLessThan(f.range(.entropy).upperBound, 100 / 4)
-        XCTAssertLessThanOrEqual(measuredMSE(few, f.quantization(.mse)), measuredMSE(few, f.quantization(.minMax)) * 1.001)
+        XCTAssertLessThanOrEqual(
+            measuredMSE(few, f.quantization(.mse)), measuredMSE(few, f.quantization(.minMax)) * 1.001)
     }
 
     /// Outliers beyond a gap in the histogram: entropy still clips inside the gap, and mse's range has the smallest
@@ -76,7 +77,8 @@ final class RangeReductionTests: XCTestCase {
         ]
         for (name, values) in datasets {
             let o = observed(values)
-            let errors = Dictionary(uniqueKeysWithValues: methods.map { ($0.name, measuredMSE(values, o.quantization($0))) })
+            let errors = Dictionary(
+                uniqueKeysWithValues: methods.map { ($0.name, measuredMSE(values, o.quantization($0))) })
             let best = errors.values.min()!
             XCTAssertLessThanOrEqual(errors["mse"]!, best * 1.02, "\(name): \(errors)")
             if name == "gaussian + 5 outliers" {
@@ -122,7 +124,8 @@ final class RangeReductionTests: XCTestCase {
                 XCTAssertTrue(r.contains(0), "\(method) \(values.prefix(3))")
                 XCTAssertGreaterThan(r.upperBound - r.lowerBound, 0, "\(method) \(values.prefix(3))")
                 let q = o.quantization(method)
-                XCTAssertTrue(q.scale.isFinite && q.scale > 0 && q.inverseScale.isFinite, "\(method) \(values.prefix(3))")
+                XCTAssertTrue(
+                    q.scale.isFinite && q.scale > 0 && q.inverseScale.isFinite, "\(method) \(values.prefix(3))")
                 XCTAssertEqual(q.dequantize(q.quantize(0)), 0)
             }
         }

@@ -8,19 +8,23 @@ import XCTest
 /// half, shrink, enlarge, one pixel).
 final class CropResizeTests: XCTestCase {
     /// The padded square built pixel by pixel (what SubwindowCrop did before), then resized.
-    static func expected(_ image: [UInt8], width: Int, height: Int, channels: Int, x0: Int, y0: Int, side: Int,
-                         fill: [UInt8], to: Int) -> [UInt8] {
+    static func expected(
+        _ image: [UInt8], width: Int, height: Int, channels: Int, x0: Int, y0: Int, side: Int,
+        fill: [UInt8], to: Int
+    ) -> [UInt8] {
         var patch = [UInt8](repeating: 0, count: side * side * channels)
         for r in 0..<side {
             for c in 0..<side {
                 let (x, y) = (x0 + c, y0 + r)
                 for k in 0..<channels {
-                    patch[(r * side + c) * channels + k] = x >= 0 && x < width && y >= 0 && y < height
+                    patch[(r * side + c) * channels + k] =
+                        x >= 0 && x < width && y >= 0 && y < height
                         ? image[(y * width + x) * channels + k] : fill[k]
                 }
             }
         }
-        return ImageKernels.resizeBilinear(patch, width: side, height: side, channels: channels, toWidth: to, toHeight: to)
+        return ImageKernels.resizeBilinear(
+            patch, width: side, height: side, channels: channels, toWidth: to, toHeight: to)
     }
 
     func testCropResizeEqualsPaddingThenResizing() {
@@ -39,19 +43,30 @@ final class CropResizeTests: XCTestCase {
                 let fill = (0..<channels).map { UInt8(17 + 40 * $0) }
                 for (side, to) in sizes {
                     // Origins: inside, across each side, around the image, far outside.
-                    var origins = [(0, 0), (-side / 2, -side / 2), (w - side / 2, h - side / 2), (-side - 3, 0), (w + 3, h + 3),
-                                   (-side + 1, -side + 1), (w - 1, h - 1), (-1_000_000, 5), (5, 2_000_000)]
+                    var origins = [
+                        (0, 0), (-side / 2, -side / 2), (w - side / 2, h - side / 2), (-side - 3, 0), (w + 3, h + 3),
+                        (-side + 1, -side + 1), (w - 1, h - 1), (-1_000_000, 5), (5, 2_000_000),
+                    ]
                     for _ in 0..<4 {
-                        origins.append((Int(next() % UInt64(w + 2 * side + 1)) - side, Int(next() % UInt64(h + 2 * side + 1)) - side))
+                        origins.append(
+                            (
+                                Int(next() % UInt64(w + 2 * side + 1)) - side,
+                                Int(next() % UInt64(h + 2 * side + 1)) - side
+                            ))
                     }
                     for (x0, y0) in origins {
-                        let want = Self.expected(image, width: w, height: h, channels: channels, x0: x0, y0: y0, side: side,
-                                                 fill: fill, to: to)
+                        let want = Self.expected(
+                            image, width: w, height: h, channels: channels, x0: x0, y0: y0, side: side,
+                            fill: fill, to: to)
                         for reference in [false, true] {
-                            let got = ImageKernels.cropResizeBilinear(image, width: w, height: h, channels: channels, x0: x0,
-                                                                      y0: y0, side: side, fill: fill, toWidth: to, toHeight: to,
-                                                                      reference: reference)
-                            XCTAssertEqual(got, want, "\(w)x\(h)x\(channels) window (\(x0), \(y0)) side \(side) -> \(to) reference \(reference)")
+                            let got = ImageKernels.cropResizeBilinear(
+                                image, width: w, height: h, channels: channels, x0: x0,
+                                y0: y0, side: side, fill: fill, toWidth: to, toHeight: to,
+                                reference: reference)
+                            XCTAssertEqual(
+                                got, want,
+                                "\(w)x\(h)x\(channels) window (\(x0), \(y0)) side \(side) -> \(to) reference \(reference)"
+                            )
                             cases += 1
                         }
                     }

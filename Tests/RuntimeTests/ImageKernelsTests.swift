@@ -25,8 +25,9 @@ final class ImageKernelsTests: XCTestCase {
             let (w, h, ch) = (c.src[0], c.src[1], c.src[2])
             let src = Synthetic.u8(width: w, height: h, channels: ch, seed: c.seed, kind: c.kind)
             for reference in [false, true] {
-                let out = ImageKernels.resizeBilinear(src, width: w, height: h, channels: ch, toWidth: c.dst[0],
-                                                      toHeight: c.dst[1], reference: reference)
+                let out = ImageKernels.resizeBilinear(
+                    src, width: w, height: h, channels: ch, toWidth: c.dst[0],
+                    toHeight: c.dst[1], reference: reference)
                 let tag = "\(w)x\(h)x\(ch) \(c.kind) -> \(c.dst[0])x\(c.dst[1]) reference=\(reference)"
                 checkSamples(out, width: c.dst[0], channels: ch, c.samples, tag)
                 XCTAssertEqual(SHA256.hex(out), c.sha256, tag)
@@ -38,8 +39,12 @@ final class ImageKernelsTests: XCTestCase {
     /// from inside the frame through a row stride). Needs ../shared/data and libturbojpeg.
     func testResizeFrameGoldens() throws {
         let g = try load(ResizeGoldens.self, "image_resize.json")
-        guard let data = TestPaths.sharedData else { throw XCTSkip("../shared/data not found: real-frame resize goldens skipped") }
-        guard let jpeg = JPEGDecoder() else { throw XCTSkip("libturbojpeg not loadable: real-frame resize goldens skipped") }
+        guard let data = TestPaths.sharedData else {
+            throw XCTSkip("../shared/data not found: real-frame resize goldens skipped")
+        }
+        guard let jpeg = JPEGDecoder() else {
+            throw XCTSkip("libturbojpeg not loadable: real-frame resize goldens skipped")
+        }
         XCTAssertGreaterThan(g.frames.count, 10)
         var frames: [String: (pixels: [UInt8], width: Int, height: Int)] = [:]
         for c in g.frames {
@@ -55,25 +60,34 @@ final class ImageKernelsTests: XCTestCase {
                     for px in 0..<w {
                         let sx = x + px, sy = y + py
                         let inside = sx >= 0 && sy >= 0 && sx < f.width && sy < f.height
-                        for k in 0..<3 { patch[(py * w + px) * 3 + k] = inside ? f.pixels[(sy * f.width + sx) * 3 + k] : fill[k] }
+                        for k in 0..<3 {
+                            patch[(py * w + px) * 3 + k] = inside ? f.pixels[(sy * f.width + sx) * 3 + k] : fill[k]
+                        }
                     }
                 }
-                out = c.dst == [w, h] ? patch
-                    : ImageKernels.resizeBilinear(patch, width: w, height: h, channels: 3, toWidth: c.dst[0], toHeight: c.dst[1])
+                out =
+                    c.dst == [w, h]
+                    ? patch
+                    : ImageKernels.resizeBilinear(
+                        patch, width: w, height: h, channels: 3, toWidth: c.dst[0], toHeight: c.dst[1])
             } else if c.channels == 3 {
                 // Straight from the frame through the row stride.
                 f.pixels.withUnsafeBufferPointer { p in
                     let start = (y * f.width + x) * 3
                     let view = UnsafeBufferPointer(rebasing: p[start...])
                     out.withUnsafeMutableBufferPointer { o in
-                        ImageKernels.resizeBilinear(view, width: w, height: h, channels: 3, rowStride: f.width * 3,
-                                                    into: o, toWidth: c.dst[0], toHeight: c.dst[1], outputRowStride: c.dst[0] * 3)
+                        ImageKernels.resizeBilinear(
+                            view, width: w, height: h, channels: 3, rowStride: f.width * 3,
+                            into: o, toWidth: c.dst[0], toHeight: c.dst[1], outputRowStride: c.dst[0] * 3)
                     }
                 }
             } else {
                 var grey = [UInt8](repeating: 0, count: w * h)   // the green channel, as the generator takes it
-                for py in 0..<h { for px in 0..<w { grey[py * w + px] = f.pixels[((y + py) * f.width + x + px) * 3 + 1] } }
-                out = ImageKernels.resizeBilinear(grey, width: w, height: h, channels: 1, toWidth: c.dst[0], toHeight: c.dst[1])
+                for py in 0..<h {
+                    for px in 0..<w { grey[py * w + px] = f.pixels[((y + py) * f.width + x + px) * 3 + 1] }
+                }
+                out = ImageKernels.resizeBilinear(
+                    grey, width: w, height: h, channels: 1, toWidth: c.dst[0], toHeight: c.dst[1])
             }
             checkSamples(out, width: c.dst[0], channels: c.channels, c.samples, tag)
             XCTAssertEqual(SHA256.hex(out), c.sha256, tag)
@@ -94,12 +108,14 @@ final class ImageKernelsTests: XCTestCase {
             var fast = [UInt8](repeating: 0, count: dw * dh * ch), ref = fast
             src.withUnsafeBufferPointer { s in
                 fast.withUnsafeMutableBufferPointer {
-                    ImageKernels.resizeBilinear(s, width: w, height: h, channels: ch, rowStride: stride, into: $0,
-                                                toWidth: dw, toHeight: dh, outputRowStride: dw * ch)
+                    ImageKernels.resizeBilinear(
+                        s, width: w, height: h, channels: ch, rowStride: stride, into: $0,
+                        toWidth: dw, toHeight: dh, outputRowStride: dw * ch)
                 }
                 ref.withUnsafeMutableBufferPointer {
-                    ImageKernels.resizeBilinear(s, width: w, height: h, channels: ch, rowStride: stride, into: $0,
-                                                toWidth: dw, toHeight: dh, outputRowStride: dw * ch, reference: true)
+                    ImageKernels.resizeBilinear(
+                        s, width: w, height: h, channels: ch, rowStride: stride, into: $0,
+                        toWidth: dw, toHeight: dh, outputRowStride: dw * ch, reference: true)
                 }
             }
             XCTAssertNil(firstDifference(fast, ref), "\(w)x\(h)x\(ch) stride \(stride) -> \(dw)x\(dh)")
@@ -113,8 +129,9 @@ final class ImageKernelsTests: XCTestCase {
         // Exact half size: OpenCV's INTER_AREA fast path, (a + b + c + d + 2) >> 2 per 2x2 block and channel.
         let quad: [UInt8] = [0, 1, 1, 1, 250, 251, 255, 255]   // 2x2, 2 channels
         let c0 = (0 + 1 + 250 + 255 + 2) >> 2, c1 = (1 + 1 + 251 + 255 + 2) >> 2   // 127, 127
-        XCTAssertEqual(ImageKernels.resizeBilinear(quad, width: 2, height: 2, channels: 2, toWidth: 1, toHeight: 1),
-                       [UInt8(c0), UInt8(c1)])
+        XCTAssertEqual(
+            ImageKernels.resizeBilinear(quad, width: 2, height: 2, channels: 2, toWidth: 1, toHeight: 1),
+            [UInt8(c0), UInt8(c1)])
         // One pixel to many: constant.
         for ch in 1...4 {
             let px = (0..<ch).map { UInt8(17 * $0 + 3) }
@@ -125,8 +142,10 @@ final class ImageKernelsTests: XCTestCase {
         for v: UInt8 in [0, 1, 128, 254, 255] {
             let src = [UInt8](repeating: v, count: 37 * 23 * 3)
             for (dw, dh) in [(127, 127), (255, 255), (5, 3), (18, 11), (74, 46)] {
-                XCTAssertEqual(Set(ImageKernels.resizeBilinear(src, width: 37, height: 23, channels: 3, toWidth: dw, toHeight: dh)),
-                               [v], "value \(v) -> \(dw)x\(dh)")
+                XCTAssertEqual(
+                    Set(
+                        ImageKernels.resizeBilinear(src, width: 37, height: 23, channels: 3, toWidth: dw, toHeight: dh)),
+                    [v], "value \(v) -> \(dw)x\(dh)")
             }
         }
         // The C entry points reject bad arguments instead of touching memory.
@@ -146,11 +165,13 @@ final class ImageKernelsTests: XCTestCase {
             let n = c.src[0]
             let src = Synthetic.f32(width: n, height: n, seed: c.seed, kind: c.kind)
             let m = c.m_bits.map { Double(bitPattern: UInt64($0, radix: 16)!) }
-            let out = ImageKernels.warpAffine(src, width: n, height: n, matrix: m, outputWidth: c.dst[0],
-                                              outputHeight: c.dst[1], borderValue: -1, inverseMap: c.inverse_map)
-            let ref = ImageKernels.warpAffine(src, width: n, height: n, matrix: m, outputWidth: c.dst[0],
-                                              outputHeight: c.dst[1], borderValue: -1, inverseMap: c.inverse_map,
-                                              reference: true)
+            let out = ImageKernels.warpAffine(
+                src, width: n, height: n, matrix: m, outputWidth: c.dst[0],
+                outputHeight: c.dst[1], borderValue: -1, inverseMap: c.inverse_map)
+            let ref = ImageKernels.warpAffine(
+                src, width: n, height: n, matrix: m, outputWidth: c.dst[0],
+                outputHeight: c.dst[1], borderValue: -1, inverseMap: c.inverse_map,
+                reference: true)
             XCTAssertNil(firstDifference(out.map(\.bitPattern), ref.map(\.bitPattern)), "\(c.name): fast vs reference")
             for s in c.samples {
                 let (y, x) = (Int(s[0]), Int(s[1]))
@@ -176,20 +197,28 @@ final class ImageKernelsTests: XCTestCase {
             var m: [Double]
             if t % 2 == 0 {   // axis-aligned, as the tracker's back-projection
                 let s = Double.random(in: 0.2...4, using: &rng)
-                m = [s, 0, Double.random(in: -100...100, using: &rng), 0, s * Double.random(in: 0.8...1.2, using: &rng),
-                     Double.random(in: -100...100, using: &rng)]
+                m = [
+                    s, 0, Double.random(in: -100...100, using: &rng), 0, s * Double.random(in: 0.8...1.2, using: &rng),
+                    Double.random(in: -100...100, using: &rng),
+                ]
             } else {
                 let a = Double.random(in: -3.2...3.2, using: &rng), s = Double.random(in: 0.1...6, using: &rng)
-                m = [s * cos(a), -s * sin(a), Double.random(in: -50...150, using: &rng),
-                     s * sin(a), s * cos(a), Double.random(in: -50...150, using: &rng)]
+                m = [
+                    s * cos(a), -s * sin(a), Double.random(in: -50...150, using: &rng),
+                    s * sin(a), s * cos(a), Double.random(in: -50...150, using: &rng),
+                ]
             }
             if t == 7 { m = [0, 0, 3, 0, 0, 4] }   // singular: OpenCV maps everything to the origin
             for inverse in [false, true] {
-                let fast = ImageKernels.warpAffine(src, width: n, height: n, matrix: m, outputWidth: w, outputHeight: h,
-                                                   borderValue: -1, inverseMap: inverse)
-                let ref = ImageKernels.warpAffine(src, width: n, height: n, matrix: m, outputWidth: w, outputHeight: h,
-                                                  borderValue: -1, inverseMap: inverse, reference: true)
-                XCTAssertNil(firstDifference(fast.map(\.bitPattern), ref.map(\.bitPattern)), "case \(t) inverse \(inverse) m \(m)")
+                let fast = ImageKernels.warpAffine(
+                    src, width: n, height: n, matrix: m, outputWidth: w, outputHeight: h,
+                    borderValue: -1, inverseMap: inverse)
+                let ref = ImageKernels.warpAffine(
+                    src, width: n, height: n, matrix: m, outputWidth: w, outputHeight: h,
+                    borderValue: -1, inverseMap: inverse, reference: true)
+                XCTAssertNil(
+                    firstDifference(fast.map(\.bitPattern), ref.map(\.bitPattern)),
+                    "case \(t) inverse \(inverse) m \(m)")
             }
         }
     }
@@ -197,20 +226,25 @@ final class ImageKernelsTests: XCTestCase {
     func testWarpEdgeCases() {
         // Identity: the source itself; outside of it the border value.
         let src: [Float] = [0.5, 1, -2, 4, 0.25, 8]   // 3x2
-        XCTAssertEqual(ImageKernels.warpAffine(src, width: 3, height: 2, matrix: [1, 0, 0, 0, 1, 0], outputWidth: 3,
-                                               outputHeight: 2), src)
-        let shifted = ImageKernels.warpAffine(src, width: 3, height: 2, matrix: [1, 0, 10, 0, 1, 0], outputWidth: 4,
-                                              outputHeight: 3, borderValue: 7)
+        XCTAssertEqual(
+            ImageKernels.warpAffine(
+                src, width: 3, height: 2, matrix: [1, 0, 0, 0, 1, 0], outputWidth: 3,
+                outputHeight: 2), src)
+        let shifted = ImageKernels.warpAffine(
+            src, width: 3, height: 2, matrix: [1, 0, 10, 0, 1, 0], outputWidth: 4,
+            outputHeight: 3, borderValue: 7)
         XCTAssertEqual(Set(shifted), [7])
         // Half-pixel shift to the right: the first column blends the border value with the first source column.
-        let half = ImageKernels.warpAffine(src, width: 3, height: 2, matrix: [1, 0, 0.5, 0, 1, 0], outputWidth: 4,
-                                           outputHeight: 2, borderValue: -1)
+        let half = ImageKernels.warpAffine(
+            src, width: 3, height: 2, matrix: [1, 0, 0.5, 0, 1, 0], outputWidth: 4,
+            outputHeight: 2, borderValue: -1)
         XCTAssertEqual(half[0], (-1 + 0.5) / 2)
         XCTAssertEqual(half[1], (0.5 + 1) / 2)
         XCTAssertEqual(half[3], (-2 + -1) / 2)
         // A 1x1 source scaled up: one pixel surrounded by its blend with the border.
-        let one = ImageKernels.warpAffine([3], width: 1, height: 1, matrix: [4, 0, 0, 0, 4, 0], outputWidth: 6,
-                                          outputHeight: 6, borderValue: -1)
+        let one = ImageKernels.warpAffine(
+            [3], width: 1, height: 1, matrix: [4, 0, 0, 0, 4, 0], outputWidth: 6,
+            outputHeight: 6, borderValue: -1)
         XCTAssertEqual(one[0], 3)
         XCTAssertEqual(one[5 * 6 + 5], -1)
     }
@@ -231,7 +265,9 @@ final class ImageKernelsTests: XCTestCase {
     /// along the image border). Needs ../shared/data and libspng.
     func testContourDavisGoldens() throws {
         let g = try load(ContourGoldens.self, "image_contours.json")
-        guard let data = TestPaths.sharedData else { throw XCTSkip("../shared/data not found: DAVIS mask goldens skipped") }
+        guard let data = TestPaths.sharedData else {
+            throw XCTSkip("../shared/data not found: DAVIS mask goldens skipped")
+        }
         guard let png = PNGDecoder() else { throw XCTSkip("libspng not loadable: DAVIS mask goldens skipped") }
         XCTAssertGreaterThan(g.davis.count, 20)
         for c in g.davis {
@@ -253,7 +289,8 @@ final class ImageKernelsTests: XCTestCase {
             XCTAssertEqual(ImageKernels.convexHull(pts), p.hull, tag)
             XCTAssertEqual(ImageKernels.convexHull(pts, clockwise: true), p.hull_clockwise, tag)
             let r = ImageKernels.minAreaRect(pts)
-            XCTAssertEqual([r.center.x, r.center.y, r.size.width, r.size.height, r.angle].map(\.bitPattern), p.rect_bits, tag)
+            XCTAssertEqual(
+                [r.center.x, r.center.y, r.size.width, r.size.height, r.angle].map(\.bitPattern), p.rect_bits, tag)
             XCTAssertEqual(ImageKernels.boxPoints(r).flatMap { [$0.x.bitPattern, $0.y.bitPattern] }, p.box_bits, tag)
         }
     }
@@ -263,21 +300,29 @@ final class ImageKernelsTests: XCTestCase {
         // A filled 3x3 square: starts at its top-left pixel and runs counter-clockwise on screen (down first).
         var m = [UInt8](repeating: 0, count: 7 * 6)
         for y in 1...3 { for x in 2...4 { m[y * 7 + x] = 255 } }
-        XCTAssertEqual(ImageKernels.findExternalContours(m, width: 7, height: 6).map(points),
-                       [[[2, 1], [2, 2], [2, 3], [3, 3], [4, 3], [4, 2], [4, 1], [3, 1]]])
+        XCTAssertEqual(
+            ImageKernels.findExternalContours(m, width: 7, height: 6).map(points),
+            [[[2, 1], [2, 2], [2, 3], [3, 3], [4, 3], [4, 2], [4, 1], [3, 1]]])
         // Thin lines are walked on both sides (points repeat); the area is the polygon's, not the pixel count.
         m = [UInt8](repeating: 0, count: 25)
         for y in 0..<5 { m[y * 5] = 1 }
         for x in 0..<5 { m[2 * 5 + x] = 1 }
         let t = ImageKernels.findExternalContours(m, width: 5, height: 5)
-        XCTAssertEqual(t.map(points), [[[0, 0], [0, 1], [0, 2], [0, 3], [0, 4], [0, 3], [1, 2], [2, 2], [3, 2], [4, 2],
-                                        [3, 2], [2, 2], [1, 2], [0, 1]]])
+        XCTAssertEqual(
+            t.map(points),
+            [
+                [
+                    [0, 0], [0, 1], [0, 2], [0, 3], [0, 4], [0, 3], [1, 2], [2, 2], [3, 2], [4, 2],
+                    [3, 2], [2, 2], [1, 2], [0, 1],
+                ]
+            ])
         XCTAssertEqual(ImageKernels.contourArea(t[0]), 1)
         // Contours come in reverse order of their first pixel in raster order.
         m = [UInt8](repeating: 0, count: 4 * 9)
         m[1 * 9 + 1] = 1; m[2 * 9 + 4] = 1; m[2 * 9 + 5] = 1; m[0 * 9 + 7] = 1; m[1 * 9 + 7] = 1
-        XCTAssertEqual(ImageKernels.findExternalContours(m, width: 9, height: 4).map(points),
-                       [[[4, 2], [5, 2]], [[1, 1]], [[7, 0], [7, 1]]])
+        XCTAssertEqual(
+            ImageKernels.findExternalContours(m, width: 9, height: 4).map(points),
+            [[[4, 2], [5, 2]], [[1, 1]], [[7, 0], [7, 1]]])
         // A ring with an island inside: only the ring's outer border.
         m = [UInt8](repeating: 1, count: 81)
         for y in 2..<7 { for x in 2..<7 { m[y * 9 + x] = 0 } }
@@ -297,13 +342,14 @@ final class ImageKernelsTests: XCTestCase {
         XCTAssertEqual(ImageKernels.contourArea(full[0]), 49)
         // minAreaRect on degenerate input, as cv2: empty and single points give zero sizes.
         let empty = ImageKernels.minAreaRect([])
-        XCTAssertEqual([empty.center.x, empty.center.y, empty.size.width, empty.size.height, empty.angle], [0, 0, 0, 0, 0])
+        XCTAssertEqual(
+            [empty.center.x, empty.center.y, empty.size.width, empty.size.height, empty.angle], [0, 0, 0, 0, 0])
         let single = ImageKernels.minAreaRect([(x: 3, y: 4)])
-        XCTAssertEqual([single.center.x, single.center.y, single.size.width, single.size.height, single.angle], [3, 4, 0, 0, 0])
+        XCTAssertEqual(
+            [single.center.x, single.center.y, single.size.width, single.size.height, single.angle], [3, 4, 0, 0, 0])
         XCTAssertEqual(ImageKernels.contourArea([]), 0)
         XCTAssertEqual(ImageKernels.convexHull([]), [])
     }
-
 
     // MARK: Helpers
 
@@ -320,24 +366,30 @@ final class ImageKernelsTests: XCTestCase {
         return try JSONDecoder().decode(T.self, from: Data(contentsOf: url))
     }
 
-    func checkSamples(_ out: [UInt8], width: Int, channels: Int, _ samples: [[Int]], _ tag: String,
-                      file: StaticString = #filePath, line: UInt = #line) {
+    func checkSamples(
+        _ out: [UInt8], width: Int, channels: Int, _ samples: [[Int]], _ tag: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         for s in samples {
             let (y, x, c, v) = (s[0], s[1], s[2], s[3])
-            XCTAssertEqual(Int(out[(y * width + x) * channels + c]), v, "\(tag) at (\(x), \(y), \(c))", file: file, line: line)
+            XCTAssertEqual(
+                Int(out[(y * width + x) * channels + c]), v, "\(tag) at (\(x), \(y), \(c))", file: file, line: line)
         }
     }
 
     /// Everything the generator recorded for one binary mask: contours (count, digest, leading points, areas) and
     /// the hull, minAreaRect and boxPoints of the largest contour (first maximum of contourArea, as np.argmax).
-    func checkContours(_ mask: [UInt8], width: Int, height: Int, _ r: ContourCase, _ tag: String,
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func checkContours(
+        _ mask: [UInt8], width: Int, height: Int, _ r: ContourCase, _ tag: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let cs = ImageKernels.findExternalContours(mask, width: width, height: height)
         XCTAssertEqual(cs.count, r.count, "\(tag): contour count", file: file, line: line)
         XCTAssertEqual(contourDigest(cs), r.digest, "\(tag): contour digest", file: file, line: line)
         for (i, (c, e)) in zip(cs, r.contours).enumerated() {
             XCTAssertEqual(c.count, e.n, "\(tag): contour \(i) length", file: file, line: line)
-            XCTAssertEqual(c.prefix(3).map { [$0.x, $0.y] }, e.first, "\(tag): contour \(i) first points", file: file, line: line)
+            XCTAssertEqual(
+                c.prefix(3).map { [$0.x, $0.y] }, e.first, "\(tag): contour \(i) first points", file: file, line: line)
             XCTAssertEqual(ImageKernels.contourArea(c), e.area, "\(tag): contour \(i) area", file: file, line: line)
         }
         guard let best = r.largest else {
@@ -351,12 +403,16 @@ final class ImageKernelsTests: XCTestCase {
         guard bi < cs.count else { return }
         let c = cs[bi]
         XCTAssertEqual(ImageKernels.convexHull(c), best.hull, "\(tag): hull", file: file, line: line)
-        XCTAssertEqual(ImageKernels.convexHull(c, clockwise: true), best.hull_clockwise, "\(tag): clockwise hull", file: file, line: line)
+        XCTAssertEqual(
+            ImageKernels.convexHull(c, clockwise: true), best.hull_clockwise, "\(tag): clockwise hull", file: file,
+            line: line)
         let rect = ImageKernels.minAreaRect(c)
-        XCTAssertEqual([rect.center.x, rect.center.y, rect.size.width, rect.size.height, rect.angle].map(\.bitPattern),
-                       best.rect_bits, "\(tag): minAreaRect \(rect) vs \(best.rect)", file: file, line: line)
-        XCTAssertEqual(ImageKernels.boxPoints(rect).flatMap { [$0.x.bitPattern, $0.y.bitPattern] }, best.box_bits,
-                       "\(tag): boxPoints", file: file, line: line)
+        XCTAssertEqual(
+            [rect.center.x, rect.center.y, rect.size.width, rect.size.height, rect.angle].map(\.bitPattern),
+            best.rect_bits, "\(tag): minAreaRect \(rect) vs \(best.rect)", file: file, line: line)
+        XCTAssertEqual(
+            ImageKernels.boxPoints(rect).flatMap { [$0.x.bitPattern, $0.y.bitPattern] }, best.box_bits,
+            "\(tag): boxPoints", file: file, line: line)
     }
 
     func contourDigest(_ contours: [[ImageKernels.Point]]) -> String {
@@ -406,7 +462,8 @@ struct WarpGoldens: Decodable {
 struct ContourCase: Decodable {
     struct Entry: Decodable { let n: Int, first: [[Int32]], area: Double }
     struct Largest: Decodable {
-        let index: Int, area: Double, hull: [Int], hull_clockwise: [Int], rect: [Double], rect_bits: [UInt32], box_bits: [UInt32]
+        let index: Int, area: Double, hull: [Int], hull_clockwise: [Int], rect: [Double], rect_bits: [UInt32],
+            box_bits: [UInt32]
     }
     let count: Int, digest: String, contours: [Entry], largest: Largest?
     // Synthetic masks
@@ -428,7 +485,8 @@ struct ContourGoldens: Decodable {
 
 enum Synthetic {
     static func hash(_ x: Int, _ y: Int, _ c: Int, _ seed: UInt32) -> UInt32 {
-        var v = seed &* 0x9E37_79B9 &+ UInt32(truncatingIfNeeded: y) &* 0x85EB_CA6B
+        var v =
+            seed &* 0x9E37_79B9 &+ UInt32(truncatingIfNeeded: y) &* 0x85EB_CA6B
             &+ UInt32(truncatingIfNeeded: x) &* 0xC2B2_AE35 &+ UInt32(truncatingIfNeeded: c) &* 0x27D4_EB2F
         v ^= v >> 16
         v = v &* 0x7FEB_352D
@@ -444,7 +502,9 @@ enum Synthetic {
             for x in 0..<width {
                 for c in 0..<channels {
                     let h = hash(x, y, c, seed)
-                    out[(y * width + x) * channels + c] = kind == "noise" ? UInt8(h >> 24)
+                    out[(y * width + x) * channels + c] =
+                        kind == "noise"
+                        ? UInt8(h >> 24)
                         : UInt8((7 * x + 3 * y + 50 * c + Int(h >> 29)) & 255)
                 }
             }
@@ -489,7 +549,9 @@ enum SHA256 {
     }
 
     static func hex(_ message: [UInt8]) -> String {
-        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        var h: [UInt32] = [
+            0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+        ]
         var data = message
         let bitLength = UInt64(message.count) * 8
         data.append(0x80)
@@ -500,7 +562,8 @@ enum SHA256 {
         for block in stride(from: 0, to: data.count, by: 64) {
             for t in 0..<16 {
                 let b = block + 4 * t
-                w[t] = UInt32(data[b]) << 24 | UInt32(data[b + 1]) << 16 | UInt32(data[b + 2]) << 8 | UInt32(data[b + 3])
+                w[t] =
+                    UInt32(data[b]) << 24 | UInt32(data[b + 1]) << 16 | UInt32(data[b + 2]) << 8 | UInt32(data[b + 3])
             }
             for t in 16..<64 {
                 let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
@@ -526,17 +589,27 @@ enum SHA256 {
 /// pixels as cv2.imread here (Tools/gen_image_op_goldens.py checks that for every file the goldens use).
 struct JPEGDecoder {
     typealias InitFn = @convention(c) () -> UnsafeMutableRawPointer?
-    typealias HeaderFn = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, UInt, UnsafeMutablePointer<Int32>?,
-                                         UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?) -> Int32
-    typealias DecodeFn = @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, UInt, UnsafeMutablePointer<UInt8>?,
-                                         Int32, Int32, Int32, Int32, Int32) -> Int32
+    typealias HeaderFn =
+        @convention(c) (
+            UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, UInt, UnsafeMutablePointer<Int32>?,
+            UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<Int32>?
+        ) -> Int32
+    typealias DecodeFn =
+        @convention(c) (
+            UnsafeMutableRawPointer?, UnsafePointer<UInt8>?, UInt, UnsafeMutablePointer<UInt8>?,
+            Int32, Int32, Int32, Int32, Int32
+        ) -> Int32
     typealias DestroyFn = @convention(c) (UnsafeMutableRawPointer?) -> Int32
     let initialise: InitFn, header: HeaderFn, decode: DecodeFn, destroy: DestroyFn
 
     init?() {
-        guard let lib = openLibrary(["libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib", "libturbojpeg.dylib"]),
-              let a = dlsym(lib, "tjInitDecompress"), let b = dlsym(lib, "tjDecompressHeader3"),
-              let c = dlsym(lib, "tjDecompress2"), let d = dlsym(lib, "tjDestroy") else { return nil }
+        guard
+            let lib = openLibrary([
+                "libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib", "libturbojpeg.dylib",
+            ]),
+            let a = dlsym(lib, "tjInitDecompress"), let b = dlsym(lib, "tjDecompressHeader3"),
+            let c = dlsym(lib, "tjDecompress2"), let d = dlsym(lib, "tjDestroy")
+        else { return nil }
         initialise = unsafeBitCast(a, to: InitFn.self)
         header = unsafeBitCast(b, to: HeaderFn.self)
         decode = unsafeBitCast(c, to: DecodeFn.self)
@@ -548,10 +621,14 @@ struct JPEGDecoder {
         guard let handle = initialise() else { throw DecodeError.failed(url.path) }
         defer { _ = destroy(handle) }
         var w: Int32 = 0, h: Int32 = 0, sub: Int32 = 0, cs: Int32 = 0
-        guard header(handle, bytes, UInt(bytes.count), &w, &h, &sub, &cs) == 0 else { throw DecodeError.failed(url.path) }
+        guard header(handle, bytes, UInt(bytes.count), &w, &h, &sub, &cs) == 0 else {
+            throw DecodeError.failed(url.path)
+        }
         var out = [UInt8](repeating: 0, count: Int(w) * Int(h) * 3)
         let tjpfBGR: Int32 = 1
-        let rc = out.withUnsafeMutableBufferPointer { decode(handle, bytes, UInt(bytes.count), $0.baseAddress, w, 0, h, tjpfBGR, 0) }
+        let rc = out.withUnsafeMutableBufferPointer {
+            decode(handle, bytes, UInt(bytes.count), $0.baseAddress, w, 0, h, tjpfBGR, 0)
+        }
         guard rc == 0 else { throw DecodeError.failed(url.path) }
         return (out, Int(w), Int(h))
     }
@@ -569,9 +646,11 @@ struct PNGDecoder {
 
     init?() {
         guard let lib = openLibrary(["libspng.so.0", "libspng.so", "libspng.0.dylib", "libspng.dylib"]),
-              let a = dlsym(lib, "spng_ctx_new"), let b = dlsym(lib, "spng_ctx_free"), let c = dlsym(lib, "spng_set_png_buffer"),
-              let d = dlsym(lib, "spng_get_ihdr"), let e = dlsym(lib, "spng_decoded_image_size"),
-              let f = dlsym(lib, "spng_decode_image") else { return nil }
+            let a = dlsym(lib, "spng_ctx_new"), let b = dlsym(lib, "spng_ctx_free"),
+            let c = dlsym(lib, "spng_set_png_buffer"),
+            let d = dlsym(lib, "spng_get_ihdr"), let e = dlsym(lib, "spng_decoded_image_size"),
+            let f = dlsym(lib, "spng_decode_image")
+        else { return nil }
         new = unsafeBitCast(a, to: NewFn.self)
         free = unsafeBitCast(b, to: FreeFn.self)
         buffer = unsafeBitCast(c, to: BufferFn.self)
@@ -590,8 +669,9 @@ struct PNGDecoder {
         let decoded: [UInt8]? = bytes.withUnsafeBytes { b in
             var length = 0
             guard buffer(ctx, b.baseAddress, b.count) == 0,
-                  header.withUnsafeMutableBytes({ ihdr(ctx, $0.baseAddress) }) == 0,
-                  size(ctx, fmtG8, &length) == 0, length == Int(header[0]) * Int(header[1]) else { return nil }
+                header.withUnsafeMutableBytes({ ihdr(ctx, $0.baseAddress) }) == 0,
+                size(ctx, fmtG8, &length) == 0, length == Int(header[0]) * Int(header[1])
+            else { return nil }
             var out = [UInt8](repeating: 0, count: length)
             guard out.withUnsafeMutableBytes({ decode(ctx, $0.baseAddress, length, fmtG8, 0) }) == 0 else { return nil }
             return out

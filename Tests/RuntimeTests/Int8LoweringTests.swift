@@ -22,9 +22,11 @@ final class Int8LoweringTests: XCTestCase {
         enum Residual { case none, u8([UInt8], UInt8Encoding) }
 
         /// conv2d_u8s8 with the float32 epilogue; returns float32 values (output nil) or quantised bytes as floats.
-        static func conv(_ qx: [UInt8], _ s: ActivationShape, zx: Int32, sx: Float, _ w: Int8ConvolutionWeights,
-                         outChannels: Int, kernel k: Int, stride: Int, padding: Int, relu: Bool, residual: Residual,
-                         output: UInt8Encoding?) -> (floats: [Float], bytes: [UInt8], shape: ActivationShape) {
+        static func conv(
+            _ qx: [UInt8], _ s: ActivationShape, zx: Int32, sx: Float, _ w: Int8ConvolutionWeights,
+            outChannels: Int, kernel k: Int, stride: Int, padding: Int, relu: Bool, residual: Residual,
+            output: UInt8Encoding?
+        ) -> (floats: [Float], bytes: [UInt8], shape: ActivationShape) {
             let oh = (s.height + 2 * padding - k) / stride + 1, ow = (s.width + 2 * padding - k) / stride + 1
             var floats = [Float](repeating: 0, count: outChannels * oh * ow)
             var bytes = [UInt8](repeating: 0, count: floats.count)
@@ -70,8 +72,9 @@ final class Int8LoweringTests: XCTestCase {
             for i in 0..<per { q[o * per + i] = Int8((w[o * per + i] / scales[o]).rounded(.toNearestOrEven)) }
         }
         let dequantized = q.enumerated().map { Float($0.element) * scales[$0.offset / per] }
-        return ConvolutionWeights(name: name, weights: dequantized, bias: b, outChannels: out, inChannels: inC, kernel: k,
-                                  int8: Int8ConvolutionWeights(values: q, scales: scales, bias: b))
+        return ConvolutionWeights(
+            name: name, weights: dequantized, bias: b, outChannels: out, inChannels: inC, kernel: k,
+            int8: Int8ConvolutionWeights(values: q, scales: scales, bias: b))
     }
 
     /// x -> A (int8, s2) -> max-pool -> B (int8, uint8 residual = the pool) -> window W -> { X: int8 correlation with a
@@ -82,11 +85,11 @@ final class Int8LoweringTests: XCTestCase {
         var g = GraphBuilder()
         let x = g.input("x", ActivationShape(3, 21, 21))
         let kernelInput = g.input("k", ActivationShape(8, 3, 3))
-        let va = try g.conv2d("A", x, a, stride: 2, padding: 1, relu: true)                 // 8x11x11
-        let vp = try g.maxPool2d("P", va, kernel: 3, stride: 2, padding: 1)                // 8x6x6
-        let vb = try g.conv2d("B", vp, b, padding: 1, relu: true, residual: vp)            // 8x6x6
-        let vw = try g.window("W", vb, top: -1, left: 1, height: 6, width: 6)               // zero row on top
-        let vx = try g.depthwiseCrossCorrelation("X", search: vw, kernel: kernelInput)     // 8x4x4
+        let va = try g.conv2d("A", x, a, stride: 2, padding: 1, relu: true)   // 8x11x11
+        let vp = try g.maxPool2d("P", va, kernel: 3, stride: 2, padding: 1)   // 8x6x6
+        let vb = try g.conv2d("B", vp, b, padding: 1, relu: true, residual: vp)   // 8x6x6
+        let vw = try g.window("W", vb, top: -1, left: 1, height: 6, width: 6)   // zero row on top
+        let vx = try g.depthwiseCrossCorrelation("X", search: vw, kernel: kernelInput)   // 8x4x4
         g.output("d", try g.conv2d("D", vx, d, relu: false))
         g.output("e", try g.conv2d("E", vw, e, padding: 1, relu: false))
         let graph = g.build()
@@ -94,7 +97,9 @@ final class Int8LoweringTests: XCTestCase {
         var rng = SeededGenerator(seed: 7)
         let image = (0..<(3 * 21 * 21)).map { _ in Float(Int.random(in: 0...255, using: &rng)) }
         let kernelValues = (0..<72).map { _ in Float.random(in: -1...1, using: &rng) }
-        let inputs = ["x": Tensor(shape: [1, 3, 21, 21], floats: image), "k": Tensor(shape: [1, 8, 3, 3], floats: kernelValues)]
+        let inputs = [
+            "x": Tensor(shape: [1, 3, 21, 21], floats: image), "k": Tensor(shape: [1, 8, 3, 3], floats: kernelValues),
+        ]
 
         // Encodings from a float run's ranges, as a calibration would pick them.
         var ranges: [String: (Float, Float)] = [:]
@@ -113,47 +118,66 @@ final class Int8LoweringTests: XCTestCase {
 
         // The specification, step by step.
         let qx = image.map { UInt8($0) }
-        let ya = Spec.conv(qx, ActivationShape(3, 21, 21), zx: 0, sx: 1, a.int8!, outChannels: 8, kernel: 3, stride: 2,
-                           padding: 1, relu: true, residual: .none, output: ea)
+        let ya = Spec.conv(
+            qx, ActivationShape(3, 21, 21), zx: 0, sx: 1, a.int8!, outChannels: 8, kernel: 3, stride: 2,
+            padding: 1, relu: true, residual: .none, output: ea)
         var qp = [UInt8](repeating: 0, count: 8 * 36)
-        for c in 0..<8 { for y in 0..<6 { for xx in 0..<6 {
-            var m: UInt8 = 0
-            for ky in -1...1 { for kx in -1...1 {
-                let iy = 2 * y + ky, ix = 2 * xx + kx
-                if iy >= 0, iy < 11, ix >= 0, ix < 11 { m = max(m, ya.bytes[(c * 11 + iy) * 11 + ix]) }
-            } }
-            qp[(c * 6 + y) * 6 + xx] = m
-        } } }
-        let yb = Spec.conv(qp, ActivationShape(8, 6, 6), zx: ea.zeroPoint, sx: ea.scale, b.int8!, outChannels: 8, kernel: 3,
-                           stride: 1, padding: 1, relu: true, residual: .u8(qp, ea), output: eb)
+        for c in 0..<8 {
+            for y in 0..<6 {
+                for xx in 0..<6 {
+                    var m: UInt8 = 0
+                    for ky in -1...1 {
+                        for kx in -1...1 {
+                            let iy = 2 * y + ky, ix = 2 * xx + kx
+                            if iy >= 0, iy < 11, ix >= 0, ix < 11 { m = max(m, ya.bytes[(c * 11 + iy) * 11 + ix]) }
+                        }
+                    }
+                    qp[(c * 6 + y) * 6 + xx] = m
+                }
+            }
+        }
+        let yb = Spec.conv(
+            qp, ActivationShape(8, 6, 6), zx: ea.zeroPoint, sx: ea.scale, b.int8!, outChannels: 8, kernel: 3,
+            stride: 1, padding: 1, relu: true, residual: .u8(qp, ea), output: eb)
         var qw = [UInt8](repeating: UInt8(eb.zeroPoint), count: 8 * 36)
-        for c in 0..<8 { for y in 0..<6 { for xx in 0..<6 {
-            let sy = y - 1, sx = xx + 1
-            if sy >= 0, sy < 6, sx < 6 { qw[(c * 6 + y) * 6 + xx] = yb.bytes[(c * 6 + sy) * 6 + sx] }
-        } } }
+        for c in 0..<8 {
+            for y in 0..<6 {
+                for xx in 0..<6 {
+                    let sy = y - 1, sx = xx + 1
+                    if sy >= 0, sy < 6, sx < 6 { qw[(c * 6 + y) * 6 + xx] = yb.bytes[(c * 6 + sy) * 6 + sx] }
+                }
+            }
+        }
         var qxc = [UInt8](repeating: 0, count: 8 * 16)
         for c in 0..<8 {
             let kc = Array(kernelValues[(c * 9)..<(c * 9 + 9)])
             let m = kc.map(abs).max()!
             let sk = m / 127
             let qk = kc.map { Int32(($0 / sk).rounded(.toNearestOrEven)) }
-            for y in 0..<4 { for xx in 0..<4 {
-                var acc: Int32 = 0
-                for u in 0..<3 { for v in 0..<3 {
-                    acc += qk[u * 3 + v] * (Int32(qw[(c * 6 + y + u) * 6 + xx + v]) - eb.zeroPoint)
-                } }
-                qxc[(c * 4 + y) * 4 + xx] = Spec.quantize(Float(acc) * (eb.scale * sk), ex)
-            } }
+            for y in 0..<4 {
+                for xx in 0..<4 {
+                    var acc: Int32 = 0
+                    for u in 0..<3 {
+                        for v in 0..<3 {
+                            acc += qk[u * 3 + v] * (Int32(qw[(c * 6 + y + u) * 6 + xx + v]) - eb.zeroPoint)
+                        }
+                    }
+                    qxc[(c * 4 + y) * 4 + xx] = Spec.quantize(Float(acc) * (eb.scale * sk), ex)
+                }
+            }
         }
-        let yd = Spec.conv(qxc, ActivationShape(8, 4, 4), zx: ex.zeroPoint, sx: ex.scale, d.int8!, outChannels: 4, kernel: 1,
-                           stride: 1, padding: 0, relu: false, residual: .none, output: nil)
+        let yd = Spec.conv(
+            qxc, ActivationShape(8, 4, 4), zx: ex.zeroPoint, sx: ex.scale, d.int8!, outChannels: 4, kernel: 1,
+            stride: 1, padding: 0, relu: false, residual: .none, output: nil)
         // E is float32: the float kernel on W dequantised, on the same float tier.
         var ge = GraphBuilder()
         let we = ge.input("w", ActivationShape(8, 6, 6))
         ge.output("e", try ge.conv2d("E", we, e, padding: 1, relu: false))
         let wDequantized = Tensor(shape: [1, 8, 6, 6], floats: qw.map { Spec.dequantize($0, eb) })
 
-        for (fp32Tier, int8Tier) in [(SM_TIER_REFERENCE, SM_INT8_TIER_REFERENCE), (sm_active_tier(), sm_int8_active_tier())] {
+        for (fp32Tier, int8Tier) in [
+            (SM_TIER_REFERENCE, SM_INT8_TIER_REFERENCE), (sm_active_tier(), sm_int8_active_tier()),
+        ] {
             for threads in [1, 2] {
                 let config = Int8Configuration(encodings: encodings, float32Nodes: ["E"], tier: int8Tier)
                 let executor = try Executor(graph: graph, threads: threads, tier: fp32Tier, int8: config)
@@ -165,7 +189,8 @@ final class Int8LoweringTests: XCTestCase {
                 XCTAssertEqual(out["d"]!.floats, yd.floats, "D: \(label)")
                 let eReference = try Executor(graph: ge.build(), tier: fp32Tier).run(["w": wDequantized])["e"]!
                 XCTAssertEqual(out["e"]!.floats, eReference.floats, "E: \(label)")
-                XCTAssertEqual(observedA, ya.bytes.map { Spec.dequantize($0, ea) }, "observer sees A dequantised: \(label)")
+                XCTAssertEqual(
+                    observedA, ya.bytes.map { Spec.dequantize($0, ea) }, "observer sees A dequantised: \(label)")
                 // A second run reuses the buffers and gives the same bytes.
                 XCTAssertEqual(try executor.run(inputs)["d"]!.floats, yd.floats)
             }
@@ -173,7 +198,8 @@ final class Int8LoweringTests: XCTestCase {
 
         // Close to the float graph (the int8 error is small, not zero).
         let reference = try float.run(inputs)["d"]!.floats
-        let quantized = try Executor(graph: graph, int8: Int8Configuration(encodings: encodings)).run(inputs)["d"]!.floats
+        let quantized = try Executor(graph: graph, int8: Int8Configuration(encodings: encodings)).run(inputs)["d"]!
+            .floats
         let error = zip(reference, quantized).map { ($0 - $1) * ($0 - $1) }.reduce(0, +)
         let signal = reference.map { $0 * $0 }.reduce(0, +)
         XCTAssertGreaterThan(10 * log10(signal / error), 20, "int8 output SQNR")
@@ -188,10 +214,14 @@ final class Int8LoweringTests: XCTestCase {
         g.output("y", try g.conv2d("A", x, a, padding: 1, relu: true))
         let graph = g.build()
         var rng = SeededGenerator(seed: 3)
-        let input = ["x": Tensor(shape: [3, 9, 9], floats: (0..<243).map { _ in Float.random(in: 0...1, using: &rng) })]
+        let input = [
+            "x": Tensor(shape: [3, 9, 9], floats: (0..<243).map { _ in Float.random(in: 0...1, using: &rng) })
+        ]
         let float = try Executor(graph: graph).run(input)["y"]!
-        for config in [Int8Configuration(encodings: [:]),
-                       Int8Configuration(encodings: ["x": UInt8Encoding(scale: 1, zeroPoint: 0)], float32Nodes: ["A"])] {
+        for config in [
+            Int8Configuration(encodings: [:]),
+            Int8Configuration(encodings: ["x": UInt8Encoding(scale: 1, zeroPoint: 0)], float32Nodes: ["A"]),
+        ] {
             let executor = try Executor(graph: graph, int8: config)
             XCTAssertEqual(executor.int8Nodes, [])
             XCTAssertEqual(try executor.run(input)["y"]!, float)
@@ -206,14 +236,17 @@ final class Int8LoweringTests: XCTestCase {
         sm_quantize_f32_u8(values, values.count, 1 / e.scale, e.zeroPoint, &q)
         XCTAssertEqual(q, values.map { Spec.quantize($0, e) })
         XCTAssertEqual(Array(q.prefix(4)), [10, 10, 12, 10])   // 0.5 and -0.5 round to even (0), 1.5 to 2
-        XCTAssertEqual(q[6], 0)                                 // NaN -> -512 -> clamped to 0
+        XCTAssertEqual(q[6], 0)   // NaN -> -512 -> clamped to 0
         // Many values, halves and near-halves included, against the rule written with Swift's rounding.
         var rng = SeededGenerator(seed: 21)
         let many: [Float] = (0..<20_000).map { i in
             let v = Float.random(in: -300...300, using: &rng)
             return i % 3 == 0 ? (v * 2).rounded() / 2 : (i % 3 == 1 ? v.rounded().nextUp : v)
         }
-        for e in [UInt8Encoding(scale: 1, zeroPoint: 128), UInt8Encoding(scale: 0.37, zeroPoint: 3), UInt8Encoding(scale: 2.5, zeroPoint: 255)] {
+        for e in [
+            UInt8Encoding(scale: 1, zeroPoint: 128), UInt8Encoding(scale: 0.37, zeroPoint: 3),
+            UInt8Encoding(scale: 2.5, zeroPoint: 255),
+        ] {
             var out = [UInt8](repeating: 0, count: many.count)
             sm_quantize_f32_u8(many, many.count, 1 / e.scale, e.zeroPoint, &out)
             XCTAssertEqual(out, many.map { Spec.quantize($0, e) }, "\(e)")

@@ -48,8 +48,10 @@ final class OperationTableTests: XCTestCase {
 
     // MARK: Checking
 
-    func check(_ got: [Float], _ reference: [Double], magnitude: [Double]? = nil, _ tolerance: Tolerance,
-               _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+    func check(
+        _ got: [Float], _ reference: [Double], magnitude: [Double]? = nil, _ tolerance: Tolerance,
+        _ label: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         guard got.count == reference.count else {
             return XCTFail("\(label): \(got.count) values, reference \(reference.count)", file: file, line: line)
         }
@@ -62,7 +64,8 @@ final class OperationTableTests: XCTestCase {
             if !(excess <= worst) { worst = excess; worstIndex = i }   // NaN counts as a failure
         }
         if worst > 1 || worst.isNaN {
-            XCTFail("\(label): value \(worstIndex) is \(got[worstIndex]), reference \(reference[worstIndex]), "
+            XCTFail(
+                "\(label): value \(worstIndex) is \(got[worstIndex]), reference \(reference[worstIndex]), "
                     + "beyond \(tolerance)", file: file, line: line)
         }
     }
@@ -73,8 +76,10 @@ final class OperationTableTests: XCTestCase {
     }
 
     /// Runs a one-output graph on a float32 tier (and an int8 configuration, when given).
-    func run(_ graph: Graph, _ inputs: [String: Tensor], tier: sm_tier, int8: Int8Configuration? = nil,
-             threads: Int = 1, expectInt8 nodes: [String]? = nil) throws -> [Float] {
+    func run(
+        _ graph: Graph, _ inputs: [String: Tensor], tier: sm_tier, int8: Int8Configuration? = nil,
+        threads: Int = 1, expectInt8 nodes: [String]? = nil
+    ) throws -> [Float] {
         let executor = try Executor(graph: graph, threads: threads, tier: tier, int8: int8)
         if let nodes { XCTAssertEqual(executor.int8Nodes, nodes, "lowering") }
         return try XCTUnwrap(executor.run(inputs)["y"]).floats
@@ -84,9 +89,12 @@ final class OperationTableTests: XCTestCase {
 
     enum Reference {
         /// conv2d with bias, optional residual and ReLU; weights OIHW. Returns values and magnitudes.
-        static func conv(_ x: [Double], _ s: ActivationShape, _ w: [Double], _ bias: [Double], out: Int, k: Int,
-                         stride: Int, padding: Int, dilation: Int, relu: Bool, residual: [Double]?)
-            -> (values: [Double], magnitude: [Double]) {
+        static func conv(
+            _ x: [Double], _ s: ActivationShape, _ w: [Double], _ bias: [Double], out: Int, k: Int,
+            stride: Int, padding: Int, dilation: Int, relu: Bool, residual: [Double]?
+        )
+            -> (values: [Double], magnitude: [Double])
+        {
             let span = dilation * (k - 1) + 1
             let oh = (s.height + 2 * padding - span) / stride + 1, ow = (s.width + 2 * padding - span) / stride + 1
             var values = [Double](repeating: 0, count: out * oh * ow), magnitude = values
@@ -97,9 +105,12 @@ final class OperationTableTests: XCTestCase {
                         for c in 0..<s.channels {
                             for ky in 0..<k {
                                 for kx in 0..<k {
-                                    let iy = y * stride - padding + ky * dilation, ix = xx * stride - padding + kx * dilation
+                                    let iy = y * stride - padding + ky * dilation,
+                                        ix = xx * stride - padding + kx * dilation
                                     guard iy >= 0, iy < s.height, ix >= 0, ix < s.width else { continue }
-                                    let p = x[(c * s.height + iy) * s.width + ix] * w[((o * s.channels + c) * k + ky) * k + kx]
+                                    let p =
+                                        x[(c * s.height + iy) * s.width + ix]
+                                        * w[((o * s.channels + c) * k + ky) * k + kx]
                                     sum += p
                                     m += abs(p)
                                 }
@@ -116,8 +127,11 @@ final class OperationTableTests: XCTestCase {
         }
 
         /// Transposed convolution, stride == kernel, no padding; weights (in, out, k, k).
-        static func convTranspose(_ x: [Double], _ s: ActivationShape, _ w: [Double], _ bias: [Double], out: Int, k: Int)
-            -> (values: [Double], magnitude: [Double]) {
+        static func convTranspose(
+            _ x: [Double], _ s: ActivationShape, _ w: [Double], _ bias: [Double], out: Int, k: Int
+        )
+            -> (values: [Double], magnitude: [Double])
+        {
             let oh = s.height * k, ow = s.width * k
             var values = [Double](repeating: 0, count: out * oh * ow), magnitude = values
             for o in 0..<out {
@@ -125,7 +139,9 @@ final class OperationTableTests: XCTestCase {
                     for xx in 0..<ow {
                         var sum = bias[o], m = abs(bias[o])
                         for c in 0..<s.channels {
-                            let p = x[(c * s.height + y / k) * s.width + xx / k] * w[((c * out + o) * k + y % k) * k + xx % k]
+                            let p =
+                                x[(c * s.height + y / k) * s.width + xx / k]
+                                * w[((c * out + o) * k + y % k) * k + xx % k]
                             sum += p
                             m += abs(p)
                         }
@@ -148,7 +164,9 @@ final class OperationTableTests: XCTestCase {
                         for ky in 0..<k {
                             for kx in 0..<k {
                                 let iy = y * stride - padding + ky, ix = xx * stride - padding + kx
-                                if iy >= 0, iy < s.height, ix >= 0, ix < s.width { m = max(m, x[(c * s.height + iy) * s.width + ix]) }
+                                if iy >= 0, iy < s.height, ix >= 0, ix < s.width {
+                                    m = max(m, x[(c * s.height + iy) * s.width + ix])
+                                }
                             }
                         }
                         out[(c * oh + y) * ow + xx] = m
@@ -164,7 +182,8 @@ final class OperationTableTests: XCTestCase {
             for c in 0..<s.channels {
                 for y in 0..<height {
                     for xx in 0..<width {
-                        out[(c * height + y) * width + xx] = x[(c * s.height + y * s.height / height) * s.width + xx * s.width / width]
+                        out[(c * height + y) * width + xx] =
+                            x[(c * s.height + y * s.height / height) * s.width + xx * s.width / width]
                     }
                 }
             }
@@ -172,8 +191,10 @@ final class OperationTableTests: XCTestCase {
         }
 
         /// out[c,y,x] = in[c, y + top, x + left], `fill` outside.
-        static func window(_ x: [Double], _ s: ActivationShape, top: Int, left: Int, height: Int, width: Int,
-                           fill: Double = 0) -> [Double] {
+        static func window(
+            _ x: [Double], _ s: ActivationShape, top: Int, left: Int, height: Int, width: Int,
+            fill: Double = 0
+        ) -> [Double] {
             var out = [Double](repeating: fill, count: s.channels * height * width)
             for c in 0..<s.channels {
                 for y in 0..<height {
@@ -189,8 +210,11 @@ final class OperationTableTests: XCTestCase {
         }
 
         /// Depth-wise valid cross-correlation.
-        static func correlation(_ x: [Double], _ s: ActivationShape, _ kernel: [Double], kh: Int, kw: Int)
-            -> (values: [Double], magnitude: [Double]) {
+        static func correlation(
+            _ x: [Double], _ s: ActivationShape, _ kernel: [Double], kh: Int, kw: Int
+        )
+            -> (values: [Double], magnitude: [Double])
+        {
             let oh = s.height - kh + 1, ow = s.width - kw + 1
             var values = [Double](repeating: 0, count: s.channels * oh * ow), magnitude = values
             for c in 0..<s.channels {
@@ -217,14 +241,20 @@ final class OperationTableTests: XCTestCase {
             let q = (v / Double(e.scale)).rounded(.toNearestOrEven) + Double(e.zeroPoint)
             return min(255, max(0, q))
         }
-        static func dequantize(_ q: Double, _ e: UInt8Encoding) -> Double { (q - Double(e.zeroPoint)) * Double(e.scale) }
+        static func dequantize(_ q: Double, _ e: UInt8Encoding) -> Double {
+            (q - Double(e.zeroPoint)) * Double(e.scale)
+        }
     }
 
     // MARK: Weights and inputs
 
-    func convWeights(_ name: String, out: Int, in inC: Int, k: Int, seed: UInt64, int8: Bool = false) -> ConvolutionWeights {
+    func convWeights(
+        _ name: String, out: Int, in inC: Int, k: Int, seed: UInt64, int8: Bool = false
+    ) -> ConvolutionWeights {
         let w = random(out * inC * k * k, -0.5...0.5, seed: seed), b = random(out, -0.2...0.2, seed: seed + 1000)
-        guard int8 else { return ConvolutionWeights(name: name, weights: w, bias: b, outChannels: out, inChannels: inC, kernel: k) }
+        guard int8 else {
+            return ConvolutionWeights(name: name, weights: w, bias: b, outChannels: out, inChannels: inC, kernel: k)
+        }
         let per = inC * k * k
         var q = [Int8](repeating: 0, count: w.count), scales = [Float](repeating: 0, count: out)
         for o in 0..<out {
@@ -232,8 +262,9 @@ final class OperationTableTests: XCTestCase {
             for i in 0..<per { q[o * per + i] = Int8((w[o * per + i] / scales[o]).rounded(.toNearestOrEven)) }
         }
         let dequantized = q.enumerated().map { Float($0.element) * scales[$0.offset / per] }
-        return ConvolutionWeights(name: name, weights: dequantized, bias: b, outChannels: out, inChannels: inC, kernel: k,
-                                  int8: Int8ConvolutionWeights(values: q, scales: scales, bias: b))
+        return ConvolutionWeights(
+            name: name, weights: dequantized, bias: b, outChannels: out, inChannels: inC, kernel: k,
+            int8: Int8ConvolutionWeights(values: q, scales: scales, bias: b))
     }
 
     /// The real weights an int8 convolution computes with: values x per-channel scale, in double.
@@ -274,7 +305,9 @@ final class OperationTableTests: XCTestCase {
         ConvCase(inC: 3, outC: 4, k: 7, stride: 2, padding: 3, dilation: 1, relu: true, residual: false, h: 21, w: 21),
         ConvCase(inC: 5, outC: 7, k: 5, stride: 1, padding: 0, dilation: 1, relu: false, residual: false, h: 5, w: 5),
         ConvCase(inC: 9, outC: 33, k: 1, stride: 2, padding: 0, dilation: 1, relu: true, residual: false, h: 7, w: 6),
-        ConvCase(inC: 32, outC: 16, k: 3, stride: 1, padding: 1, dilation: 1, relu: true, residual: true, h: 17, w: 17, threads: 2),
+        ConvCase(
+            inC: 32, outC: 16, k: 3, stride: 1, padding: 1, dilation: 1, relu: true, residual: true, h: 17, w: 17,
+            threads: 2),
     ]
 
     func testConvolution() throws {
@@ -287,11 +320,15 @@ final class OperationTableTests: XCTestCase {
             var residual: ValueID?
             if c.residual {
                 let span = c.dilation * (c.k - 1) + 1
-                residualShape = ActivationShape(c.outC, (c.h + 2 * c.padding - span) / c.stride + 1, (c.w + 2 * c.padding - span) / c.stride + 1)
+                residualShape = ActivationShape(
+                    c.outC, (c.h + 2 * c.padding - span) / c.stride + 1, (c.w + 2 * c.padding - span) / c.stride + 1)
                 residual = g.input("r", residualShape!)
             }
-            g.output("y", try g.conv2d("conv", x, weights, stride: c.stride, padding: c.padding, dilation: c.dilation,
-                                       relu: c.relu, residual: residual))
+            g.output(
+                "y",
+                try g.conv2d(
+                    "conv", x, weights, stride: c.stride, padding: c.padding, dilation: c.dilation,
+                    relu: c.relu, residual: residual))
             let input = random(shape.count, -1...1, seed: UInt64(10 * n + 2))
             var feeds = ["x": Tensor(shape: shape.dims, floats: input)]
             var residualValues: [Float]?
@@ -299,9 +336,10 @@ final class OperationTableTests: XCTestCase {
                 residualValues = random(rs.count, -1...1, seed: UInt64(10 * n + 3))
                 feeds["r"] = Tensor(shape: rs.dims, floats: residualValues!)
             }
-            let ref = Reference.conv(input.map(Double.init), shape, weights.weights.map(Double.init), weights.bias.map(Double.init),
-                                     out: c.outC, k: c.k, stride: c.stride, padding: c.padding, dilation: c.dilation,
-                                     relu: c.relu, residual: residualValues?.map(Double.init))
+            let ref = Reference.conv(
+                input.map(Double.init), shape, weights.weights.map(Double.init), weights.bias.map(Double.init),
+                out: c.outC, k: c.k, stride: c.stride, padding: c.padding, dilation: c.dilation,
+                relu: c.relu, residual: residualValues?.map(Double.init))
             for tier in Self.float32Tiers {
                 let got = try run(g.build(), feeds, tier: tier, threads: c.threads)
                 check(got, ref.values, magnitude: ref.magnitude, .float32Sum, "\(c.label), tier \(tier.rawValue)")
@@ -313,19 +351,24 @@ final class OperationTableTests: XCTestCase {
         // (in, out, kernel, input height, width): the refine deconvolution's shape (1x1 input, large kernel), odd sizes.
         let cases = [(16, 2, 15, 1, 1), (4, 3, 2, 3, 5), (1, 1, 1, 1, 1), (9, 5, 3, 2, 4)]
         for (n, (inC, outC, k, h, w)) in cases.enumerated() {
-            let wv = random(inC * outC * k * k, -0.5...0.5, seed: UInt64(100 + n)), bv = random(outC, -0.2...0.2, seed: UInt64(200 + n))
-            let weights = try TransposedConvolutionWeights(name: "deconv", weight: Tensor(shape: [inC, outC, k, k], floats: wv),
-                                                          bias: Tensor(shape: [outC], floats: bv))
+            let wv = random(inC * outC * k * k, -0.5...0.5, seed: UInt64(100 + n)),
+                bv = random(outC, -0.2...0.2, seed: UInt64(200 + n))
+            let weights = try TransposedConvolutionWeights(
+                name: "deconv", weight: Tensor(shape: [inC, outC, k, k], floats: wv),
+                bias: Tensor(shape: [outC], floats: bv))
             let shape = ActivationShape(inC, h, w)
             var g = GraphBuilder()
             g.output("y", try g.convTranspose2d("deconv", g.input("x", shape), weights))
             let input = random(shape.count, -1...1, seed: UInt64(300 + n))
-            let ref = Reference.convTranspose(input.map(Double.init), shape, wv.map(Double.init), bv.map(Double.init), out: outC, k: k)
+            let ref = Reference.convTranspose(
+                input.map(Double.init), shape, wv.map(Double.init), bv.map(Double.init), out: outC, k: k)
             for tier in Self.float32Tiers {
                 for threads in [1, 2] {
-                    let got = try run(g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: tier, threads: threads)
-                    check(got, ref.values, magnitude: ref.magnitude, .float32Sum,
-                          "deconv \(inC)->\(outC) k\(k) on \(h)x\(w), tier \(tier.rawValue), \(threads) threads")
+                    let got = try run(
+                        g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: tier, threads: threads)
+                    check(
+                        got, ref.values, magnitude: ref.magnitude, .float32Sum,
+                        "deconv \(inC)->\(outC) k\(k) on \(h)x\(w), tier \(tier.rawValue), \(threads) threads")
                 }
             }
         }
@@ -333,8 +376,10 @@ final class OperationTableTests: XCTestCase {
 
     func testMaxPool() throws {
         // (channels, height, width, kernel, stride, padding)
-        let cases = [(4, 11, 11, 3, 2, 1), (3, 5, 5, 2, 2, 0), (17, 1, 1, 3, 1, 1), (2, 6, 9, 1, 1, 0), (5, 8, 7, 3, 1, 1),
-                     (64, 25, 25, 3, 2, 1)]
+        let cases = [
+            (4, 11, 11, 3, 2, 1), (3, 5, 5, 2, 2, 0), (17, 1, 1, 3, 1, 1), (2, 6, 9, 1, 1, 0), (5, 8, 7, 3, 1, 1),
+            (64, 25, 25, 3, 2, 1),
+        ]
         for (n, (c, h, w, k, stride, padding)) in cases.enumerated() {
             let shape = ActivationShape(c, h, w)
             var g = GraphBuilder()
@@ -343,8 +388,11 @@ final class OperationTableTests: XCTestCase {
             let ref = Reference.maxPool(input.map(Double.init), shape, k: k, stride: stride, padding: padding)
             for tier in Self.float32Tiers {
                 for threads in [1, 2] {
-                    let got = try run(g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: tier, threads: threads)
-                    check(got, ref, .exact, "max-pool k\(k) s\(stride) p\(padding) on \(shape), tier \(tier.rawValue), \(threads) threads")
+                    let got = try run(
+                        g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: tier, threads: threads)
+                    check(
+                        got, ref, .exact,
+                        "max-pool k\(k) s\(stride) p\(padding) on \(shape), tier \(tier.rawValue), \(threads) threads")
                 }
             }
         }
@@ -352,7 +400,10 @@ final class OperationTableTests: XCTestCase {
 
     func testResizeNearest() throws {
         // (channels, in height, in width, out height, out width): up, down, identity, non-integer factors, 1x1.
-        let cases = [(3, 5, 7, 10, 14), (2, 7, 5, 3, 2), (1, 1, 1, 4, 3), (4, 3, 3, 3, 3), (5, 4, 4, 15, 15), (1, 31, 31, 63, 63)]
+        let cases = [
+            (3, 5, 7, 10, 14), (2, 7, 5, 3, 2), (1, 1, 1, 4, 3), (4, 3, 3, 3, 3), (5, 4, 4, 15, 15),
+            (1, 31, 31, 63, 63),
+        ]
         for (n, (c, h, w, oh, ow)) in cases.enumerated() {
             let shape = ActivationShape(c, h, w)
             var g = GraphBuilder()
@@ -371,16 +422,21 @@ final class OperationTableTests: XCTestCase {
     func testWindow() throws {
         let shape = ActivationShape(5, 6, 7)
         let input = random(shape.count, -1...1, seed: 600)
-        let cases = [(0, 0, 6, 7), (1, 2, 3, 4), (-2, -3, 5, 5), (4, 5, 5, 5), (-1, -1, 8, 9), (-3, -4, 12, 15), (6, 0, 2, 7),
-                     (0, 7, 6, 3), (-10, -10, 4, 4), (20, 30, 1, 1)]
+        let cases = [
+            (0, 0, 6, 7), (1, 2, 3, 4), (-2, -3, 5, 5), (4, 5, 5, 5), (-1, -1, 8, 9), (-3, -4, 12, 15), (6, 0, 2, 7),
+            (0, 7, 6, 3), (-10, -10, 4, 4), (20, 30, 1, 1),
+        ]
         for (top, left, h, w) in cases {
             var g = GraphBuilder()
             g.output("y", try g.window("win", g.input("x", shape), top: top, left: left, height: h, width: w))
             let ref = Reference.window(input.map(Double.init), shape, top: top, left: left, height: h, width: w)
             for tier in Self.float32Tiers {
                 for threads in [1, 2] {
-                    let got = try run(g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: tier, threads: threads)
-                    check(got, ref, .exact, "window (\(top), \(left)) \(h)x\(w) of \(shape), tier \(tier.rawValue), \(threads) threads")
+                    let got = try run(
+                        g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: tier, threads: threads)
+                    check(
+                        got, ref, .exact,
+                        "window (\(top), \(left)) \(h)x\(w) of \(shape), tier \(tier.rawValue), \(threads) threads")
                 }
             }
         }
@@ -390,14 +446,19 @@ final class OperationTableTests: XCTestCase {
         for (top, left) in [(-2, 5), (3, -1), (100, 0)] {
             try executor.setWindowOrigin("win", top: top, left: left)
             let got = try XCTUnwrap(executor.run(["x": Tensor(shape: shape.dims, floats: input)])["y"]).floats
-            check(got, Reference.window(input.map(Double.init), shape, top: top, left: left, height: 4, width: 4), .exact,
-                  "window moved to (\(top), \(left))")
+            check(
+                got, Reference.window(input.map(Double.init), shape, top: top, left: left, height: 4, width: 4), .exact,
+                "window moved to (\(top), \(left))")
         }
     }
 
     func testSigmoid() throws {
-        let special: [Float] = [0, -0.0, 1, -1, 20, -20, 88, -88, 100, -100, 1e-8, -1e-8, 0.5, -0.5, 16.6, -16.6, 87.3, -87.3]
-        for (n, shape) in [ActivationShape(1, 1, 1), ActivationShape(3, 5, 7), ActivationShape(1, 127, 127), ActivationShape(2, 3, 3)].enumerated() {
+        let special: [Float] = [
+            0, -0.0, 1, -1, 20, -20, 88, -88, 100, -100, 1e-8, -1e-8, 0.5, -0.5, 16.6, -16.6, 87.3, -87.3,
+        ]
+        for (n, shape) in [
+            ActivationShape(1, 1, 1), ActivationShape(3, 5, 7), ActivationShape(1, 127, 127), ActivationShape(2, 3, 3),
+        ].enumerated() {
             var input = random(shape.count, -12...12, seed: UInt64(700 + n))
             for i in 0..<min(special.count, input.count) { input[i] = special[i] }
             var g = GraphBuilder()
@@ -413,14 +474,17 @@ final class OperationTableTests: XCTestCase {
     func testAdd() throws {
         for (n, shape) in [ActivationShape(1, 1, 1), ActivationShape(3, 5, 7), ActivationShape(17, 9, 9)].enumerated() {
             for relu in [false, true] {
-                let a = random(shape.count, -1...1, seed: UInt64(800 + n)), b = random(shape.count, -1...1, seed: UInt64(900 + n))
+                let a = random(shape.count, -1...1, seed: UInt64(800 + n)),
+                    b = random(shape.count, -1...1, seed: UInt64(900 + n))
                 var g = GraphBuilder()
                 g.output("y", try g.add("add", g.input("a", shape), g.input("b", shape), relu: relu))
                 // Float32 addition is correctly rounded: the double sum rounded to float32 is the exact answer.
                 let ref = zip(a, b).map { Double(Float(Double($0) + Double($1))) }.map { relu ? max(0, $0) : $0 }
                 for tier in Self.float32Tiers {
-                    let got = try run(g.build(), ["a": Tensor(shape: shape.dims, floats: a), "b": Tensor(shape: shape.dims, floats: b)],
-                                      tier: tier)
+                    let got = try run(
+                        g.build(),
+                        ["a": Tensor(shape: shape.dims, floats: a), "b": Tensor(shape: shape.dims, floats: b)],
+                        tier: tier)
                     check(got, ref, .exact, "add\(relu ? " relu" : "") on \(shape), tier \(tier.rawValue)")
                 }
             }
@@ -428,21 +492,27 @@ final class OperationTableTests: XCTestCase {
     }
 
     /// (channels, search height, width, kernel height, width): the tracker's 7x7 on 31x31, 1x1, non-square, 17 channels.
-    static let correlationCases = [(4, 31, 31, 7, 7), (1, 1, 1, 1, 1), (17, 9, 7, 4, 2), (3, 5, 5, 5, 5), (8, 6, 6, 3, 3)]
+    static let correlationCases = [
+        (4, 31, 31, 7, 7), (1, 1, 1, 1, 1), (17, 9, 7, 4, 2), (3, 5, 5, 5, 5), (8, 6, 6, 3, 3),
+    ]
 
     func testDepthwiseCrossCorrelation() throws {
         for (n, (c, sh, sw, kh, kw)) in Self.correlationCases.enumerated() {
             let s = ActivationShape(c, sh, sw), k = ActivationShape(c, kh, kw)
             var g = GraphBuilder()
             g.output("y", try g.depthwiseCrossCorrelation("xcorr", search: g.input("s", s), kernel: g.input("k", k)))
-            let search = random(s.count, -1...1, seed: UInt64(1000 + n)), kernel = random(k.count, -1...1, seed: UInt64(1100 + n))
+            let search = random(s.count, -1...1, seed: UInt64(1000 + n)),
+                kernel = random(k.count, -1...1, seed: UInt64(1100 + n))
             let ref = Reference.correlation(search.map(Double.init), s, kernel.map(Double.init), kh: kh, kw: kw)
             for tier in Self.float32Tiers {
                 for threads in [1, 2] {
-                    let got = try run(g.build(), ["s": Tensor(shape: s.dims, floats: search), "k": Tensor(shape: k.dims, floats: kernel)],
-                                      tier: tier, threads: threads)
-                    check(got, ref.values, magnitude: ref.magnitude, .float32Sum,
-                          "correlation \(s) * \(k), tier \(tier.rawValue), \(threads) threads")
+                    let got = try run(
+                        g.build(),
+                        ["s": Tensor(shape: s.dims, floats: search), "k": Tensor(shape: k.dims, floats: kernel)],
+                        tier: tier, threads: threads)
+                    check(
+                        got, ref.values, magnitude: ref.magnitude, .float32Sum,
+                        "correlation \(s) * \(k), tier \(tier.rawValue), \(threads) threads")
                 }
             }
         }
@@ -462,11 +532,15 @@ final class OperationTableTests: XCTestCase {
             var residual: ValueID?, residualShape: ActivationShape?
             if c.residual {
                 let span = c.dilation * (c.k - 1) + 1
-                residualShape = ActivationShape(c.outC, (c.h + 2 * c.padding - span) / c.stride + 1, (c.w + 2 * c.padding - span) / c.stride + 1)
+                residualShape = ActivationShape(
+                    c.outC, (c.h + 2 * c.padding - span) / c.stride + 1, (c.w + 2 * c.padding - span) / c.stride + 1)
                 residual = g.input("r", residualShape!)
             }
-            g.output("y", try g.conv2d("conv", x, weights, stride: c.stride, padding: c.padding, dilation: c.dilation,
-                                       relu: c.relu, residual: residual))
+            g.output(
+                "y",
+                try g.conv2d(
+                    "conv", x, weights, stride: c.stride, padding: c.padding, dilation: c.dilation,
+                    relu: c.relu, residual: residual))
             let input = onGrid(shape.count, seed: UInt64(10 * n + 6))
             var feeds = ["x": Tensor(shape: shape.dims, floats: input)]
             var residualValues: [Float]?
@@ -474,13 +548,17 @@ final class OperationTableTests: XCTestCase {
                 residualValues = random(rs.count, -1...1, seed: UInt64(10 * n + 7))
                 feeds["r"] = Tensor(shape: rs.dims, floats: residualValues!)
             }
-            let ref = Reference.conv(input.map(Double.init), shape, int8Real(weights), weights.int8!.bias.map(Double.init),
-                                     out: c.outC, k: c.k, stride: c.stride, padding: c.padding, dilation: c.dilation,
-                                     relu: c.relu, residual: residualValues?.map(Double.init))
+            let ref = Reference.conv(
+                input.map(Double.init), shape, int8Real(weights), weights.int8!.bias.map(Double.init),
+                out: c.outC, k: c.k, stride: c.stride, padding: c.padding, dilation: c.dilation,
+                relu: c.relu, residual: residualValues?.map(Double.init))
             for tier in Self.int8Tiers {
                 let config = Int8Configuration(encodings: ["x": e], tier: tier)
-                let got = try run(g.build(), feeds, tier: SM_TIER_REFERENCE, int8: config, threads: c.threads, expectInt8: ["conv"])
-                check(got, ref.values, magnitude: ref.magnitude, .int8Epilogue, "int8 \(c.label), int8 tier \(tier.rawValue)")
+                let got = try run(
+                    g.build(), feeds, tier: SM_TIER_REFERENCE, int8: config, threads: c.threads, expectInt8: ["conv"])
+                check(
+                    got, ref.values, magnitude: ref.magnitude, .int8Epilogue,
+                    "int8 \(c.label), int8 tier \(tier.rawValue)")
             }
         }
     }
@@ -499,9 +577,13 @@ final class OperationTableTests: XCTestCase {
             let ref = Reference.correlation(search.map(Double.init), s, kernel.map(Double.init), kh: kh, kw: kw)
             for tier in Self.int8Tiers {
                 let config = Int8Configuration(encodings: ["s": Self.inputEncoding], tier: tier)
-                let got = try run(g.build(), ["s": Tensor(shape: s.dims, floats: search), "k": Tensor(shape: k.dims, floats: kernel)],
-                                  tier: SM_TIER_REFERENCE, int8: config, expectInt8: ["xcorr"])
-                check(got, ref.values, magnitude: ref.magnitude, .int8Epilogue, "int8 correlation \(s) * \(k), int8 tier \(tier.rawValue)")
+                let got = try run(
+                    g.build(),
+                    ["s": Tensor(shape: s.dims, floats: search), "k": Tensor(shape: k.dims, floats: kernel)],
+                    tier: SM_TIER_REFERENCE, int8: config, expectInt8: ["xcorr"])
+                check(
+                    got, ref.values, magnitude: ref.magnitude, .int8Epilogue,
+                    "int8 correlation \(s) * \(k), int8 tier \(tier.rawValue)")
             }
         }
     }
@@ -513,8 +595,10 @@ final class OperationTableTests: XCTestCase {
         let shape = ActivationShape(6, 11, 9)
         let weights = convWeights("conv", out: 8, in: 6, k: 3, seed: 1400, int8: true)
         let input = onGrid(shape.count, seed: 1401)
-        let conv = Reference.conv(input.map(Double.init), shape, int8Real(weights), weights.int8!.bias.map(Double.init),
-                                  out: 8, k: 3, stride: 1, padding: 1, dilation: 1, relu: false, residual: nil).values
+        let conv = Reference.conv(
+            input.map(Double.init), shape, int8Real(weights), weights.int8!.bias.map(Double.init),
+            out: 8, k: 3, stride: 1, padding: 1, dilation: 1, relu: false, residual: nil
+        ).values
         let (lo, hi) = (min(0, conv.min()!), max(0, conv.max()!))
         let scale = Float((hi - lo) / 255)
         let convEncoding = UInt8Encoding(scale: scale, zeroPoint: Int32((-lo / Double(scale)).rounded()))
@@ -523,14 +607,24 @@ final class OperationTableTests: XCTestCase {
 
         typealias Build = (inout GraphBuilder, ValueID) throws -> ValueID
         let cases: [(String, Build, [Double])] = [
-            ("max-pool k3 s2 p1", { try $0.maxPool2d("op", $1, kernel: 3, stride: 2, padding: 1) },
-             Reference.maxPool(codes, convShape, k: 3, stride: 2, padding: 1)),
-            ("max-pool k2 s2 p0", { try $0.maxPool2d("op", $1, kernel: 2, stride: 2, padding: 0) },
-             Reference.maxPool(codes, convShape, k: 2, stride: 2, padding: 0)),
-            ("window (-2, 3) 7x9", { try $0.window("op", $1, top: -2, left: 3, height: 7, width: 9) },
-             Reference.window(codes, convShape, top: -2, left: 3, height: 7, width: 9, fill: Double(convEncoding.zeroPoint))),
-            ("window (-20, -20) 2x2", { try $0.window("op", $1, top: -20, left: -20, height: 2, width: 2) },
-             Reference.window(codes, convShape, top: -20, left: -20, height: 2, width: 2, fill: Double(convEncoding.zeroPoint))),
+            (
+                "max-pool k3 s2 p1", { try $0.maxPool2d("op", $1, kernel: 3, stride: 2, padding: 1) },
+                Reference.maxPool(codes, convShape, k: 3, stride: 2, padding: 1)
+            ),
+            (
+                "max-pool k2 s2 p0", { try $0.maxPool2d("op", $1, kernel: 2, stride: 2, padding: 0) },
+                Reference.maxPool(codes, convShape, k: 2, stride: 2, padding: 0)
+            ),
+            (
+                "window (-2, 3) 7x9", { try $0.window("op", $1, top: -2, left: 3, height: 7, width: 9) },
+                Reference.window(
+                    codes, convShape, top: -2, left: 3, height: 7, width: 9, fill: Double(convEncoding.zeroPoint))
+            ),
+            (
+                "window (-20, -20) 2x2", { try $0.window("op", $1, top: -20, left: -20, height: 2, width: 2) },
+                Reference.window(
+                    codes, convShape, top: -20, left: -20, height: 2, width: 2, fill: Double(convEncoding.zeroPoint))
+            ),
         ]
         for (label, build, referenceCodes) in cases {
             var g = GraphBuilder()
@@ -539,8 +633,9 @@ final class OperationTableTests: XCTestCase {
             let ref = referenceCodes.map { Reference.dequantize($0, convEncoding) }
             for tier in Self.int8Tiers {
                 let config = Int8Configuration(encodings: ["x": Self.inputEncoding, "conv": convEncoding], tier: tier)
-                let got = try run(g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: SM_TIER_REFERENCE,
-                                  int8: config, expectInt8: ["conv"])
+                let got = try run(
+                    g.build(), ["x": Tensor(shape: shape.dims, floats: input)], tier: SM_TIER_REFERENCE,
+                    int8: config, expectInt8: ["conv"])
                 XCTAssertEqual(got.count, ref.count, label)
                 var stepped = 0
                 for (a, b) in zip(got, ref) {
@@ -549,8 +644,9 @@ final class OperationTableTests: XCTestCase {
                     XCTAssertLessThanOrEqual(error, Double(scale) * 1.000001, "\(label): more than one step off")
                     stepped += 1
                 }
-                XCTAssertLessThanOrEqual(Double(stepped), Self.requantizationStepShare * Double(ref.count),
-                                         "\(label), int8 tier \(tier.rawValue): \(stepped) values one step off")
+                XCTAssertLessThanOrEqual(
+                    Double(stepped), Self.requantizationStepShare * Double(ref.count),
+                    "\(label), int8 tier \(tier.rawValue): \(stepped) values one step off")
                 XCTAssertTrue(ref.contains(0) || !label.hasPrefix("window"), "the window reaches outside")
             }
         }

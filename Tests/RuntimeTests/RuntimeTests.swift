@@ -16,15 +16,18 @@ final class RuntimeTests: XCTestCase {
     func testShapeInferenceAndErrors() throws {
         var g = GraphBuilder()
         let x = g.input("x", ActivationShape(3, 127, 127))
-        let c = try g.conv2d("stem", x, randomConv("stem", out: 4, in: 3, k: 7, seed: 1), stride: 2, padding: 0, relu: true)
+        let c = try g.conv2d(
+            "stem", x, randomConv("stem", out: 4, in: 3, k: 7, seed: 1), stride: 2, padding: 0, relu: true)
         XCTAssertEqual(g.shape(of: c), ActivationShape(4, 61, 61))
         let p = try g.maxPool2d("pool", c, kernel: 3, stride: 2, padding: 1)
         XCTAssertEqual(g.shape(of: p), ActivationShape(4, 31, 31))
-        let d = try g.conv2d("dil", p, randomConv("dil", out: 4, in: 4, k: 3, seed: 2), padding: 2, dilation: 2, relu: false)
+        let d = try g.conv2d(
+            "dil", p, randomConv("dil", out: 4, in: 4, k: 3, seed: 2), padding: 2, dilation: 2, relu: false)
         XCTAssertEqual(g.shape(of: d), ActivationShape(4, 31, 31))
         XCTAssertThrowsError(try g.conv2d("bad", p, randomConv("bad", out: 4, in: 5, k: 1, seed: 3), relu: false))
         XCTAssertThrowsError(try g.add("bad-add", p, c))
-        XCTAssertThrowsError(try g.conv2d("res", p, randomConv("res", out: 8, in: 4, k: 1, seed: 4), relu: true, residual: p))
+        XCTAssertThrowsError(
+            try g.conv2d("res", p, randomConv("res", out: 8, in: 4, k: 1, seed: 4), relu: true, residual: p))
         let w = try g.window("win", p, top: -2, left: 3, height: 5, width: 6)
         XCTAssertEqual(g.shape(of: w), ActivationShape(4, 5, 6))
         let k = try g.window("k", p, top: 0, left: 0, height: 5, width: 5)
@@ -77,7 +80,8 @@ final class RuntimeTests: XCTestCase {
         let c = try g.conv2d("c", x, randomConv("c", out: 64, in: 16, k: 3, seed: 5), padding: 1, relu: true)
         g.output("y", c)
         var rng = SeededGenerator(seed: 6)
-        let input = Tensor(shape: [1, 16, 63, 63], floats: (0..<(16 * 63 * 63)).map { _ in Float.random(in: -1...1, using: &rng) })
+        let input = Tensor(
+            shape: [1, 16, 63, 63], floats: (0..<(16 * 63 * 63)).map { _ in Float.random(in: -1...1, using: &rng) })
         let graph = g.build()
         let one = try Executor(graph: graph, threads: 1).run(["x": input])
         let two = try Executor(graph: graph, threads: 2).run(["x": input])

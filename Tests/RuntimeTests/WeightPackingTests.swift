@@ -7,15 +7,18 @@ import XCTest
 final class WeightPackingTests: XCTestCase {
     func testOnePackPerTierAndLayout() throws {
         let c = 16, o = 16
-        let w = ConvolutionWeights(name: "conv", weights: (0..<(o * c * 9)).map { Float($0 % 7) - 3 }, bias: nil,
-                                   outChannels: o, inChannels: c, kernel: 3)
+        let w = ConvolutionWeights(
+            name: "conv", weights: (0..<(o * c * 9)).map { Float($0 % 7) - 3 }, bias: nil,
+            outChannels: o, inChannels: c, kernel: 3)
         func shape(_ side: Int32, pad: Int32, dilation: Int32 = 1) -> sm_conv2d_shape {
             let out = side + 2 * pad - 2 * dilation
-            return sm_conv2d_shape(in_channels: Int32(c), in_height: side, in_width: side, out_channels: Int32(o),
-                                   out_height: out, out_width: out, kernel_h: 3, kernel_w: 3, stride_h: 1, stride_w: 1,
-                                   pad_top: pad, pad_left: pad, dilation_h: dilation, dilation_w: dilation)
+            return sm_conv2d_shape(
+                in_channels: Int32(c), in_height: side, in_width: side, out_channels: Int32(o),
+                out_height: out, out_width: out, kernel_h: 3, kernel_w: 3, stride_h: 1, stride_w: 1,
+                pad_top: pad, pad_left: pad, dilation_h: dilation, dilation_w: dilation)
         }
-        let tables = [SM_TIER_REFERENCE, SM_TIER_AVX2, SM_TIER_AVX512].compactMap { tier -> UnsafePointer<sm_kernel_table>? in
+        let tables = [SM_TIER_REFERENCE, SM_TIER_AVX2, SM_TIER_AVX512].compactMap {
+            tier -> UnsafePointer<sm_kernel_table>? in
             sm_tier_supported(tier) != 0 ? sm_kernels_for_tier(tier) : nil
         }
         for table in tables {

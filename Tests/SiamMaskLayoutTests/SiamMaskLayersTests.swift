@@ -16,8 +16,10 @@ final class SiamMaskLayersTests: XCTestCase {
         XCTAssertEqual(count("refine_model."), 32)
         XCTAssertEqual(keys.filter { $0.key.hasSuffix("num_batches_tracked") }.count, 53)
         func params(_ prefix: String) -> Int {
-            keys.filter { $0.key.hasPrefix(prefix) && !$0.key.contains("running_") && !$0.key.hasSuffix("num_batches_tracked") }
-                .reduce(0) { $0 + $1.shape.reduce(1, *) }
+            keys.filter {
+                $0.key.hasPrefix(prefix) && !$0.key.contains("running_") && !$0.key.hasSuffix("num_batches_tracked")
+            }
+            .reduce(0) { $0 + $1.shape.reduce(1, *) }
         }
         XCTAssertEqual(params("features."), 14_048_832)
         XCTAssertEqual(params("rpn_model."), 2_501_150)
@@ -73,8 +75,10 @@ final class SiamMaskLayersTests: XCTestCase {
         let dict = Self.randomStateDict(widths: w, using: &rng)
         let canonical = try Canonicalizer.canonicalize(stateDict: dict)
         let conv = dict["features.features.layer1.0.conv1.weight"]!.floats
-        let g = dict["features.features.layer1.0.bn1.weight"]!.floats, b = dict["features.features.layer1.0.bn1.bias"]!.floats
-        let m = dict["features.features.layer1.0.bn1.running_mean"]!.floats, v = dict["features.features.layer1.0.bn1.running_var"]!.floats
+        let g = dict["features.features.layer1.0.bn1.weight"]!.floats,
+            b = dict["features.features.layer1.0.bn1.bias"]!.floats
+        let m = dict["features.features.layer1.0.bn1.running_mean"]!.floats,
+            v = dict["features.features.layer1.0.bn1.running_var"]!.floats
         let folded = canonical["features.features.layer1.0.conv1.weight"]!.floats
         let bias = canonical["features.features.layer1.0.conv1.bias"]!.floats
         let perOut = conv.count / g.count
@@ -92,7 +96,9 @@ final class SiamMaskLayersTests: XCTestCase {
         var rng = SeededGenerator(seed: 5)
         var dict = Self.randomStateDict(widths: w, using: &rng)
         dict["extra.weight"] = Tensor(shape: [1], floats: [0])
-        XCTAssertThrowsError(try Canonicalizer.canonicalize(stateDict: dict)) { XCTAssertEqual($0 as? LayoutError, .unexpectedKey("extra.weight")) }
+        XCTAssertThrowsError(try Canonicalizer.canonicalize(stateDict: dict)) {
+            XCTAssertEqual($0 as? LayoutError, .unexpectedKey("extra.weight"))
+        }
         XCTAssertNoThrow(try Canonicalizer.canonicalize(stateDict: dict, options: .init(allowUnexpected: true)))
         dict["extra.weight"] = nil
         dict["rpn_model.loc.head.1.running_var"] = nil
@@ -114,9 +120,11 @@ final class SiamMaskLayersTests: XCTestCase {
             if k.dtype == "int64" { dict[k.key] = Tensor(shape: [], int64: [100]); continue }
             let n = k.shape.reduce(1, *)
             let positive = k.key.hasSuffix("running_var")
-            dict[k.key] = Tensor(shape: k.shape, floats: (0..<n).map { _ in
-                positive ? Float.random(in: 0.1...2, using: &rng) : Float.random(in: -1...1, using: &rng)
-            })
+            dict[k.key] = Tensor(
+                shape: k.shape,
+                floats: (0..<n).map { _ in
+                    positive ? Float.random(in: 0.1...2, using: &rng) : Float.random(in: -1...1, using: &rng)
+                })
         }
         return dict
     }

@@ -17,7 +17,8 @@ final class FrameNetworkTests: XCTestCase {
 
     static let inputs: (search: Tensor, template: Tensor)? = {
         guard let s = try? NPY.read(TestPaths.fixture(FixtureFiles.searchInput)),
-              let t = try? NPY.read(TestPaths.fixture(FixtureFiles.templateInput)) else { return nil }
+            let t = try? NPY.read(TestPaths.fixture(FixtureFiles.templateInput))
+        else { return nil }
         return (s, t)
     }()
 
@@ -30,13 +31,17 @@ final class FrameNetworkTests: XCTestCase {
     }
 
     /// The copy path as TrackerSession ran it before FrameNetwork.
-    func copyPath(_ network: SiamMaskNetwork, _ crop: Tensor, _ kernels: [String: Tensor], cells: [(Int, Int)],
-                  observed: UnsafeMutablePointer<Observed>? = nil) throws -> (cls: [Float], loc: [Float], masks: [[Float]]) {
+    func copyPath(
+        _ network: SiamMaskNetwork, _ crop: Tensor, _ kernels: [String: Tensor], cells: [(Int, Int)],
+        observed: UnsafeMutablePointer<Observed>? = nil
+    ) throws -> (cls: [Float], loc: [Float], masks: [[Float]]) {
         let config = network.int8Configuration
         let search = try Executor(graph: network.trackingSearchGraph(), int8: config)
         let refine = try Executor(graph: network.refineGraph(row: 12, column: 12), int8: config)
         if let observed {
-            let hook: (String, ActivationShape, UnsafeBufferPointer<Float>) -> Void = { n, _, v in observed.pointee.append((n, Array(v))) }
+            let hook: (String, ActivationShape, UnsafeBufferPointer<Float>) -> Void = { n, _, v in
+                observed.pointee.append((n, Array(v)))
+            }
             search.observer = hook
             refine.observer = hook
         }
@@ -46,12 +51,16 @@ final class FrameNetworkTests: XCTestCase {
         var masks: [[Float]] = []
         for (row, column) in cells {
             try SiamMaskNetwork.moveRefine(refine, row: row, column: column)
-            masks.append(try refine.run(["f0": out["f0"]!, "f1": out["f1"]!, "f2": out["f2"]!, "corr": out["corr"]!])["mask"]!.floats)
+            masks.append(
+                try refine.run(["f0": out["f0"]!, "f1": out["f1"]!, "f2": out["f2"]!, "corr": out["corr"]!])["mask"]!
+                    .floats)
         }
         return (out["cls"]!.floats, out["loc"]!.floats, masks)
     }
 
-    func checkAgainstCopyPath(_ network: SiamMaskNetwork, exact: Bool, file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkAgainstCopyPath(
+        _ network: SiamMaskNetwork, exact: Bool, file: StaticString = #filePath, line: UInt = #line
+    ) throws {
         let (crop, template) = try fixtureInputs()
         let k = try kernels(network, template)
         let cells = [(12, 12), (3, 21), (0, 24)]
@@ -78,10 +87,12 @@ final class FrameNetworkTests: XCTestCase {
         XCTAssertEqual(bits(cls), bits(old.cls), "cls", file: file, line: line)
         XCTAssertEqual(bits(loc), bits(old.loc), "loc", file: file, line: line)
         for i in cells.indices { close(masks[i], old.masks[i], "mask at \(cells[i])") }
-        XCTAssertNotEqual(bits(masks[0]), bits(masks[1]), "different cells give different masks", file: file, line: line)
+        XCTAssertNotEqual(
+            bits(masks[0]), bits(masks[1]), "different cells give different masks", file: file, line: line)
 
         // The correlation vector at each cell: the old path's whole map at (row, column).
-        let oldCorr = try XCTUnwrap(oldSeen.first { $0.name == "mask_model.mask.xcorr" }?.values, file: file, line: line)
+        let oldCorr = try XCTUnwrap(
+            oldSeen.first { $0.name == "mask_model.mask.xcorr" }?.values, file: file, line: line)
         let newCorr = newSeen.filter { $0.name == "mask_model.mask.xcorr" }.map(\.values)
         XCTAssertEqual(newCorr.count, cells.count, file: file, line: line)
         let side = SiamMaskNetwork.scoreSize, channels = oldCorr.count / (side * side)
@@ -89,9 +100,12 @@ final class FrameNetworkTests: XCTestCase {
             close(newCorr[i], (0..<channels).map { oldCorr[($0 * side + r) * side + c] }, "correlation at (\(r),\(c))")
         }
         // Observers see the same tensors in the same order, apart from the mask branch, which moved into refine.
-        let maskBranch: Set<String> = ["kernel_mask", "corr", "xf", "refine_model.pick", "mask_model.mask.search_window",
-                                       "mask_model.mask.conv_search", "mask_model.mask.xcorr"]
-        let oldRest = oldSeen.filter { !maskBranch.contains($0.name) }, newRest = newSeen.filter { !maskBranch.contains($0.name) }
+        let maskBranch: Set<String> = [
+            "kernel_mask", "corr", "xf", "refine_model.pick", "mask_model.mask.search_window",
+            "mask_model.mask.conv_search", "mask_model.mask.xcorr",
+        ]
+        let oldRest = oldSeen.filter { !maskBranch.contains($0.name) },
+            newRest = newSeen.filter { !maskBranch.contains($0.name) }
         XCTAssertEqual(newRest.map(\.name), oldRest.map(\.name), file: file, line: line)
         let searchSide = Set(oldSeen.prefix { $0.name != "f0" }.map(\.name))
         // In int8 the adjust layer now also feeds a float graph output (xf), so it writes float32 and its int8
@@ -148,11 +162,15 @@ final class FrameNetworkTests: XCTestCase {
         let search = try Executor(graph: network.trackingSearchGraph())
         let refine = try Executor(graph: network.refineGraph(row: 12, column: 12))
         func expect(_ error: GraphError, _ body: () throws -> Void, line: UInt = #line) {
-            XCTAssertThrowsError(try body(), line: line) { XCTAssertEqual($0 as? GraphError, error, "\($0)", line: line) }
+            XCTAssertThrowsError(try body(), line: line) {
+                XCTAssertEqual($0 as? GraphError, error, "\($0)", line: line)
+            }
         }
         let shapes = network.searchFeatureShapes
         expect(.unexpectedInput("nope")) { try refine.bindInput("nope", to: search, output: "f0") }
-        expect(.badBinding(input: "f0", detail: "the source graph has no output named 'zz'")) { try refine.bindInput("f0", to: search, output: "zz") }
+        expect(.badBinding(input: "f0", detail: "the source graph has no output named 'zz'")) {
+            try refine.bindInput("f0", to: search, output: "zz")
+        }
         expect(.wrongInputShape(name: "f0", expected: shapes["f0"]!.dims, actual: shapes["f1"]!.dims)) {
             try refine.bindInput("f0", to: search, output: "f1")
         }
@@ -161,20 +179,28 @@ final class FrameNetworkTests: XCTestCase {
         }
         // A bound input is not fed, and its source must have run first.
         try refine.bindInput("f0", to: search, output: "f0")
-        expect(.badBinding(input: "f0", detail: "already bound to output 'f0'")) { try refine.bindInput("f0", to: search, output: "f0") }
+        expect(.badBinding(input: "f0", detail: "already bound to output 'f0'")) {
+            try refine.bindInput("f0", to: search, output: "f0")
+        }
         XCTAssertEqual(refine.boundInputs, ["f0"])
         for name in ["f1", "f2", "corr"] { try refine.bindInput(name, to: search, output: name) }
         expect(.notRun("the source of bound input 'f0'")) { try refine.evaluate([:]) }
         expect(.notRun("output 'mask'")) { _ = try refine.withOutput("mask") { $0.count } }
         let f0 = Tensor(shape: shapes["f0"]!.dims, floats: [Float](repeating: 0, count: shapes["f0"]!.count))
-        expect(.badBinding(input: "f0", detail: "bound to output 'f0' of another executor; do not feed it")) { try refine.evaluate(["f0": f0]) }
-        expect(.shapeMismatch(node: "zz", detail: "the graph has no output of that name")) { _ = try search.withOutput("zz") { $0.count } }
+        expect(.badBinding(input: "f0", detail: "bound to output 'f0' of another executor; do not feed it")) {
+            try refine.evaluate(["f0": f0])
+        }
+        expect(.shapeMismatch(node: "zz", detail: "the graph has no output of that name")) {
+            _ = try search.withOutput("zz") { $0.count }
+        }
         // A cycle: two executors each reading the other's output.
         var g = GraphBuilder()
         let x = g.input("x", ActivationShape(2, 3, 3))
         g.output("y", g.sigmoid("s", x))
         let a = try Executor(graph: g.build()), b = try Executor(graph: g.build())
         try a.bindInput("x", to: b, output: "y")
-        expect(.badBinding(input: "x", detail: "the binding would form a cycle")) { try b.bindInput("x", to: a, output: "y") }
+        expect(.badBinding(input: "x", detail: "the binding would form a cycle")) {
+            try b.bindInput("x", to: a, output: "y")
+        }
     }
 }

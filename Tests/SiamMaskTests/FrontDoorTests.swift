@@ -14,18 +14,25 @@ final class FrontDoorTests: XCTestCase {
     }
 
     /// Every field of two results equal, to the bit (timings aside).
-    func assertIdentical(_ a: TrackResult, _ b: TrackResult, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+    func assertIdentical(
+        _ a: TrackResult, _ b: TrackResult, _ what: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.center.x.bitPattern, b.center.x.bitPattern, "\(what): cx", file: file, line: line)
         XCTAssertEqual(a.center.y.bitPattern, b.center.y.bitPattern, "\(what): cy", file: file, line: line)
         XCTAssertEqual(a.size.width.bitPattern, b.size.width.bitPattern, "\(what): w", file: file, line: line)
         XCTAssertEqual(a.size.height.bitPattern, b.size.height.bitPattern, "\(what): h", file: file, line: line)
-        XCTAssertEqual(a.polygon.flatMap { [$0.x.bitPattern, $0.y.bitPattern] }, b.polygon.flatMap { [$0.x.bitPattern, $0.y.bitPattern] },
-                       "\(what): polygon", file: file, line: line)
+        XCTAssertEqual(
+            a.polygon.flatMap { [$0.x.bitPattern, $0.y.bitPattern] },
+            b.polygon.flatMap { [$0.x.bitPattern, $0.y.bitPattern] },
+            "\(what): polygon", file: file, line: line)
         XCTAssertEqual(a.score.bitPattern, b.score.bitPattern, "\(what): score", file: file, line: line)
         XCTAssertEqual(a.best, b.best, "\(what): best anchor", file: file, line: line)
         XCTAssertEqual(a.bestPScore.bitPattern, b.bestPScore.bitPattern, "\(what): best pscore", file: file, line: line)
-        XCTAssertEqual(a.secondPScore.bitPattern, b.secondPScore.bitPattern, "\(what): second pscore", file: file, line: line)
-        XCTAssertTrue(a.probability.map(\.bitPattern) == b.probability.map(\.bitPattern), "\(what): probability map", file: file, line: line)
+        XCTAssertEqual(
+            a.secondPScore.bitPattern, b.secondPScore.bitPattern, "\(what): second pscore", file: file, line: line)
+        XCTAssertTrue(
+            a.probability.map(\.bitPattern) == b.probability.map(\.bitPattern), "\(what): probability map", file: file,
+            line: line)
         XCTAssertTrue(a.mask == b.mask, "\(what): mask", file: file, line: line)
     }
 
@@ -60,7 +67,9 @@ final class FrontDoorTests: XCTestCase {
             let network = try SiamMaskNetwork(contentsOf: url)
             let looped = try network.makeTracker(preset: .vot, threads: FrontDoorFixture.threads)
             var seen: [Int] = []
-            let summary = try looped.track(ImageFiles(folder: fixture.sequence), maxFrames: 3, target: { _ in .polygon(polygon) }) { i, _, r in
+            let summary = try looped.track(
+                ImageFiles(folder: fixture.sequence), maxFrames: 3, target: { _ in .polygon(polygon) }
+            ) { i, _, r in
                 seen.append(i)
                 assertIdentical(r, reference[i - 1], "\(url.lastPathComponent) loop frame \(i)")
             }
@@ -75,8 +84,9 @@ final class FrontDoorTests: XCTestCase {
         let model = try SiamMaskModel(contentsOf: FrontDoorFixture.shared().float32)
         XCTAssertEqual(model.defaultPreset, "vot")
         XCTAssertEqual(try TrackerPreset.auto.resolved(for: model).name, "vot")
-        XCTAssertEqual(try TrackerPreset.auto.resolved(for: model, davisProtocol: true),
-                       ResolvedTrackerPreset(name: "davis", parameters: model.presets["davis"]!))
+        XCTAssertEqual(
+            try TrackerPreset.auto.resolved(for: model, davisProtocol: true),
+            ResolvedTrackerPreset(name: "davis", parameters: model.presets["davis"]!))
         XCTAssertEqual(try TrackerPreset.davis.resolved(for: model).parameters, .davis)
         XCTAssertEqual(TrackerPreset("auto"), .auto)
         XCTAssertEqual(TrackerPreset("vot"), .vot)
@@ -107,14 +117,18 @@ final class FrontDoorTests: XCTestCase {
         XCTAssertThrowsError(try tracker.start(frame: frame, target: .box(x: 5000, y: 5000, width: 10, height: 10)))
         XCTAssertFalse(tracker.isStarted, "a failed start leaves the tracker unstarted")
         XCTAssertThrowsError(try tracker.track(frame)) { XCTAssertEqual($0 as? TrackerError, .notStarted) }
-        XCTAssertThrowsError(try model.makeTracker(threads: 0)) { XCTAssertEqual($0 as? TrackerError, .invalidThreadCount(0)) }
+        XCTAssertThrowsError(try model.makeTracker(threads: 0)) {
+            XCTAssertEqual($0 as? TrackerError, .invalidThreadCount(0))
+        }
         XCTAssertThrowsError(try ImageFiles(folder: fixture.directory)) { error in
             guard case .noFrames? = error as? TrackingLoopError else { return XCTFail("\(error)") }
         }
         // The loop names the stage that failed: an unreadable first frame.
         let bad = fixture.directory.appendingPathComponent("not-an-image.jpg")
         try Data("not a JPEG".utf8).write(to: bad)
-        XCTAssertThrowsError(try tracker.track(ImageFiles([bad]), target: { _ in .box(x: 1, y: 1, width: 5, height: 5) }) { _, _, _ in }) { error in
+        XCTAssertThrowsError(
+            try tracker.track(ImageFiles([bad]), target: { _ in .box(x: 1, y: 1, width: 5, height: 5) }) { _, _, _ in }
+        ) { error in
             guard case .reading(frame: 0, _)? = error as? TrackingLoopError else { return XCTFail("\(error)") }
             XCTAssertTrue("\(error)".hasPrefix("cannot read the first frame"), "\(error)")
         }

@@ -22,7 +22,9 @@ final class HostileFrameTests: XCTestCase {
         if let n = networks[kind] { return n }
         let n: SiamMaskNetwork
         if kind == "fp32" {
-            let model = try ModelConverter.convert([TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")]).model
+            let model = try ModelConverter.convert([
+                TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")
+            ]).model
             n = try SiamMaskNetwork(model: model)
         } else {
             n = try SiamMaskNetwork(contentsOf: FrontDoorFixture.shared().int8)
@@ -87,8 +89,10 @@ final class HostileFrameTests: XCTestCase {
     /// Starts a session on the target at `start`.
     static func started(_ kind: String) throws -> TrackerSession {
         let s = try session(kind)
-        try s.initialize(frame: scene(cx: start.cx, cy: start.cy, side: start.side),
-                         target: .box(x: start.cx - start.side / 2, y: start.cy - start.side / 2, width: start.side, height: start.side))
+        try s.initialize(
+            frame: scene(cx: start.cx, cy: start.cy, side: start.side),
+            target: .box(
+                x: start.cx - start.side / 2, y: start.cy - start.side / 2, width: start.side, height: start.side))
         return s
     }
 
@@ -96,19 +100,28 @@ final class HostileFrameTests: XCTestCase {
 
     /// The defined state after a frame: finite, inside the image (spec 5.6), a finite, well-formed result, and the
     /// lost rule applied to the score given whether the target was lost before this frame.
-    func assertDefined(_ r: TrackResult, _ s: TrackerSession, width W: Int, height H: Int, lostBefore: Bool, _ what: String,
-                       file: StaticString = #filePath, line: UInt = #line) {
+    func assertDefined(
+        _ r: TrackResult, _ s: TrackerSession, width W: Int, height H: Int, lostBefore: Bool, _ what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let (w, h) = (Double(W), Double(H))
         let state = [s.center.x, s.center.y, s.size.width, s.size.height]
         XCTAssertTrue(state.allSatisfy(\.isFinite), "\(what): state \(state)", file: file, line: line)
-        XCTAssertTrue((0...w).contains(s.center.x) && (0...h).contains(s.center.y), "\(what): centre \(s.center)", file: file, line: line)
-        XCTAssertTrue((10...max(10, w)).contains(s.size.width) && (10...max(10, h)).contains(s.size.height),
-                      "\(what): size \(s.size)", file: file, line: line)
-        XCTAssertTrue(r.center == s.center && r.size == s.size, "\(what): the result is the state", file: file, line: line)
-        XCTAssertTrue(r.score.isFinite && (0...1).contains(r.score), "\(what): score \(r.score)", file: file, line: line)
+        XCTAssertTrue(
+            (0...w).contains(s.center.x) && (0...h).contains(s.center.y), "\(what): centre \(s.center)", file: file,
+            line: line)
+        XCTAssertTrue(
+            (10...max(10, w)).contains(s.size.width) && (10...max(10, h)).contains(s.size.height),
+            "\(what): size \(s.size)", file: file, line: line)
+        XCTAssertTrue(
+            r.center == s.center && r.size == s.size, "\(what): the result is the state", file: file, line: line)
+        XCTAssertTrue(
+            r.score.isFinite && (0...1).contains(r.score), "\(what): score \(r.score)", file: file, line: line)
         XCTAssertTrue(r.bestPScore.isFinite, "\(what): pscore \(r.bestPScore)", file: file, line: line)
         XCTAssertEqual(r.polygon.count, 4, file: file, line: line)
-        XCTAssertTrue(r.polygon.allSatisfy { $0.x.isFinite && $0.y.isFinite }, "\(what): polygon \(r.polygon)", file: file, line: line)
+        XCTAssertTrue(
+            r.polygon.allSatisfy { $0.x.isFinite && $0.y.isFinite }, "\(what): polygon \(r.polygon)", file: file,
+            line: line)
         XCTAssertEqual(r.probability.count, W * H, file: file, line: line)
         XCTAssertEqual(r.mask.count, W * H, file: file, line: line)
         XCTAssertTrue(r.probability.allSatisfy(\.isFinite), "\(what): probability map", file: file, line: line)
@@ -118,14 +131,21 @@ final class HostileFrameTests: XCTestCase {
     }
 
     /// Tracks `frames`, checking each result; prints one line a frame (the figures behind the README's table).
-    func track(_ s: TrackerSession, _ frames: [Image], _ what: String, file: StaticString = #filePath, line: UInt = #line) throws -> [TrackResult] {
+    func track(
+        _ s: TrackerSession, _ frames: [Image], _ what: String, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> [TrackResult] {
         var results: [TrackResult] = []
         for (i, f) in frames.enumerated() {
             let before = s.isTargetLost
             let r = try s.track(f)
-            print(String(format: "%@ frame %d: centre (%.1f, %.1f) size %.1f x %.1f score %.4f lost %@", what, i + 1, r.center.x, r.center.y,
-                         r.size.width, r.size.height, r.score, r.isTargetLost ? "yes" : "no"))
-            assertDefined(r, s, width: f.width, height: f.height, lostBefore: before, "\(what) frame \(i + 1)", file: file, line: line)
+            print(
+                String(
+                    format: "%@ frame %d: centre (%.1f, %.1f) size %.1f x %.1f score %.4f lost %@", what, i + 1,
+                    r.center.x, r.center.y,
+                    r.size.width, r.size.height, r.score, r.isTargetLost ? "yes" : "no"))
+            assertDefined(
+                r, s, width: f.width, height: f.height, lostBefore: before, "\(what) frame \(i + 1)", file: file,
+                line: line)
             results.append(r)
         }
         return results
@@ -139,9 +159,12 @@ final class HostileFrameTests: XCTestCase {
     func testTargetLeavingTheFrameIsReportedLost() throws {
         for kind in ["fp32", "int8"] {
             let s = try Self.started(kind)
-            let frames = (1...9).map { Self.scene(cx: Self.start.cx + 25 * Double($0), cy: Self.start.cy, side: Self.start.side) }
+            let frames = (1...9).map {
+                Self.scene(cx: Self.start.cx + 25 * Double($0), cy: Self.start.cy, side: Self.start.side)
+            }
             let r = try track(s, frames, "\(kind) leaving")
-            XCTAssertFalse(r[0].isTargetLost || r[1].isTargetLost || r[2].isTargetLost, "\(kind): tracked while in view")
+            XCTAssertFalse(
+                r[0].isTargetLost || r[1].isTargetLost || r[2].isTargetLost, "\(kind): tracked while in view")
             XCTAssertGreaterThan(r[2].center.x, Self.start.cx + 50, "\(kind): followed it to the right")
             XCTAssertTrue(r[8].isTargetLost, "\(kind): the target left the frame three frames ago")
         }
@@ -151,7 +174,9 @@ final class HostileFrameTests: XCTestCase {
     func testTargetShrinkingToAPixel() throws {
         for kind in ["fp32", "int8"] {
             let s = try Self.started(kind)
-            let r = try track(s, [28, 16, 8, 4, 1].map { Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: $0) }, "\(kind) shrinking")
+            let r = try track(
+                s, [28, 16, 8, 4, 1].map { Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: $0) },
+                "\(kind) shrinking")
             XCTAssertFalse(r[0].isTargetLost)
             XCTAssertTrue(r[4].isTargetLost, "\(kind): a one-pixel target is gone")
         }
@@ -162,8 +187,11 @@ final class HostileFrameTests: XCTestCase {
         for kind in ["fp32", "int8"] {
             let s = try Self.started(kind)
             s.setState(center: s.center, size: (1000, 1000))   // as if the tracker had followed it all the way
-            XCTAssertTrue(s.size == (Double(Self.width), Double(Self.height)), "setState clamps to the frame: \(s.size)")
-            _ = try track(s, [90, 180, 300, 600].map { Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: $0) }, "\(kind) filling")
+            XCTAssertTrue(
+                s.size == (Double(Self.width), Double(Self.height)), "setState clamps to the frame: \(s.size)")
+            _ = try track(
+                s, [90, 180, 300, 600].map { Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: $0) },
+                "\(kind) filling")
         }
     }
 
@@ -171,8 +199,10 @@ final class HostileFrameTests: XCTestCase {
     func testBlackWhiteAndNoiseFrames() throws {
         for kind in ["fp32", "int8"] {
             let s = try Self.started(kind)
-            let frames = [Self.uniform(0), Self.uniform(255), Self.noise(1), Self.noise(2),
-                          Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: Self.start.side)]
+            let frames = [
+                Self.uniform(0), Self.uniform(255), Self.noise(1), Self.noise(2),
+                Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: Self.start.side),
+            ]
             let r = try track(s, frames, "\(kind) blank")
             XCTAssertTrue(r[0].isTargetLost && r[1].isTargetLost, "\(kind): nothing to see in a black or white frame")
             XCTAssertLessThan(r[0].score, 0.1)
@@ -193,8 +223,9 @@ final class HostileFrameTests: XCTestCase {
         }
         XCTAssertTrue(s.center == before.0 && s.size == before.1)
         _ = try track(s, [Self.scene(cx: Self.start.cx + 5, cy: Self.start.cy, side: Self.start.side)], "resized")
-        try s.initialize(frame: Self.scene(cx: 160, cy: 120, side: 40, width: 320, height: 240),
-                         target: .box(x: 140, y: 100, width: 40, height: 40))
+        try s.initialize(
+            frame: Self.scene(cx: 160, cy: 120, side: 40, width: 320, height: 240),
+            target: .box(x: 140, y: 100, width: 40, height: 40))
         _ = try track(s, [Self.scene(cx: 165, cy: 120, side: 40, width: 320, height: 240)], "restarted")
     }
 
@@ -241,24 +272,32 @@ final class HostileFrameTests: XCTestCase {
         XCTAssertTrue(s.center == (Self.start.cx, 50), "\(s.center)")
         XCTAssertTrue(s.size == (Self.start.side, 10), "\(s.size)")
         s.setState(center: (-20, 1e9), size: (30, 1e9))
-        XCTAssertTrue(s.center == (0, Double(Self.height)) && s.size == (30, Double(Self.height)), "\(s.center) \(s.size)")
+        XCTAssertTrue(
+            s.center == (0, Double(Self.height)) && s.size == (30, Double(Self.height)), "\(s.center) \(s.size)")
         _ = try track(s, [Self.scene(cx: 20, cy: 170, side: 30)], "after setState")
     }
 
     /// A corrupt model whose box regression gives NaN (or infinity): the tracker keeps its previous state instead of
     /// letting NaN reach the clamps (which would park the target on an edge of the frame), and reports it lost.
     func testNonFiniteNetworkOutputKeepsTheStateAndIsLost() throws {
-        let model = try ModelConverter.convert([TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")]).model
+        let model = try ModelConverter.convert([
+            TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")
+        ]).model
         for value in [Float.nan, 1e30] {
             var corrupt = model
             let bias = try XCTUnwrap(corrupt.weights["rpn_model.loc.head.3.bias"])
-            corrupt.weights.replace("rpn_model.loc.head.3.bias", with: Tensor(shape: bias.shape, floats: [Float](repeating: value, count: bias.count)))
+            corrupt.weights.replace(
+                "rpn_model.loc.head.3.bias",
+                with: Tensor(shape: bias.shape, floats: [Float](repeating: value, count: bias.count)))
             let s = try TrackerSession(network: SiamMaskNetwork(model: corrupt), preset: "vot", threads: 2)
-            try s.initialize(frame: Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: Self.start.side),
-                             target: .box(x: 108, y: 76, width: 40, height: 40))
-            let r = try track(s, [Self.scene(cx: Self.start.cx + 10, cy: Self.start.cy, side: Self.start.side)], "loc bias \(value)")
+            try s.initialize(
+                frame: Self.scene(cx: Self.start.cx, cy: Self.start.cy, side: Self.start.side),
+                target: .box(x: 108, y: 76, width: 40, height: 40))
+            let r = try track(
+                s, [Self.scene(cx: Self.start.cx + 10, cy: Self.start.cy, side: Self.start.side)], "loc bias \(value)")
             XCTAssertTrue(r[0].isTargetLost, "\(value)")
-            XCTAssertTrue(s.center == (Self.start.cx, Self.start.cy) && s.size == (40, 40), "\(value): \(s.center) \(s.size)")
+            XCTAssertTrue(
+                s.center == (Self.start.cx, Self.start.cy) && s.size == (40, 40), "\(value): \(s.center) \(s.size)")
         }
     }
 }

@@ -16,8 +16,12 @@ import XCTest
 final class QuantizedModelTests: XCTestCase {
     /// The trained model, a calibration sequence and a held-out sequence, made once for the class.
     static let setup: (model: SiamMaskModel, calibration: TrackingSequence, heldOut: TrackingSequence, dir: URL)? = {
-        guard let model = try? ModelConverter.convert([TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")]).model,
-              let dir = try? TestPaths.temporaryDirectory("siammask-int8") else { return nil }
+        guard
+            let model = try? ModelConverter.convert([
+                TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")
+            ]).model,
+            let dir = try? TestPaths.temporaryDirectory("siammask-int8")
+        else { return nil }
         do {
             let calib = dir.appendingPathComponent("calib"), held = dir.appendingPathComponent("held")
             _ = try SequenceWriter.write(SynthOptions(seed: 1101, frames: 7, width: 320, height: 240), to: calib)
@@ -38,10 +42,14 @@ final class QuantizedModelTests: XCTestCase {
     /// Observations of the calibration sequence, made once (observing is slow in debug builds).
     nonisolated(unsafe) static var observation: CalibrationRunner.Observation?
 
-    func encodings(_ model: SiamMaskModel, _ sequence: TrackingSequence, method: CalibrationMethod = .percentile(99.99))
-        throws -> (table: CalibrationTable, encodings: [String: UInt8Encoding]) {
+    func encodings(
+        _ model: SiamMaskModel, _ sequence: TrackingSequence, method: CalibrationMethod = .percentile(99.99)
+    )
+        throws -> (table: CalibrationTable, encodings: [String: UInt8Encoding])
+    {
         if Self.observation == nil {
-            Self.observation = try CalibrationRunner.observe(network: SiamMaskNetwork(model: model), sequences: [sequence], threads: 2)
+            Self.observation = try CalibrationRunner.observe(
+                network: SiamMaskNetwork(model: model), sequences: [sequence], threads: 2)
         }
         let table = CalibrationRunner.table(Self.observation!, method: method, model: "trained")
         var e: [String: UInt8Encoding] = [:]
@@ -68,11 +76,14 @@ final class QuantizedModelTests: XCTestCase {
         let (model, calibration, _) = try fixture()
         let (_, enc) = try encodings(model, calibration)
         let keep: Set<String> = ["refine_model.post2", "rpn_model.loc.xcorr"]
-        let q = try SiamMaskQuantizer.quantize(model, encodings: enc, float32Nodes: keep, settings: ["calibration.method": "test"])
+        let q = try SiamMaskQuantizer.quantize(
+            model, encodings: enc, float32Nodes: keep, settings: ["calibration.method": "test"])
         XCTAssertEqual(q.precision, "mixed")
         XCTAssertNil(q.quantization!.layers["refine_model.post2"])
         XCTAssertNotNil(q.quantization!.layers["features.features.conv1"])
-        XCTAssertEqual(q.quantization!.layers["rpn_model.cls.conv_kernel.0"]?.isWeightOnly, true, "template-only: int8 storage, float32 compute")
+        XCTAssertEqual(
+            q.quantization!.layers["rpn_model.cls.conv_kernel.0"]?.isWeightOnly, true,
+            "template-only: int8 storage, float32 compute")
         XCTAssertEqual(q.quantization!.layers["refine_model.deconv"]?.isWeightOnly, true)
         XCTAssertEqual(q.quantization!.layers["features.features.conv1"]?.isWeightOnly, false)
         let bytes = try SiamFileWriter.encode(q.siamFile())
@@ -103,27 +114,30 @@ final class QuantizedModelTests: XCTestCase {
         refuse({ $0.tensors[templateOnly].quantization = nil }, "per-channel scales")
         refuse({ $0.tensors[templateOnly].quantization!.axis = 1 }, "first axis")
         refuse({ $0.metadata["quant.activations.scales"] = .doubles([]) }, "quant.activations")
-        refuse({ f in
-            guard case .doubles(var s)? = f.metadata["quant.activations.scales"] else { return }
-            s[0] = 0
-            f.metadata["quant.activations.scales"] = .doubles(s)
-        }, "scale 0")
-        refuse({ f in
-            guard case .ints(var z)? = f.metadata["quant.activations.zero_points"] else { return }
-            z[0] = 256
-            f.metadata["quant.activations.zero_points"] = .ints(z)
-        }, "zero point 256")
+        refuse(
+            { f in
+                guard case .doubles(var s)? = f.metadata["quant.activations.scales"] else { return }
+                s[0] = 0
+                f.metadata["quant.activations.scales"] = .doubles(s)
+            }, "scale 0")
+        refuse(
+            { f in
+                guard case .ints(var z)? = f.metadata["quant.activations.zero_points"] else { return }
+                z[0] = 256
+                f.metadata["quant.activations.zero_points"] = .ints(z)
+            }, "zero point 256")
         refuse({ $0.metadata["quant.float32_layers"] = nil }, "quant.float32_layers")
         refuse({ $0.metadata["model.precision"] = .string("float32") }, "in a float32 model")
         refuse({ $0.tensors[w].quantization = nil }, "per-channel scales")
         refuse({ $0.tensors[w].quantization!.scales[0] = -1 }, "positive scales")
         refuse({ $0.tensors[w].quantization!.zeroPoints[0] = 3 }, "symmetric")
         refuse({ $0.tensors[b].quantization = nil }, "bias must be int32")
-        refuse({ f in
-            var values = f.tensors[w].tensor.withUnsafeBytes { Array($0.bindMemory(to: Int8.self)) }
-            values[0] = -128
-            f.tensors[w].tensor = Tensor(shape: f.tensors[w].tensor.shape, int8: values)
-        }, "-128")
+        refuse(
+            { f in
+                var values = f.tensors[w].tensor.withUnsafeBytes { Array($0.bindMemory(to: Int8.self)) }
+                values[0] = -128
+                f.tensors[w].tensor = Tensor(shape: f.tensors[w].tensor.shape, int8: values)
+            }, "-128")
         file.metadata["model.precision"] = .string("int8")
         XCTAssertNoThrow(try SiamMaskModel(siamFile: file), "precision names int8 or mixed; the layers say which")
     }
@@ -134,13 +148,19 @@ final class QuantizedModelTests: XCTestCase {
         var missing = enc
         missing["features.features.layer2.0.conv2"] = nil
         XCTAssertThrowsError(try SiamMaskQuantizer.quantize(model, encodings: missing)) { error in
-            XCTAssertEqual(error as? QuantizerError, .missingCalibration(tensor: "features.features.layer2.0.conv2", node: "features.features.layer2.0.conv2"))
+            XCTAssertEqual(
+                error as? QuantizerError,
+                .missingCalibration(
+                    tensor: "features.features.layer2.0.conv2", node: "features.features.layer2.0.conv2"))
         }
-        XCTAssertThrowsError(try SiamMaskQuantizer.quantize(model, encodings: enc, float32Nodes: ["no.such.layer"])) { error in
+        XCTAssertThrowsError(try SiamMaskQuantizer.quantize(model, encodings: enc, float32Nodes: ["no.such.layer"])) {
+            error in
             XCTAssertEqual(error as? QuantizerError, .unknownLayer("no.such.layer"))
         }
         let q = try SiamMaskQuantizer.quantize(model, encodings: enc)
-        XCTAssertThrowsError(try SiamMaskQuantizer.quantize(q, encodings: enc)) { XCTAssertEqual($0 as? QuantizerError, .alreadyQuantized) }
+        XCTAssertThrowsError(try SiamMaskQuantizer.quantize(q, encodings: enc)) {
+            XCTAssertEqual($0 as? QuantizerError, .alreadyQuantized)
+        }
         XCTAssertThrowsError(try SiamMaskQuantizer.quantize(model, encodings: enc, weightBits: 6)) {
             XCTAssertEqual($0 as? QuantizerError, .unsupportedWeightBits(6))
         }
@@ -155,8 +175,9 @@ final class QuantizedModelTests: XCTestCase {
         let nodes = try SiamMaskQuantizer.quantizableNodes(SiamMaskNetwork(model: model))
         XCTAssertEqual(SiamMaskQuantizer.nodes(matching: ["refine_model.*"], in: nodes).count, 15)
         XCTAssertEqual(SiamMaskQuantizer.nodes(matching: ["*.xcorr"], in: nodes).count, 3)
-        XCTAssertEqual(SiamMaskQuantizer.nodes(matching: ["features.features.layer1.0.downsample.0"], in: nodes),
-                       ["features.features.layer1.0.downsample"], "modules match too")
+        XCTAssertEqual(
+            SiamMaskQuantizer.nodes(matching: ["features.features.layer1.0.downsample.0"], in: nodes),
+            ["features.features.layer1.0.downsample"], "modules match too")
         // The int8 weights are symmetric per channel and the int32 bias sits at input scale x weight scale.
         let layer = try XCTUnwrap(q.quantization!.layers["features.features.layer3.1.conv2"])
         let input = try XCTUnwrap(enc["features.features.layer3.1.conv1"])
@@ -171,10 +192,14 @@ final class QuantizedModelTests: XCTestCase {
         let (model, calibration, heldOut) = try fixture()
         let (_, enc) = try encodings(model, calibration)
         let q = try SiamMaskQuantizer.quantize(model, encodings: enc)
-        let m = try DriftRunner.measure(reference: SiamMaskNetwork(model: model), candidate: SiamMaskNetwork(model: q),
-                                        sequences: [heldOut], options: DriftRunner.Options(threads: 2))
+        let m = try DriftRunner.measure(
+            reference: SiamMaskNetwork(model: model), candidate: SiamMaskNetwork(model: q),
+            sequences: [heldOut], options: DriftRunner.Options(threads: 2))
         let s = DriftSummary(m.frames)
-        print(String(format: "int8 vs float32: box IoU %.4f, mask IoU %.4f, centre error %.2f px", s.boxIoUMean, s.maskIoUMean, s.centerErrorPxMean))
+        print(
+            String(
+                format: "int8 vs float32: box IoU %.4f, mask IoU %.4f, centre error %.2f px", s.boxIoUMean,
+                s.maskIoUMean, s.centerErrorPxMean))
         XCTAssertEqual(s.frames, 8)
         XCTAssertGreaterThan(s.boxIoUMean, 0.9)
         XCTAssertGreaterThan(s.maskIoUMean, 0.9)
@@ -182,7 +207,9 @@ final class QuantizedModelTests: XCTestCase {
         XCTAssertLessThan(abs(a.candidate.maskIoUMean - a.reference.maskIoUMean), 0.05)
         XCTAssertEqual(m.layers.count, try SiamMaskQuantizer.quantizableNodes(SiamMaskNetwork(model: q)).count)
         XCTAssertTrue(m.layers.allSatisfy { $0.precision == .int8 })
-        XCTAssertEqual(Set(m.layers.filter(\.final).map(\.name)), ["rpn_model.cls.head.3", "rpn_model.loc.head.3", "refine_model.post2"])
+        XCTAssertEqual(
+            Set(m.layers.filter(\.final).map(\.name)),
+            ["rpn_model.cls.head.3", "rpn_model.loc.head.3", "refine_model.post2"])
         // Broken int8 arithmetic gives cosines near 0 and SQNRs near or below 0 dB; int8 noise alone stays far above.
         for l in m.layers { XCTAssertGreaterThan(l.cosine, 0.9, l.name) }
         for l in m.layers where l.final { XCTAssertGreaterThan(l.sqnrDB, 5, l.name) }
@@ -194,18 +221,22 @@ final class QuantizedModelTests: XCTestCase {
     func testMixedPrecisionMeetsATightBudget() throws {
         let (_, calibration, _) = try fixture()
         let model = try SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: TestPaths.fixture("siammask.siam")))
-        let observation = try CalibrationRunner.observe(network: SiamMaskNetwork(model: model), sequences: [calibration], maxFrames: 3)
+        let observation = try CalibrationRunner.observe(
+            network: SiamMaskNetwork(model: model), sequences: [calibration], maxFrames: 3)
         var enc: [String: UInt8Encoding] = [:]
         for t in CalibrationRunner.table(observation, method: .minMax, model: "fixture").tensors {
             enc[t.name] = UInt8Encoding(scale: t.scale, zeroPoint: t.zeroPoint)
         }
         let options = DriftRunner.Options(maxFrames: 3, threads: 2, layers: false)
         let budget = DriftBudget(minBoxIoUMean: 0.999, minMaskIoUMean: 0.999)
-        let outcome = try MixedPrecisionSearch.run(model: model, encodings: enc, alwaysFloat32: [], sequences: [calibration],
-                                                   budget: budget, options: options, sampleFrames: 2)
+        let outcome = try MixedPrecisionSearch.run(
+            model: model, encodings: enc, alwaysFloat32: [], sequences: [calibration],
+            budget: budget, options: options, sampleFrames: 2)
         XCTAssertTrue(outcome.passed)
-        XCTAssertEqual(outcome.sensitivity.count, try SiamMaskQuantizer.quantizableNodes(SiamMaskNetwork(model: model)).count)
-        XCTAssertEqual(outcome.sensitivity.map(\.sqnrDB), outcome.sensitivity.map(\.sqnrDB).sorted(), "most harmful first")
+        XCTAssertEqual(
+            outcome.sensitivity.count, try SiamMaskQuantizer.quantizableNodes(SiamMaskNetwork(model: model)).count)
+        XCTAssertEqual(
+            outcome.sensitivity.map(\.sqnrDB), outcome.sensitivity.map(\.sqnrDB).sorted(), "most harmful first")
         let last = try XCTUnwrap(outcome.steps.first { $0.float32Layers == outcome.float32Layers })
         XCTAssertTrue(last.violations.isEmpty)
         // Every step with fewer float32 layers failed: the answer is the fewest the search found.

@@ -33,7 +33,8 @@ final class TrackerGeometryTests: XCTestCase {
         let a = TrackerGeometry.anchorGrid(.official, scoreSize: 25)
         XCTAssertEqual(a.count, 3125)
         // n = a*625 + i*25 + j; centre 8*(j-12), 8*(i-12); sizes from the truncation rule.
-        XCTAssertEqual(a[0].x, -96); XCTAssertEqual(a[0].y, -96); XCTAssertEqual(a[0].w, 104); XCTAssertEqual(a[0].h, 32)
+        XCTAssertEqual(a[0].x, -96); XCTAssertEqual(a[0].y, -96); XCTAssertEqual(a[0].w, 104);
+        XCTAssertEqual(a[0].h, 32)
         let n = 4 * 625 + 3 * 25 + 20
         XCTAssertEqual(a[n].x, 64); XCTAssertEqual(a[n].y, -72); XCTAssertEqual(a[n].w, 32); XCTAssertEqual(a[n].h, 96)
     }
@@ -42,12 +43,13 @@ final class TrackerGeometryTests: XCTestCase {
         // round(pos - (size + 1) / 2): 10.5 -> 10, 11.5 -> 12 (Python's round), unlike C's round.
         XCTAssertEqual(SubwindowCrop.origin(13.5, size: 5), 10)   // 13.5 - 3 = 10.5
         XCTAssertEqual(SubwindowCrop.origin(14.5, size: 5), 12)   // 11.5
-        XCTAssertEqual(SubwindowCrop.origin(10, size: 4), 8)      // 10 - 2.5 = 7.5 -> 8
+        XCTAssertEqual(SubwindowCrop.origin(10, size: 4), 8)   // 10 - 2.5 = 7.5 -> 8
     }
 
     func testCropPadsWithTruncatedAverageColour() throws {
         let img = try Image(width: 4, height: 4, channels: 3, pixels: [UInt8](repeating: 200, count: 48))
-        let t = SubwindowCrop.crop(img, center: (0, 0), modelSize: 6, originalSize: 6, averageColour: [10.9, 20.5, 30.99])
+        let t = SubwindowCrop.crop(
+            img, center: (0, 0), modelSize: 6, originalSize: 6, averageColour: [10.9, 20.5, 30.99])
         let v = t.floats
         // The crop starts at round(0 - 3.5) = -4 (half to even): rows and columns 0...3 are padding.
         XCTAssertEqual(v[0], 10); XCTAssertEqual(v[36], 20); XCTAssertEqual(v[72], 30)

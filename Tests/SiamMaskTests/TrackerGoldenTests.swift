@@ -34,30 +34,39 @@ final class TrackerGoldenTests: XCTestCase {
     }
 
     func testTrackerMatchesTheReferenceLoopOnRealFootage() throws {
-        guard let data = TestPaths.sharedData else { throw XCTSkip("../shared/data is absent: tracker golden test skipped") }
-        let network = try SiamMaskNetwork(model: ModelConverter.convert([TestPaths.fixture(FixtureFiles.zipWrapped)]).model)
+        guard let data = TestPaths.sharedData else {
+            throw XCTSkip("../shared/data is absent: tracker golden test skipped")
+        }
+        let network = try SiamMaskNetwork(
+            model: ModelConverter.convert([TestPaths.fixture(FixtureFiles.zipWrapped)]).model)
         let goldenDir = TestPaths.packageRoot.appendingPathComponent("Tests/SiamMaskTests/Goldens/tracker")
         var summary: [String] = []
         for (name, path) in Self.sequences {
             let rows = try String(contentsOf: goldenDir.appendingPathComponent("\(name).jsonl"), encoding: .utf8)
                 .split(separator: "\n").map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
             let seq = try SequenceReader.open(data.appendingPathComponent(path))
-            let session = try TrackerSession(network: network, preset: SequenceTracking.presetName("auto", sequence: seq, network: network))
+            let session = try TrackerSession(
+                network: network, preset: SequenceTracking.presetName("auto", sequence: seq, network: network))
             let reader = try FrameReader(seq)
             let first = try XCTUnwrap(try reader.next())
             let init0 = rows[0]
-            let (cx, cy, w, h) = (init0["cx"] as! Double, init0["cy"] as! Double, init0["w"] as! Double, init0["h"] as! Double)
+            let (cx, cy, w, h) = (
+                init0["cx"] as! Double, init0["cy"] as! Double, init0["w"] as! Double, init0["h"] as! Double
+            )
             try session.initialize(frame: first, target: .box(x: cx - w / 2, y: cy - h / 2, width: w, height: h))
             var nearTies: [Int] = [], worstPolygon = 0.0, worstIoU = 1.0
             for f in 1..<rows.count {
                 guard let frame = try reader.next() else { return XCTFail("\(name): fewer frames than the golden") }
                 let prev = rows[f - 1]
-                session.setState(center: (prev["cx"] as! Double, prev["cy"] as! Double), size: (prev["w"] as! Double, prev["h"] as! Double))
+                session.setState(
+                    center: (prev["cx"] as! Double, prev["cy"] as! Double),
+                    size: (prev["w"] as! Double, prev["h"] as! Double))
                 let r = try session.track(frame)
                 let g = rows[f]
                 if r.best != g["best"] as! Int {
                     let gap = (g["best_pscore"] as! Double) - (g["second_pscore"] as! Double)
-                    XCTAssertLessThanOrEqual(gap, Self.nearTie, "\(name) frame \(f): best \(r.best) vs reference \(g["best"]!)")
+                    XCTAssertLessThanOrEqual(
+                        gap, Self.nearTie, "\(name) frame \(f): best \(r.best) vs reference \(g["best"]!)")
                     nearTies.append(f)
                     continue
                 }
@@ -72,7 +81,9 @@ final class TrackerGoldenTests: XCTestCase {
                 worstIoU = min(worstIoU, iou)
                 XCTAssertGreaterThanOrEqual(iou, Self.maskIoU, "\(name) frame \(f): mask IoU")
             }
-            summary.append("\(name): \(rows.count - 1) frames, near-ties \(nearTies), max polygon error \(worstPolygon) px, min mask IoU \(worstIoU)")
+            summary.append(
+                "\(name): \(rows.count - 1) frames, near-ties \(nearTies), max polygon error \(worstPolygon) px, min mask IoU \(worstIoU)"
+            )
         }
         print("tracker goldens:\n  " + summary.joined(separator: "\n  "))
     }

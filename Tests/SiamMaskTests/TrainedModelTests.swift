@@ -16,7 +16,9 @@ final class TrainedModelTests: XCTestCase {
     static let minimumMeanMaskIoU = 0.5
 
     func testTrainedModelTracksHeldOutSyntheticSequences() throws {
-        let model = try ModelConverter.convert([TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")]).model
+        let model = try ModelConverter.convert([
+            TestPaths.packageRoot.appendingPathComponent("Models/siammask-synth.pth")
+        ]).model
         let network = try SiamMaskNetwork(model: model)
         let dir = try TestPaths.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -26,8 +28,11 @@ final class TrainedModelTests: XCTestCase {
             let seq = try SequenceReader.open(path)
             let reader = try FrameReader(seq)
             let session = try TrackerSession(network: network, preset: "vot", threads: 2)
-            guard case .polygon(let p0)? = seq.initialTarget else { return XCTFail("synthetic sequences carry VOT polygons") }
-            try session.initialize(frame: try XCTUnwrap(try reader.next()), target: .polygon(p0.flatMap { [$0.x, $0.y] }))
+            guard case .polygon(let p0)? = seq.initialTarget else {
+                return XCTFail("synthetic sequences carry VOT polygons")
+            }
+            try session.initialize(
+                frame: try XCTUnwrap(try reader.next()), target: .polygon(p0.flatMap { [$0.x, $0.y] }))
             var boxIoU: [Double] = [], maskIoU: [Double] = []
             var f = 1
             while let frame = try reader.next() {
@@ -35,13 +40,15 @@ final class TrainedModelTests: XCTestCase {
                 guard f < seq.groundTruth.count, case .polygon(let p) = seq.groundTruth[f] else { break }
                 let g = TrackerGeometry.votPolygonToBox(p.flatMap { [$0.x, $0.y] })
                 let b = r.box
-                boxIoU.append(Box(x: b.x, y: b.y, width: b.width, height: b.height)
-                    .intersectionOverUnion(Box(x: g.cx - g.w / 2, y: g.cy - g.h / 2, width: g.w, height: g.h)))
+                boxIoU.append(
+                    Box(x: b.x, y: b.y, width: b.width, height: b.height)
+                        .intersectionOverUnion(Box(x: g.cx - g.w / 2, y: g.cy - g.h / 2, width: g.w, height: g.h)))
                 let gt = try Image.read(contentsOf: try XCTUnwrap(seq.masks[f]), as: .grey).pixels
                 maskIoU.append(maskIntersectionOverUnion(gt, r.mask))
                 f += 1
             }
-            let meanBox = boxIoU.reduce(0, +) / Double(boxIoU.count), meanMask = maskIoU.reduce(0, +) / Double(maskIoU.count)
+            let meanBox = boxIoU.reduce(0, +) / Double(boxIoU.count),
+                meanMask = maskIoU.reduce(0, +) / Double(maskIoU.count)
             print("seed \(seed): mean box IoU \(meanBox), mean mask IoU \(meanMask), min box IoU \(boxIoU.min()!)")
             XCTAssertGreaterThanOrEqual(meanBox, Self.minimumMeanBoxIoU, "seed \(seed)")
             XCTAssertGreaterThanOrEqual(meanMask, Self.minimumMeanMaskIoU, "seed \(seed)")

@@ -11,10 +11,13 @@ final class SyntheticTests: XCTestCase {
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: directory) }
 
     /// Small and short so debug builds stay fast.
-    static func small(seed: UInt64, frames: Int = 6, difficulty: Difficulty = .hard, format: ImageFileFormat = .jpeg,
-                      layout: SequenceLayout = .flat, name: String? = nil, threads: Int = 2) -> SynthOptions {
-        SynthOptions(seed: seed, frames: frames, width: 160, height: 96, difficulty: difficulty, frameFormat: format,
-                     layout: layout, sequenceName: name, threads: threads)
+    static func small(
+        seed: UInt64, frames: Int = 6, difficulty: Difficulty = .hard, format: ImageFileFormat = .jpeg,
+        layout: SequenceLayout = .flat, name: String? = nil, threads: Int = 2
+    ) -> SynthOptions {
+        SynthOptions(
+            seed: seed, frames: frames, width: 160, height: 96, difficulty: difficulty, frameFormat: format,
+            layout: layout, sequenceName: name, threads: threads)
     }
 
     /// Every regular file under `root`, by relative path.
@@ -119,7 +122,9 @@ final class SyntheticTests: XCTestCase {
                     if m == 255 {
                         maskPixels += 1
                         // Inside the mask the debug pass shows the target's key colour everywhere...
-                        if keyed.image.pixels[p] != key.0 || keyed.image.pixels[p + 1] != key.1 || keyed.image.pixels[p + 2] != key.2 {
+                        if keyed.image.pixels[p] != key.0 || keyed.image.pixels[p + 1] != key.1
+                            || keyed.image.pixels[p + 2] != key.2
+                        {
                             return XCTFail("\(difficulty) frame \(t): mask pixel \(i) is not drawn by the target")
                         }
                     } else if plain.image.pixels[p..<(p + 3)] != keyed.image.pixels[p..<(p + 3)] {
@@ -136,7 +141,8 @@ final class SyntheticTests: XCTestCase {
         // Find frames where an occluder crosses the target: the mask loses pixels against the unoccluded outline.
         var sawOcclusion = false
         for seed in UInt64(1)...UInt64(6) where !sawOcclusion {
-            let g = try SequenceGenerator(options: SynthOptions(seed: seed, frames: 40, width: 160, height: 96, difficulty: .hard))
+            let g = try SequenceGenerator(
+                options: SynthOptions(seed: seed, frames: 40, width: 160, height: 96, difficulty: .hard))
             guard g.occluderCount > 0 else { continue }
             for t in 0..<40 {
                 let visible = g.render(frame: t, effects: false).area
@@ -158,9 +164,12 @@ final class SyntheticTests: XCTestCase {
         XCTAssertEqual(polygons.count, 8)
         for (t, polygon) in polygons.enumerated() {
             XCTAssertEqual(polygon.count, 8)
-            let mask = try Image.read(contentsOf: summary.masksDirectory.appendingPathComponent(String(format: "%05d.png", t)), as: .grey)
+            let mask = try Image.read(
+                contentsOf: summary.masksDirectory.appendingPathComponent(String(format: "%05d.png", t)), as: .grey)
             var points: [(Double, Double)] = []
-            for y in 0..<mask.height { for x in 0..<mask.width where mask[x, y, 0] == 255 { points.append((Double(x), Double(y))) } }
+            for y in 0..<mask.height {
+                for x in 0..<mask.width where mask[x, y, 0] == 255 { points.append((Double(x), Double(y))) }
+            }
             XCTAssertFalse(points.isEmpty)
             let corners = stride(from: 0, to: 8, by: 2).map { (polygon[$0], polygon[$0 + 1]) }
             // Every mask pixel centre inside (or within 1 px of) the polygon.
@@ -211,10 +220,13 @@ final class SyntheticTests: XCTestCase {
         let summary = try SequenceWriter.write(Self.small(seed: 3, frames: 5, difficulty: .easy, format: .png), to: out)
         let files = try Self.files(out)
         var expected: Set<String> = ["groundtruth.txt", "meta.json"]
-        for t in 0..<5 { expected.insert(String(format: "%05d.png", t)); expected.insert(String(format: "masks/%05d.png", t)) }
+        for t in 0..<5 {
+            expected.insert(String(format: "%05d.png", t)); expected.insert(String(format: "masks/%05d.png", t))
+        }
         XCTAssertEqual(Set(files.keys), expected)
         XCTAssertEqual(summary.groundtruth.count, 5)
-        XCTAssertEqual(String(decoding: files["groundtruth.txt"]!, as: UTF8.self), summary.groundtruth.map { $0 + "\n" }.joined())
+        XCTAssertEqual(
+            String(decoding: files["groundtruth.txt"]!, as: UTF8.self), summary.groundtruth.map { $0 + "\n" }.joined())
         let frame = try Image.read(contentsOf: out.appendingPathComponent("00004.png"))
         XCTAssertEqual([frame.width, frame.height, frame.channels], [160, 96, 3])
         let mask = try Image.read(contentsOf: out.appendingPathComponent("masks/00004.png"), as: .grey)
@@ -253,14 +265,18 @@ final class SyntheticTests: XCTestCase {
         XCTAssertEqual(String(decoding: files["sequences.txt"]!, as: UTF8.self), "alpha\nbeta\n")
         XCTAssertEqual(files.count, 3 + 3 + 4 + 4 + 2 + 2 + 1)
         // The same sequence again: refused, nothing changed, nothing left behind.
-        XCTAssertThrowsError(try SequenceWriter.write(Self.small(seed: 9, frames: 2, layout: .davis, name: "beta"), to: root)) { error in
+        XCTAssertThrowsError(
+            try SequenceWriter.write(Self.small(seed: 9, frames: 2, layout: .davis, name: "beta"), to: root)
+        ) { error in
             guard case .outputExists? = error as? SynthError else { return XCTFail("\(error)") }
         }
         XCTAssertEqual(try Self.files(root), files)
-        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: root.path)),
-                       ["JPEGImages", "Annotations", "Synthetic", "sequences.txt"])
+        XCTAssertEqual(
+            Set(try FileManager.default.contentsOfDirectory(atPath: root.path)),
+            ["JPEGImages", "Annotations", "Synthetic", "sequences.txt"])
         // Default name.
-        let summary = try SequenceWriter.write(Self.small(seed: 7, frames: 1, difficulty: .medium, layout: .davis), to: root)
+        let summary = try SequenceWriter.write(
+            Self.small(seed: 7, frames: 1, difficulty: .medium, layout: .davis), to: root)
         XCTAssertEqual(summary.framesDirectory.lastPathComponent, "synth-7-medium")
     }
 
@@ -269,7 +285,9 @@ final class SyntheticTests: XCTestCase {
     func testBadOptionsGiveClearErrors() throws {
         func expectInvalid(_ options: SynthOptions, _ fragment: String, line: UInt = #line) {
             XCTAssertThrowsError(try SequenceGenerator(options: options), line: line) { error in
-                guard case .invalidOption(let message)? = error as? SynthError else { return XCTFail("\(error)", line: line) }
+                guard case .invalidOption(let message)? = error as? SynthError else {
+                    return XCTFail("\(error)", line: line)
+                }
                 XCTAssertTrue(message.contains(fragment), message, line: line)
                 XCTAssertFalse("\(error)".contains("\n"), line: line)
             }
@@ -323,7 +341,9 @@ final class SyntheticTests: XCTestCase {
         let root = directory.appendingPathComponent("DAVIS")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         try Data("in the way".utf8).write(to: root.appendingPathComponent("Synthetic"))
-        XCTAssertThrowsError(try SequenceWriter.write(Self.small(seed: 1, frames: 2, layout: .davis, name: "s"), to: root)) { error in
+        XCTAssertThrowsError(
+            try SequenceWriter.write(Self.small(seed: 1, frames: 2, layout: .davis, name: "s"), to: root)
+        ) { error in
             XCTAssertNotNil(error as? SynthError, "\(error)")
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: root.path), ["Synthetic"])

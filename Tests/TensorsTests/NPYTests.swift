@@ -46,7 +46,8 @@ final class NPYTests: XCTestCase {
             let header = String(decoding: good[10..<headerEnd], as: UTF8.self).replacingOccurrences(of: from, with: to)
             return Array(good[0..<10]) + Array(header.utf8) + Array(good[headerEnd...])
         }
-        XCTAssertThrowsError(try NPY.decode(editedHeader("'fortran_order': False", "'fortran_order': True "))) { error in
+        XCTAssertThrowsError(try NPY.decode(editedHeader("'fortran_order': False", "'fortran_order': True "))) {
+            error in
             guard case NPYError.malformed = error else { return XCTFail("\(error)") }
         }
         XCTAssertThrowsError(try NPY.decode(editedHeader("<f4", "<f8"))) { error in

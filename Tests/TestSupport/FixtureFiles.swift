@@ -14,8 +14,10 @@ public enum FixtureFiles {
     public static let templateInput = "template_input.npy"
     public static let searchInput = "search_input.npy"
     public static let zf = "template_zf.npy"
-    public static let searchOutputs = ["cls": "search_cls.npy", "loc": "search_loc.npy", "corr": "search_corr.npy",
-                                       "f0": "search_f0.npy", "f1": "search_f1.npy", "f2": "search_f2.npy"]
+    public static let searchOutputs = [
+        "cls": "search_cls.npy", "loc": "search_loc.npy", "corr": "search_corr.npy",
+        "f0": "search_f0.npy", "f1": "search_f1.npy", "f2": "search_f2.npy",
+    ]
     public static let refinePositions: [(row: Int, column: Int)] = [(12, 12), (3, 21)]
     public static func refineMask(_ row: Int, _ column: Int) -> String { "refine_mask_r\(row)_c\(column).npy" }
 }

@@ -7,7 +7,10 @@ import FuzzDriver
 // layout detection never decodes them), the rest is the ground-truth file. One folder per process, reused.
 private let root: URL = {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-sequence-\(getpid())")
-    atexit { try? FileManager.default.removeItem(at: FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-sequence-\(getpid())")) }
+    atexit {
+        try? FileManager.default.removeItem(
+            at: FileManager.default.temporaryDirectory.appendingPathComponent("fuzz-sequence-\(getpid())"))
+    }
     return url
 }()
 
@@ -28,7 +31,9 @@ func fuzzSequence(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     }
     do {
         try fm.createDirectory(at: frames, withIntermediateDirectories: true)
-        if layout == 3 { try fm.createDirectory(at: sequence.appendingPathComponent("masks"), withIntermediateDirectories: true) }
+        if layout == 3 {
+            try fm.createDirectory(at: sequence.appendingPathComponent("masks"), withIntermediateDirectories: true)
+        }
         for i in 1...frameCount {
             let name = String(format: "%08d", i)
             fm.createFile(atPath: frames.appendingPathComponent(name + ".jpg").path, contents: Data())

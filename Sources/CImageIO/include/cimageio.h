@@ -36,15 +36,15 @@ extern "C" {
 #define CIIO_JPEG_CS_YCCK 4
 
 /// Reads a JPEG header: dimensions and colour space (one of CIIO_JPEG_CS_*).
-int ciio_jpeg_header(const uint8_t *data, size_t size, int *width, int *height, int *colorspace,
-                     char *msg, size_t msglen);
+int ciio_jpeg_header(const uint8_t *data, size_t size, int *width, int *height, int *colorspace, char *msg,
+                     size_t msglen);
 
 /// Decodes a JPEG into `out` (width * height * channels bytes; channels 3 = BGR, 1 = grey), with libjpeg's default
 /// settings (accurate integer IDCT, fancy upsampling), as OpenCV's cv2.imread does. CMYK/YCCK files are converted
 /// to BGR/grey with OpenCV's own integer formulas. A stream that ends early gives CIIO_ERR_TRUNCATED; other libjpeg
 /// warnings (e.g. extraneous bytes before a marker) are tolerated, as in OpenCV.
-int ciio_jpeg_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize,
-                     char *msg, size_t msglen);
+int ciio_jpeg_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize, char *msg,
+                     size_t msglen);
 
 /// An opaque reusable JPEG encoder (a TurboJPEG compressor handle); NULL on failure.
 void *ciio_jpeg_encoder_new(void);
@@ -64,8 +64,8 @@ int ciio_png_header(const uint8_t *data, size_t size, int *width, int *height, i
 /// Decodes a PNG into `out` (width * height * channels; 3 = BGR, 1 = grey). As OpenCV's IMREAD_COLOR /
 /// IMREAD_GRAYSCALE through libpng: palettes expanded, alpha dropped (not composited), 16-bit reduced to the high
 /// byte, no gamma applied; colour to grey uses libpng's rgb_to_gray fixed-point weights (0.299, 0.587).
-int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize,
-                    char *msg, size_t msglen);
+int ciio_png_decode(const uint8_t *data, size_t size, int channels, uint8_t *out, size_t outsize, char *msg,
+                    size_t msglen);
 
 /// Copies the payload of the PNG's eXIf chunk (a TIFF structure), if one comes before the image data, into `buf`
 /// (up to `buflen` bytes); *len receives its full length, 0 when there is none. Never fails on a missing chunk.
@@ -78,15 +78,15 @@ int ciio_png_exif(const uint8_t *data, size_t size, uint8_t *buf, size_t buflen,
 
 /// Encodes packed pixels (channels 3 = BGR, 1 = grey) as an 8-bit PNG with zlib compression `level` (0...9) in
 /// the given style (CIIO_PNG_*). On success *out holds a buffer to release with ciio_free_png.
-int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, int level, int style,
-                    uint8_t **out, size_t *outsize, char *msg, size_t msglen);
+int ciio_png_encode(const uint8_t *pixels, int width, int height, int channels, int level, int style, uint8_t **out,
+                    size_t *outsize, char *msg, size_t msglen);
 void ciio_free_png(uint8_t *buffer);
 
 /// Decodes a label map, one byte a pixel: a palette PNG's indices as stored (not expanded to colours: DAVIS-2017
 /// annotations hold object ids so), or a grey PNG's samples (bit depth 8 or less, unscaled). Other PNGs give
 /// CIIO_ERR_UNSUPPORTED. *indexed is 1 for a palette file. `out` holds width * height bytes.
-int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_t outsize, int *indexed,
-                           char *msg, size_t msglen);
+int ciio_png_decode_labels(const uint8_t *data, size_t size, uint8_t *out, size_t outsize, int *indexed, char *msg,
+                           size_t msglen);
 
 /// Encodes a label map (one byte a pixel) as an 8-bit palette PNG with `colours` RGB entries (1...256; every pixel
 /// must be below `colours`), flat style. On success *out holds a buffer to release with ciio_free_png.

@@ -39,5 +39,6 @@ void sm_fast_resize_nearest_f32(const float *input, int32_t channels, int32_t in
 
 void sm_fast_window_f32(const float *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t top,
                         int32_t left, float *output, int32_t out_height, int32_t out_width) {
-    sm_window_elements(input, channels, in_height, in_width, top, left, sizeof(float), 0, output, out_height, out_width);
+    sm_window_elements(input, channels, in_height, in_width, top, left, sizeof(float), 0, output, out_height,
+                       out_width);
 }

@@ -29,8 +29,7 @@ static inline int sign_i64(int64_t v) { return (v > 0) - (v < 0); }
 
 // One Sklansky chain over the sorted points `order` (indices into pts) from `start` to `end` (either direction).
 // Writes the chain's positions (into `order`) to stack and returns their count.
-static int sklansky(const sm_point *pts, const int32_t *order, int start, int end, int *stack, int nsign,
-                    int sign2) {
+static int sklansky(const sm_point *pts, const int32_t *order, int start, int end, int *stack, int nsign, int sign2) {
     const int incr = end > start ? 1 : -1;
     int pprev = start, pcur = pprev + incr, pnext = pcur + incr;
     int size = 3;
@@ -273,10 +272,22 @@ static void rotating_calipers(const vec2f *p, int n, float *inv_len, vec2f *vect
         int pi = seq[main];
         float lead_x = vect[pi].x * inv_len[pi], lead_y = vect[pi].y * inv_len[pi];
         switch (main) {
-        case 0: base_a = lead_x; base_b = lead_y; break;
-        case 1: base_a = lead_y; base_b = -lead_x; break;
-        case 2: base_a = -lead_x; base_b = -lead_y; break;
-        default: base_a = -lead_y; base_b = lead_x; break;
+        case 0:
+            base_a = lead_x;
+            base_b = lead_y;
+            break;
+        case 1:
+            base_a = lead_y;
+            base_b = -lead_x;
+            break;
+        case 2:
+            base_a = -lead_x;
+            base_b = -lead_y;
+            break;
+        default:
+            base_a = -lead_y;
+            base_b = lead_x;
+            break;
         }
         seq[main] += 1;
         if (seq[main] == n) seq[main] = 0;

@@ -92,16 +92,16 @@ static int check_args(const uint8_t *src, int32_t sw, int32_t sh, size_t src_str
 
 // The source as rows: the rows of a buffer, or the padded crop window (image == NULL for a plain buffer).
 typedef struct {
-    const uint8_t *src;   // plain: the first row
-    size_t stride;        // plain: bytes between rows
-    const uint8_t *image; // crop: the image, iw x ih, rows istride bytes apart
+    const uint8_t *src;     // plain: the first row
+    size_t stride;          // plain: bytes between rows
+    const uint8_t *image;   // crop: the image, iw x ih, rows istride bytes apart
     int32_t iw, ih;
     size_t istride;
-    int64_t x0, y0;    // crop: the window's top-left corner in the image
-    int32_t sw, cn;    // the window's width, channels
-    int32_t xa, xb;    // crop: window columns [xa, xb) lie inside the image
-    uint8_t *fill_row; // crop: one row of the fill colour (sw * cn bytes)
-    uint8_t *rows[2];  // crop: rows formed on demand, one per slot
+    int64_t x0, y0;      // crop: the window's top-left corner in the image
+    int32_t sw, cn;      // the window's width, channels
+    int32_t xa, xb;      // crop: window columns [xa, xb) lie inside the image
+    uint8_t *fill_row;   // crop: one row of the fill colour (sw * cn bytes)
+    uint8_t *rows[2];    // crop: rows formed on demand, one per slot
 } row_source;
 
 static row_source plain_source(const uint8_t *src, size_t stride) {
@@ -279,7 +279,8 @@ static int crop_resize(const uint8_t *image, int32_t iw, int32_t ih, size_t istr
                        size_t dst_stride, int reference) {
     if (!image || !fill || iw < 1 || ih < 1 || istride < (size_t)iw * (size_t)cn) return SM_IMAGE_BAD_ARGUMENT;
     if (!check_args(image, sw, sh, (size_t)sw * (size_t)cn, cn, dst, dw, dh, dst_stride)) return SM_IMAGE_BAD_ARGUMENT;
-    if (x0 < -(int64_t)INT32_MAX || x0 > INT32_MAX || y0 < -(int64_t)INT32_MAX || y0 > INT32_MAX) return SM_IMAGE_BAD_ARGUMENT;
+    if (x0 < -(int64_t)INT32_MAX || x0 > INT32_MAX || y0 < -(int64_t)INT32_MAX || y0 > INT32_MAX)
+        return SM_IMAGE_BAD_ARGUMENT;
     row_source s;
     memset(&s, 0, sizeof s);
     s.image = image;

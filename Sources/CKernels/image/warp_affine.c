@@ -16,8 +16,13 @@
 
 #include <stdlib.h>
 
-enum { INTER_BITS = 5, INTER_TAB = 1 << INTER_BITS, AB_BITS = 10, AB_SCALE = 1 << AB_BITS,
-       ROUND_DELTA = AB_SCALE / INTER_TAB / 2 };
+enum {
+    INTER_BITS = 5,
+    INTER_TAB = 1 << INTER_BITS,
+    AB_BITS = 10,
+    AB_SCALE = 1 << AB_BITS,
+    ROUND_DELTA = AB_SCALE / INTER_TAB / 2
+};
 
 static void inverse_matrix(const double m[6], int32_t inverse_map, double M[6]) {
     for (int i = 0; i < 6; i++) M[i] = m[i];
@@ -70,9 +75,8 @@ static int check_args(const float *src, int32_t sw, int32_t sh, size_t src_strid
 
 // ---- Reference: each destination pixel on its own ------------------------------------------------------------
 
-int sm_warp_affine_f32_reference(const float *src, int32_t sw, int32_t sh, size_t src_stride, float *dst,
-                                 int32_t dw, int32_t dh, size_t dst_stride, const double m[6], int32_t inverse_map,
-                                 float border) {
+int sm_warp_affine_f32_reference(const float *src, int32_t sw, int32_t sh, size_t src_stride, float *dst, int32_t dw,
+                                 int32_t dh, size_t dst_stride, const double m[6], int32_t inverse_map, float border) {
     if (!check_args(src, sw, sh, src_stride, dst, dw, dh, dst_stride, m)) return SM_IMAGE_BAD_ARGUMENT;
     double M[6];
     inverse_matrix(m, inverse_map, M);
@@ -98,10 +102,10 @@ int sm_warp_affine_f32_reference(const float *src, int32_t sw, int32_t sh, size_
 // the sum has the same order, so the result is the reference's bit for bit.
 
 typedef struct {
-    int32_t pos;     // integer source coordinate (saturated to int16)
-    int32_t frac;    // 1/32 fraction
-    int32_t kind;    // 0: both taps inside, 1: one tap outside, 2: footprint fully outside
-    float w0, w1;    // 1 - frac/32, frac/32
+    int32_t pos;    // integer source coordinate (saturated to int16)
+    int32_t frac;   // 1/32 fraction
+    int32_t kind;   // 0: both taps inside, 1: one tap outside, 2: footprint fully outside
+    float w0, w1;   // 1 - frac/32, frac/32
 } axis_tap;
 
 static inline axis_tap make_tap(int32_t fixed, int32_t n) {
@@ -154,12 +158,13 @@ static int warp_axis_aligned(const float *src, int32_t sw, int32_t sh, size_t sr
     return SM_IMAGE_OK;
 }
 
-int sm_warp_affine_f32(const float *src, int32_t sw, int32_t sh, size_t src_stride, float *dst, int32_t dw,
-                       int32_t dh, size_t dst_stride, const double m[6], int32_t inverse_map, float border) {
+int sm_warp_affine_f32(const float *src, int32_t sw, int32_t sh, size_t src_stride, float *dst, int32_t dw, int32_t dh,
+                       size_t dst_stride, const double m[6], int32_t inverse_map, float border) {
     if (!check_args(src, sw, sh, src_stride, dst, dw, dh, dst_stride, m)) return SM_IMAGE_BAD_ARGUMENT;
     double M[6];
     inverse_matrix(m, inverse_map, M);
-    if (M[1] == 0.0 && M[3] == 0.0) return warp_axis_aligned(src, sw, sh, src_stride, dst, dw, dh, dst_stride, M, border);
+    if (M[1] == 0.0 && M[3] == 0.0)
+        return warp_axis_aligned(src, sw, sh, src_stride, dst, dw, dh, dst_stride, M, border);
     int32_t *adelta = (int32_t *)malloc(2 * (size_t)dw * sizeof(int32_t));
     if (!adelta) return SM_IMAGE_OUT_OF_MEMORY;
     int32_t *bdelta = adelta + dw;

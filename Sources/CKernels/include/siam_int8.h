@@ -89,24 +89,24 @@ typedef enum sm_int8_residual_type {
 } sm_int8_residual_type;
 
 typedef enum sm_int8_output_type {
-    SM_INT8_OUTPUT_F32 = 0,     // float *: y (dequantised)
-    SM_INT8_OUTPUT_U8 = 1       // uint8_t *: quantised with (inv_sy, zy)
+    SM_INT8_OUTPUT_F32 = 0,   // float *: y (dequantised)
+    SM_INT8_OUTPUT_U8 = 1     // uint8_t *: quantised with (inv_sy, zy)
 } sm_int8_output_type;
 
 // The epilogue of one call (see the specification above). scale is required; everything else is optional.
 // The residual has the output's shape (planar CHW) and may be the output buffer itself when it has the output's
 // type (in-place residual add); otherwise it must not overlap the output.
 typedef struct sm_int8_epilogue {
-    const float *scale;              // per output channel: sx * sw[o]
-    const float *bias;               // per output channel, or NULL (no addition at all)
-    const void *residual;            // NULL, or float / uint8 per residual_type
-    int32_t residual_type;           // sm_int8_residual_type
-    float residual_scale;            // sr (uint8 residual)
-    int32_t residual_zero_point;     // zr (uint8 residual)
-    int32_t relu;                    // 1: y = (y > 0) ? y : 0
-    int32_t output_type;             // sm_int8_output_type
-    float output_inv_scale;          // inv_sy (uint8 output)
-    int32_t output_zero_point;       // zy (uint8 output)
+    const float *scale;            // per output channel: sx * sw[o]
+    const float *bias;             // per output channel, or NULL (no addition at all)
+    const void *residual;          // NULL, or float / uint8 per residual_type
+    int32_t residual_type;         // sm_int8_residual_type
+    float residual_scale;          // sr (uint8 residual)
+    int32_t residual_zero_point;   // zr (uint8 residual)
+    int32_t relu;                  // 1: y = (y > 0) ? y : 0
+    int32_t output_type;           // sm_int8_output_type
+    float output_inv_scale;        // inv_sy (uint8 output)
+    int32_t output_zero_point;     // zy (uint8 output)
 } sm_int8_epilogue;
 
 // The kernel table of one int8 tier. Packed weights and workspaces are tier-specific: pack with the table you run

@@ -25,15 +25,15 @@ typedef struct sm_conv2d_shape {
     int32_t out_channels, out_height, out_width;
     int32_t kernel_h, kernel_w;
     int32_t stride_h, stride_w;
-    int32_t pad_top, pad_left;        // zero padding; bottom/right padding is implied by out_height/out_width
+    int32_t pad_top, pad_left;   // zero padding; bottom/right padding is implied by out_height/out_width
     int32_t dilation_h, dilation_w;
 } sm_conv2d_shape;
 
 // Epilogue fused into the convolution: out = act(conv(x) + bias[o] + residual), residual optional (NULL).
 typedef struct sm_conv2d_epilogue {
-    const float *bias;        // out_channels values, may be NULL (= 0)
-    const float *residual;    // same shape as the output, may be NULL; added before the activation; may alias output
-    int32_t relu;             // 1: max(0, .)
+    const float *bias;       // out_channels values, may be NULL (= 0)
+    const float *residual;   // same shape as the output, may be NULL; added before the activation; may alias output
+    int32_t relu;            // 1: max(0, .)
 } sm_conv2d_epilogue;
 
 // The kernel table of one tier. Packed weights and workspaces are tier-specific: pack with the table you run with.
@@ -50,8 +50,8 @@ typedef struct sm_kernel_table {
     void (*conv2d_f32_pack)(const sm_conv2d_shape *shape, const float *weights_oihw, float *packed);
     size_t (*conv2d_f32_workspace_bytes)(const sm_conv2d_shape *shape, int32_t rows);
     void (*conv2d_f32)(const sm_conv2d_shape *shape, const float *input, const float *packed,
-                       const sm_conv2d_epilogue *epilogue, float *output,
-                       int32_t row_begin, int32_t row_end, void *workspace);
+                       const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
+                       void *workspace);
 
     // Winograd F(4x4, 3x3) for 3x3 stride-1 convolutions of any dilation and padding (winograd_applies), with the
     // same contract as conv2d_f32 (own packed layout and workspace). conv2d_f32_* route qualifying shapes here on the
@@ -80,9 +80,9 @@ typedef struct sm_kernel_table {
                                  float *output, int32_t out_begin, int32_t out_end);
 
     // Max-pool, PyTorch semantics (-inf padding, floor mode). Rows [row_begin, row_end) of the output.
-    void (*max_pool2d_f32)(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
-                           int32_t kernel, int32_t stride, int32_t pad, float *output, int32_t out_height,
-                           int32_t out_width, int32_t row_begin, int32_t row_end);
+    void (*max_pool2d_f32)(const float *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t kernel,
+                           int32_t stride, int32_t pad, float *output, int32_t out_height, int32_t out_width,
+                           int32_t row_begin, int32_t row_end);
 
     // Depth-wise valid cross-correlation: out[c,i,j] = sum_{u,v} search[c,i+u,j+v] * kernel[c,u,v].
     // Channels [channel_begin, channel_end).
@@ -91,13 +91,13 @@ typedef struct sm_kernel_table {
                                 int32_t channel_begin, int32_t channel_end);
 
     // Nearest resize with floor mapping: src = floor(dst * in / out) (PyTorch legacy 'nearest').
-    void (*resize_nearest_f32)(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
-                               float *output, int32_t out_height, int32_t out_width);
+    void (*resize_nearest_f32)(const float *input, int32_t channels, int32_t in_height, int32_t in_width, float *output,
+                               int32_t out_height, int32_t out_width);
 
     // Window with zero fill: out[c,y,x] = in[c, y + top, x + left] when inside, else 0. top/left may be negative
     // (pad) or positive (crop). This is pad + crop in one pass.
-    void (*window_f32)(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
-                       int32_t top, int32_t left, float *output, int32_t out_height, int32_t out_width);
+    void (*window_f32)(const float *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t top,
+                       int32_t left, float *output, int32_t out_height, int32_t out_width);
 
     // Element-wise: out = a + b; optional relu after (n values).
     void (*add_f32)(const float *a, const float *b, float *out, size_t n, int32_t relu);

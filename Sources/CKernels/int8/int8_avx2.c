@@ -109,8 +109,7 @@ static void sm_i8_avx2_any_conv(const sm_conv2d_shape *s, const uint8_t *input, 
                                 void *workspace) {
     if (((const sm_i8_packed_header *)packed)->variant == 1)
         sm_i8_avx2u8_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace);
-    else
-        sm_i8_avx2_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    else sm_i8_avx2_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace);
 }
 
 // ---- depth-wise cross-correlation ----
@@ -139,11 +138,9 @@ static size_t sm_i8_avx2_xcorr_workspace_bytes(int32_t sh, int32_t sw, int32_t k
 }
 
 // R output rows from i0, pixels j0 .. j0 + 15 of one channel (R x 2 independent accumulators).
-static inline __attribute__((always_inline)) void sm_i8_y2_xcorr_rows(const int R, const uint16_t *rows, size_t ld,
-                                                                      const int8_t *kc, int32_t kh, int32_t kw,
-                                                                      int32_t kw4, int32_t i0, int32_t j0,
-                                                                      const sm_i8_ep *e, int32_t c, int32_t OH,
-                                                                      int32_t OW) {
+static inline __attribute__((always_inline)) void
+sm_i8_y2_xcorr_rows(const int R, const uint16_t *rows, size_t ld, const int8_t *kc, int32_t kh, int32_t kw, int32_t kw4,
+                    int32_t i0, int32_t j0, const sm_i8_ep *e, int32_t c, int32_t OH, int32_t OW) {
     const int32_t pairs = (kw + 1) / 2;
     __m256i even[4], odd[4];
     for (int q = 0; q < R; q++) even[q] = odd[q] = _mm256_setzero_si256();
@@ -155,7 +152,8 @@ static inline __attribute__((always_inline)) void sm_i8_y2_xcorr_rows(const int 
             for (int q = 0; q < R; q++) {
                 const uint16_t *row = rows + (size_t)(i0 + q + u) * ld + j0 + 2 * g;
                 even[q] = _mm256_add_epi32(even[q], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)row), wb));
-                odd[q] = _mm256_add_epi32(odd[q], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(row + 1)), wb));
+                odd[q] =
+                    _mm256_add_epi32(odd[q], _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)(row + 1)), wb));
             }
         }
     }
@@ -186,7 +184,8 @@ static void sm_i8_avx2_xcorr(const uint8_t *search, int32_t channels, int32_t sh
             const uint8_t *s = plane + (size_t)y * sw;
             int32_t x = 0;
             for (; x + 16 <= sw; x += 16)
-                _mm256_storeu_si256((__m256i *)(d + x), _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + x))));
+                _mm256_storeu_si256((__m256i *)(d + x),
+                                    _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)(s + x))));
             for (; x < sw; x++) d[x] = s[x];
             memset(d + sw, 0, (ld - (size_t)sw) * sizeof(uint16_t));
         }

@@ -10,8 +10,7 @@
 
 #if defined(__clang__)
 #pragma clang fp contract(off)
-#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))), \
-                             apply_to = function)
+#pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2"))), apply_to = function)
 #elif defined(__GNUC__)
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")
@@ -50,8 +49,8 @@ static inline __mmask64 sm_i8_z_mask64(ptrdiff_t n) {
 
 // The epilogue of siam_int8.h on 16 lanes: acc (before the channel term) of channel o, output elements
 // [at, at + n), n in 1..16.
-static inline __attribute__((always_inline)) void sm_i8_z_finish(__m512i acc, const sm_i8_ep *e, int32_t o,
-                                                                 size_t at, int32_t n) {
+static inline __attribute__((always_inline)) void sm_i8_z_finish(__m512i acc, const sm_i8_ep *e, int32_t o, size_t at,
+                                                                 int32_t n) {
     const __mmask16 m = sm_i8_z_mask16(n);
     __m512 y = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, _mm512_set1_epi32(e->terms[o])));
     y = _mm512_mul_ps(y, _mm512_set1_ps(e->scale[o]));
@@ -166,11 +165,10 @@ static inline __mmask32 sm_i8_z_mask32(ptrdiff_t n) {
 
 // The same on 256-bit vectors (32 pixels: 4 phases x 8 lanes), for rows (or remainders) of at most 32 pixels such
 // as SiamMask's 25: vpdpbusd on ymm (EVEX, AVX512VL) runs twice as many per cycle as on zmm on Zen 4.
-static inline __attribute__((always_inline)) void sm_i8_z_xcorr_rows_y(const int R, const uint8_t *plane,
-                                                                       int32_t sw, const int8_t *kc, int32_t kh,
-                                                                       int32_t kw4, int32_t i0, int32_t j0,
-                                                                       const sm_i8_ep *e, int32_t c, int32_t OH,
-                                                                       int32_t OW) {
+static inline __attribute__((always_inline)) void sm_i8_z_xcorr_rows_y(const int R, const uint8_t *plane, int32_t sw,
+                                                                       const int8_t *kc, int32_t kh, int32_t kw4,
+                                                                       int32_t i0, int32_t j0, const sm_i8_ep *e,
+                                                                       int32_t c, int32_t OH, int32_t OW) {
     const int32_t groups = kw4 / 4;
     __m256i acc[4][4];
     for (int q = 0; q < R; q++)
@@ -191,8 +189,10 @@ static inline __attribute__((always_inline)) void sm_i8_z_xcorr_rows_y(const int
     }
     for (int q = 0; q < R; q++) {
         // 4x4 transpose within 128-bit lanes: x[t] lane L = pixels 16L + 4t .. + 3; then pixels in order.
-        const __m256i a01l = _mm256_unpacklo_epi32(acc[q][0], acc[q][1]), a01h = _mm256_unpackhi_epi32(acc[q][0], acc[q][1]);
-        const __m256i a23l = _mm256_unpacklo_epi32(acc[q][2], acc[q][3]), a23h = _mm256_unpackhi_epi32(acc[q][2], acc[q][3]);
+        const __m256i a01l = _mm256_unpacklo_epi32(acc[q][0], acc[q][1]),
+                      a01h = _mm256_unpackhi_epi32(acc[q][0], acc[q][1]);
+        const __m256i a23l = _mm256_unpacklo_epi32(acc[q][2], acc[q][3]),
+                      a23h = _mm256_unpackhi_epi32(acc[q][2], acc[q][3]);
         const __m256i x0 = _mm256_unpacklo_epi64(a01l, a23l), x1 = _mm256_unpackhi_epi64(a01l, a23l);
         const __m256i x2 = _mm256_unpacklo_epi64(a01h, a23h), x3 = _mm256_unpackhi_epi64(a01h, a23h);
         __m256i out[4];
@@ -208,9 +208,9 @@ static inline __attribute__((always_inline)) void sm_i8_z_xcorr_rows_y(const int
     }
 }
 
-static void sm_i8_avx512vnni_xcorr(const uint8_t *search, int32_t channels, int32_t sh, int32_t sw,
-                                   const void *packed, int32_t kh, int32_t kw, const sm_int8_epilogue *epilogue,
-                                   void *output, int32_t channel_begin, int32_t channel_end, void *workspace) {
+static void sm_i8_avx512vnni_xcorr(const uint8_t *search, int32_t channels, int32_t sh, int32_t sw, const void *packed,
+                                   int32_t kh, int32_t kw, const sm_int8_epilogue *epilogue, void *output,
+                                   int32_t channel_begin, int32_t channel_end, void *workspace) {
     (void)channels;
     (void)workspace;
     const int32_t OH = sh - kh + 1, OW = sw - kw + 1;

@@ -99,8 +99,10 @@ static inline __attribute__((always_inline)) void sm_i8_yv_xcorr_rows(const int 
     }
     for (int q = 0; q < R; q++) {
         // 4x4 transpose of 32-bit lanes within each 128-bit lane: x[t] lane L = pixels 16L + 4t .. + 3.
-        const __m256i a01l = _mm256_unpacklo_epi32(acc[q][0], acc[q][1]), a01h = _mm256_unpackhi_epi32(acc[q][0], acc[q][1]);
-        const __m256i a23l = _mm256_unpacklo_epi32(acc[q][2], acc[q][3]), a23h = _mm256_unpackhi_epi32(acc[q][2], acc[q][3]);
+        const __m256i a01l = _mm256_unpacklo_epi32(acc[q][0], acc[q][1]),
+                      a01h = _mm256_unpackhi_epi32(acc[q][0], acc[q][1]);
+        const __m256i a23l = _mm256_unpacklo_epi32(acc[q][2], acc[q][3]),
+                      a23h = _mm256_unpackhi_epi32(acc[q][2], acc[q][3]);
         const __m256i x0 = _mm256_unpacklo_epi64(a01l, a23l), x1 = _mm256_unpackhi_epi64(a01l, a23l);
         const __m256i x2 = _mm256_unpacklo_epi64(a01h, a23h), x3 = _mm256_unpackhi_epi64(a01h, a23h);
         __m256i out[4];
@@ -137,10 +139,8 @@ static void sm_i8_avxvnni_xcorr(const uint8_t *search, int32_t channels, int32_t
         const int8_t *kc = kernel + (size_t)c * kh * kw4;
         for (int32_t i0 = 0; i0 < OH; i0 += 2) {
             for (int32_t j0 = 0; j0 < OW; j0 += 32) {
-                if (OH - i0 == 1)
-                    sm_i8_yv_xcorr_rows(1, rows, ld, kc, kh, kw4, i0, j0, &ep, c, OH, OW);
-                else
-                    sm_i8_yv_xcorr_rows(2, rows, ld, kc, kh, kw4, i0, j0, &ep, c, OH, OW);
+                if (OH - i0 == 1) sm_i8_yv_xcorr_rows(1, rows, ld, kc, kh, kw4, i0, j0, &ep, c, OH, OW);
+                else sm_i8_yv_xcorr_rows(2, rows, ld, kc, kh, kw4, i0, j0, &ep, c, OH, OW);
             }
         }
     }

@@ -11,10 +11,10 @@
 #pragma STDC FP_CONTRACT OFF   // gcc ignores it: build with -ffp-contract=off
 #endif
 
-static const char *const sm_int8_names[SM_INT8_TIER_COUNT] = {"reference", "avx2",  "avxvnni",
-                                                               "avx512vnni", "neon", "neondot"};
+static const char *const sm_int8_names[SM_INT8_TIER_COUNT] = {"reference",  "avx2", "avxvnni",
+                                                              "avx512vnni", "neon", "neondot"};
 static const int sm_int8_levels[SM_INT8_TIER_COUNT] = {SM_LEVEL_REFERENCE, SM_LEVEL_BASE, SM_LEVEL_DOT,
-                                                         SM_LEVEL_WIDE, SM_LEVEL_BASE, SM_LEVEL_DOT};
+                                                       SM_LEVEL_WIDE,      SM_LEVEL_BASE, SM_LEVEL_DOT};
 
 int sm_int8_tier_supported(sm_int8_tier tier) {
     const sm_cpu_features *cpu = sm_cpu();
@@ -31,24 +31,17 @@ int sm_int8_tier_supported(sm_int8_tier tier) {
 
 const sm_int8_kernel_table *sm_int8_kernels_for_tier(sm_int8_tier tier) {
     switch (tier) {
-    case SM_INT8_TIER_REFERENCE:
-        return &sm_int8_reference_table;
+    case SM_INT8_TIER_REFERENCE: return &sm_int8_reference_table;
 #if defined(__x86_64__)
-    case SM_INT8_TIER_AVX2:
-        return &sm_int8_avx2_table;
-    case SM_INT8_TIER_AVXVNNI:
-        return &sm_int8_avxvnni_table;
-    case SM_INT8_TIER_AVX512VNNI:
-        return &sm_int8_avx512vnni_table;
+    case SM_INT8_TIER_AVX2: return &sm_int8_avx2_table;
+    case SM_INT8_TIER_AVXVNNI: return &sm_int8_avxvnni_table;
+    case SM_INT8_TIER_AVX512VNNI: return &sm_int8_avx512vnni_table;
 #endif
 #if defined(__aarch64__)
-    case SM_INT8_TIER_NEON:
-        return &sm_int8_neon_table;
-    case SM_INT8_TIER_NEONDOT:
-        return &sm_int8_neondot_table;
+    case SM_INT8_TIER_NEON: return &sm_int8_neon_table;
+    case SM_INT8_TIER_NEONDOT: return &sm_int8_neondot_table;
 #endif
-    default:
-        return NULL;
+    default: return NULL;
     }
 }
 
@@ -80,15 +73,11 @@ sm_int8_tier sm_int8_tier_for_cap(const char *cap) { return sm_int8_tier_for_lev
 static pthread_once_t sm_int8_once = PTHREAD_ONCE_INIT;
 static sm_int8_tier sm_int8_active = SM_INT8_TIER_REFERENCE;
 
-static void sm_int8_choose(void) {
-    sm_int8_active = sm_int8_tier_for_level(sm_environment_cap_level());
-}
+static void sm_int8_choose(void) { sm_int8_active = sm_int8_tier_for_level(sm_environment_cap_level()); }
 
 sm_int8_tier sm_int8_active_tier(void) {
     pthread_once(&sm_int8_once, sm_int8_choose);
     return sm_int8_active;
 }
 
-const sm_int8_kernel_table *sm_int8_kernels(void) {
-    return sm_int8_kernels_for_tier(sm_int8_active_tier());
-}
+const sm_int8_kernel_table *sm_int8_kernels(void) { return sm_int8_kernels_for_tier(sm_int8_active_tier()); }

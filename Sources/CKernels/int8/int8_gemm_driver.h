@@ -42,9 +42,7 @@ static inline size_t SM_I8_FN(kp_of)(const sm_conv2d_shape *s) {
 }
 
 // K in channel groups (see above) when the channels split into whole groups.
-static inline int SM_I8_FN(channel_groups)(const sm_conv2d_shape *s) {
-    return s->in_channels % SM_I8_G == 0;
-}
+static inline int SM_I8_FN(channel_groups)(const sm_conv2d_shape *s) { return s->in_channels % SM_I8_G == 0; }
 
 static size_t SM_I8_FN(conv_packed_bytes)(const sm_conv2d_shape *s) {
     size_t panels = ((size_t)(s->out_channels > 0 ? s->out_channels : 0) + SM_I8_MR - 1) / SM_I8_MR;
@@ -125,9 +123,8 @@ static size_t SM_I8_FN(conv_workspace_bytes)(const sm_conv2d_shape *s, int32_t r
     if (SM_I8_FN(is_direct)(s)) return bytes;
     const size_t source = (size_t)s->in_channels * SM_I8_FN(padded_rows)(s, rows) * SM_I8_FN(padded_ld)(s);
     if (SM_I8_FN(channel_groups)(s))
-        bytes += sm_i8_round_up(source * sizeof(SM_I8_BTYPE), 64);   // the interleaved (padded) input
-    else if (SM_I8_FN(needs_padding)(s))
-        bytes += sm_i8_round_up(source, 64);                          // the zero-point-padded input rows
+        bytes += sm_i8_round_up(source * sizeof(SM_I8_BTYPE), 64);              // the interleaved (padded) input
+    else if (SM_I8_FN(needs_padding)(s)) bytes += sm_i8_round_up(source, 64);   // the zero-point-padded input rows
     return bytes;
 }
 
@@ -321,9 +318,9 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
                     memset(dst, 0, n_tail * SM_I8_G * sizeof(SM_I8_BTYPE));
                     continue;
                 }
-                SM_I8_FN(gather_row)(slots + (size_t)c * src_plane * 4, src_ld, s->stride_h, s->stride_w,
-                                     s->out_width, oy0, ox0, nc, ky * s->dilation_h - r0, kx * s->dilation_w,
-                                     (uint8_t *)dst);
+                SM_I8_FN(gather_row)
+                (slots + (size_t)c * src_plane * 4, src_ld, s->stride_h, s->stride_w, s->out_width, oy0, ox0, nc,
+                 ky * s->dilation_h - r0, kx * s->dilation_w, (uint8_t *)dst);
                 if (n_tail > nc) memset(dst + nc * SM_I8_G, 0, (n_tail - nc) * SM_I8_G * sizeof(SM_I8_BTYPE));
                 if (++kx == s->kernel_w) {
                     kx = 0;
@@ -348,9 +345,9 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
                     rows[t] = input + (size_t)c * in_plane + pixel0 + jc;
                 } else {
                     // padded row of output row oy: oy * sh + ky * dh (padded coordinates), minus r0
-                    SM_I8_FN(im2col_row)(source + (size_t)c * src_plane, src_ld, s->stride_h, s->stride_w,
-                                         s->out_width, oy0, ox0, nc, ky * s->dilation_h - r0, kx * s->dilation_w,
-                                         st);
+                    SM_I8_FN(im2col_row)
+                    (source + (size_t)c * src_plane, src_ld, s->stride_h, s->stride_w, s->out_width, oy0, ox0, nc,
+                     ky * s->dilation_h - r0, kx * s->dilation_w, st);
                     rows[t] = st;
                 }
                 if (++kx == s->kernel_w) {
@@ -371,8 +368,9 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
             for (size_t jr = 0; jr < nc; jr += SM_I8_NR) {
                 const size_t nr = nc - jr < SM_I8_NR ? nc - jr : SM_I8_NR;
                 const int32_t nv = (int32_t)((nr + SM_I8_VL - 1) / SM_I8_VL);
-                SM_I8_FN(tile)(nv, (int32_t)groups, a, B + jr * SM_I8_G, ldb, &ep, (int32_t)ir, rows,
-                               ir * plane + pixel0 + jc + jr, plane, (int32_t)nr);
+                SM_I8_FN(tile)
+                (nv, (int32_t)groups, a, B + jr * SM_I8_G, ldb, &ep, (int32_t)ir, rows, ir * plane + pixel0 + jc + jr,
+                 plane, (int32_t)nr);
             }
         }
     }

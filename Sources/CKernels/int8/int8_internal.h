@@ -22,18 +22,16 @@ extern "C" {
 // Every packed buffer (convolution and xcorr, every tier) starts with this header (64 bytes), then the int32
 // per-channel terms (channels rounded up to 16, so the weights stay 64-byte aligned), then the tier's weights.
 typedef struct sm_i8_packed_header {
-    int32_t zero_point;     // the input (search) zero point the terms were computed with
-    int32_t tier;           // sm_int8_tier that packed it
-    int32_t k;              // taps per output (C*KH*KW, or KH*KW for the xcorr)
-    int32_t k_padded;       // k rounded up to the tier's k-group
-    int32_t channels;       // output channels
-    int32_t variant;        // the tier's layout when it has two (AVX2: 1 = 7-bit weights on the vpmaddubsw path)
+    int32_t zero_point;   // the input (search) zero point the terms were computed with
+    int32_t tier;         // sm_int8_tier that packed it
+    int32_t k;            // taps per output (C*KH*KW, or KH*KW for the xcorr)
+    int32_t k_padded;     // k rounded up to the tier's k-group
+    int32_t channels;     // output channels
+    int32_t variant;      // the tier's layout when it has two (AVX2: 1 = 7-bit weights on the vpmaddubsw path)
     int32_t reserved[10];
 } sm_i8_packed_header;
 
-static inline size_t sm_i8_round_up(size_t n, size_t m) {
-    return (n + m - 1) / m * m;
-}
+static inline size_t sm_i8_round_up(size_t n, size_t m) { return (n + m - 1) / m * m; }
 
 static inline size_t sm_i8_terms_bytes(int32_t channels) {
     return sm_i8_round_up((size_t)(channels > 0 ? channels : 0), 16) * sizeof(int32_t);
@@ -48,9 +46,7 @@ static inline const void *sm_i8_weights(const void *packed) {
     return (const uint8_t *)packed + sizeof(sm_i8_packed_header) + sm_i8_terms_bytes(h->channels);
 }
 
-static inline int8_t sm_i8_clamp_weight(int8_t w) {
-    return w == -128 ? (int8_t)-127 : w;
-}
+static inline int8_t sm_i8_clamp_weight(int8_t w) { return w == -128 ? (int8_t)-127 : w; }
 
 // Fills the header and the per-channel terms term[o] = multiplier * sum_k w[o, k] (weights clamped), for weights
 // laid out as channels x k (OIHW is that).
@@ -74,7 +70,7 @@ static inline void sm_i8_pack_header(void *packed, int32_t tier, int32_t zero_po
 
 // The epilogue resolved for a call: the public struct plus the packed per-channel terms and typed pointers.
 typedef struct sm_i8_ep {
-    const int32_t *terms;        // acc = raw dot product - terms[o]
+    const int32_t *terms;   // acc = raw dot product - terms[o]
     const float *scale, *bias;
     const float *res_f32;
     const uint8_t *res_u8;
@@ -130,9 +126,7 @@ static inline void sm_i8_finish_scalar(const sm_int8_epilogue *e, int32_t o, int
 // After the header and the terms: channels x kernel_h rows of kw4 = kernel_w rounded up to 4 int8 (zeros after
 // kernel_w), so a row splits into 4-tap groups (sdot / vpdpbusd) or 2-tap pairs (vpmaddwd).
 
-static inline size_t sm_i8_xcorr_kw4(int32_t kw) {
-    return sm_i8_round_up((size_t)(kw > 0 ? kw : 0), 4);
-}
+static inline size_t sm_i8_xcorr_kw4(int32_t kw) { return sm_i8_round_up((size_t)(kw > 0 ? kw : 0), 4); }
 
 static inline size_t sm_i8_xcorr_packed_bytes(int32_t channels, int32_t kh, int32_t kw) {
     return sizeof(sm_i8_packed_header) + sm_i8_terms_bytes(channels) +

@@ -15,11 +15,9 @@
 //   SM_I8_INTERLEAVE(dst, rows, n)   the B interleave of the path (see int8_gemm_driver.h)
 // Register tile: SM_I8_MR channels x SM_I8_NV vectors of SM_I8_VL pixels.
 
-static inline __attribute__((always_inline)) void SM_I8_FN(micro)(const int NV, int32_t groups,
-                                                                    const SM_I8_ATYPE *restrict a,
-                                                                    const SM_I8_BTYPE *restrict b, size_t ldb,
-                                                                    const sm_i8_ep *e, int32_t o0, int32_t rows,
-                                                                    size_t at, size_t plane, int32_t n) {
+static inline __attribute__((always_inline)) void
+SM_I8_FN(micro)(const int NV, int32_t groups, const SM_I8_ATYPE *restrict a, const SM_I8_BTYPE *restrict b, size_t ldb,
+                const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane, int32_t n) {
     sm_i8_vi acc[SM_I8_MR][SM_I8_NV];
     for (int r = 0; r < SM_I8_MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = SM_I8_VI_ZERO();

@@ -34,11 +34,10 @@
 
 // ---- convolution ----
 
-static inline __attribute__((always_inline)) void sm_i8_n_micro(const int NV, int32_t groups,
-                                                                const int8_t *restrict a,
+static inline __attribute__((always_inline)) void sm_i8_n_micro(const int NV, int32_t groups, const int8_t *restrict a,
                                                                 const uint8_t *restrict b, size_t ldb,
-                                                                const sm_i8_ep *e, int32_t o0, int32_t rows,
-                                                                size_t at, size_t plane, int32_t n) {
+                                                                const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at,
+                                                                size_t plane, int32_t n) {
     // acc_lo[r][v]: pixels 4v, 4v+1 (two half-sums each); acc_hi[r][v]: pixels 4v+2, 4v+3.
     int32x4_t acc_lo[SM_I8_MR][SM_I8_NV], acc_hi[SM_I8_MR][SM_I8_NV];
     for (int r = 0; r < SM_I8_MR; r++)
@@ -86,10 +85,8 @@ static void sm_i8_n_micro_2(int32_t groups, const int8_t *a, const uint8_t *b, s
 
 static void sm_i8_neon_tile(int32_t nv, int32_t groups, const int8_t *a, const uint8_t *b, size_t ldb,
                             const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane, int32_t n) {
-    if (nv == 1)
-        sm_i8_n_micro_1(groups, a, b, ldb, e, o0, rows, at, plane, n);
-    else
-        sm_i8_n_micro_2(groups, a, b, ldb, e, o0, rows, at, plane, n);
+    if (nv == 1) sm_i8_n_micro_1(groups, a, b, ldb, e, o0, rows, at, plane, n);
+    else sm_i8_n_micro_2(groups, a, b, ldb, e, o0, rows, at, plane, n);
 }
 
 static void sm_i8_neon_interleave(uint8_t *dst, const uint8_t *const *rows, size_t n) {
@@ -109,9 +106,7 @@ static void sm_i8_neon_xcorr_pack(const int8_t *kernel, int32_t channels, int32_
     sm_i8_xcorr_pack(kernel, channels, kh, kw, zs, 0, SM_INT8_TIER_NEON, packed);   // unflipped rows: shift 0
 }
 
-static inline size_t sm_i8_neon_xcorr_ld(int32_t sw) {
-    return sm_i8_round_up((size_t)sw + 8, 8);
-}
+static inline size_t sm_i8_neon_xcorr_ld(int32_t sw) { return sm_i8_round_up((size_t)sw + 8, 8); }
 
 static size_t sm_i8_neon_xcorr_workspace_bytes(int32_t sh, int32_t sw, int32_t kh, int32_t kw) {
     (void)kh;
@@ -121,11 +116,9 @@ static size_t sm_i8_neon_xcorr_workspace_bytes(int32_t sh, int32_t sw, int32_t k
 }
 
 // R output rows from i0, pixels j0 .. j0 + 7 of one channel (R x 2 independent accumulators).
-static inline __attribute__((always_inline)) void sm_i8_n_xcorr_rows(const int R, const int16_t *rows, size_t ld,
-                                                                     const int8_t *kc, int32_t kh, int32_t kw,
-                                                                     int32_t kw4, int32_t i0, int32_t j0,
-                                                                     const sm_i8_ep *e, int32_t c, int32_t OH,
-                                                                     int32_t OW) {
+static inline __attribute__((always_inline)) void
+sm_i8_n_xcorr_rows(const int R, const int16_t *rows, size_t ld, const int8_t *kc, int32_t kh, int32_t kw, int32_t kw4,
+                   int32_t i0, int32_t j0, const sm_i8_ep *e, int32_t c, int32_t OH, int32_t OW) {
     int32x4_t lo[4], hi[4];
     for (int q = 0; q < R; q++) lo[q] = hi[q] = vdupq_n_s32(0);
     for (int32_t u = 0; u < kh; u++) {

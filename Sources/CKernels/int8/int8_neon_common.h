@@ -7,8 +7,8 @@
 
 // The epilogue of siam_int8.h on 4 lanes: acc (before the channel term) of channel o, output elements
 // [at, at + n), n in 1..4.
-static inline __attribute__((always_inline)) void sm_i8_n_finish(int32x4_t acc, const sm_i8_ep *e, int32_t o,
-                                                                 size_t at, int32_t n) {
+static inline __attribute__((always_inline)) void sm_i8_n_finish(int32x4_t acc, const sm_i8_ep *e, int32_t o, size_t at,
+                                                                 int32_t n) {
     const size_t lanes = (size_t)(n < 4 ? n : 4);
     float32x4_t y = vcvtq_f32_s32(vsubq_s32(acc, vdupq_n_s32(e->terms[o])));
     y = vmulq_f32(y, vdupq_n_f32(e->scale[o]));
@@ -46,7 +46,7 @@ static inline __attribute__((always_inline)) void sm_i8_n_finish(int32x4_t acc, 
         t = vbslq_f32(vcgtq_f32(t, lo), t, lo);   // (t > -512) ? t : -512, NaN -> -512
         t = vbslq_f32(vcltq_f32(t, hi), t, hi);
         const int32x4_t q = vaddq_s32(vcvtnq_s32_f32(t), vdupq_n_s32(e->out_zero));   // round half to even
-        const uint16x4_t q16 = vqmovun_s32(q);                                       // clamps below at 0
+        const uint16x4_t q16 = vqmovun_s32(q);                                        // clamps below at 0
         const uint8x8_t q8 = vqmovn_u16(vcombine_u16(q16, q16));                      // clamps above at 255
         uint8_t tmp[8];
         vst1_u8(tmp, q8);

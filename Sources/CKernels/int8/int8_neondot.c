@@ -40,11 +40,10 @@
 
 // ---- convolution ----
 
-static inline __attribute__((always_inline)) void sm_i8_d_micro(const int NV, int32_t groups,
-                                                                const int8_t *restrict a,
+static inline __attribute__((always_inline)) void sm_i8_d_micro(const int NV, int32_t groups, const int8_t *restrict a,
                                                                 const uint8_t *restrict b, size_t ldb,
-                                                                const sm_i8_ep *e, int32_t o0, int32_t rows,
-                                                                size_t at, size_t plane, int32_t n) {
+                                                                const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at,
+                                                                size_t plane, int32_t n) {
     int32x4_t acc[SM_I8_MR][SM_I8_NV];
     for (int r = 0; r < SM_I8_MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = vdupq_n_s32(0);

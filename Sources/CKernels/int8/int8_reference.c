@@ -32,9 +32,8 @@ static size_t ref_i8_conv_workspace_bytes(const sm_conv2d_shape *s, int32_t rows
     return 0;
 }
 
-static void ref_i8_conv(const sm_conv2d_shape *s, const uint8_t *input, const void *packed,
-                        const sm_int8_epilogue *e, void *output, int32_t row_begin, int32_t row_end,
-                        void *workspace) {
+static void ref_i8_conv(const sm_conv2d_shape *s, const uint8_t *input, const void *packed, const sm_int8_epilogue *e,
+                        void *output, int32_t row_begin, int32_t row_end, void *workspace) {
     (void)workspace;
     const int32_t zx = ((const sm_i8_packed_header *)packed)->zero_point;
     const int8_t *weights = (const int8_t *)sm_i8_weights(packed);

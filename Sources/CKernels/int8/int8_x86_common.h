@@ -13,13 +13,14 @@ static inline __m256i sm_i8_y_mask(int32_t n) {
 
 // The epilogue of siam_int8.h on 8 lanes: acc (before the channel term) of channel o, output elements
 // [at, at + n), n in 1..8.
-static inline __attribute__((always_inline)) void sm_i8_y_finish(__m256i acc, const sm_i8_ep *e, int32_t o,
-                                                                 size_t at, int32_t n) {
+static inline __attribute__((always_inline)) void sm_i8_y_finish(__m256i acc, const sm_i8_ep *e, int32_t o, size_t at,
+                                                                 int32_t n) {
     __m256 y = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, _mm256_set1_epi32(e->terms[o])));
     y = _mm256_mul_ps(y, _mm256_set1_ps(e->scale[o]));
     if (e->bias) y = _mm256_add_ps(y, _mm256_set1_ps(e->bias[o]));
     if (e->res_f32) {
-        const __m256 r = n >= 8 ? _mm256_loadu_ps(e->res_f32 + at) : _mm256_maskload_ps(e->res_f32 + at, sm_i8_y_mask(n));
+        const __m256 r =
+            n >= 8 ? _mm256_loadu_ps(e->res_f32 + at) : _mm256_maskload_ps(e->res_f32 + at, sm_i8_y_mask(n));
         y = _mm256_add_ps(y, r);
     } else if (e->res_u8) {
         __m128i bytes;
@@ -35,10 +36,8 @@ static inline __attribute__((always_inline)) void sm_i8_y_finish(__m256i acc, co
     }
     if (e->relu) y = _mm256_max_ps(y, _mm256_setzero_ps());   // (y > 0) ? y : +0, NaN -> +0
     if (e->out_f32) {
-        if (n >= 8)
-            _mm256_storeu_ps(e->out_f32 + at, y);
-        else
-            _mm256_maskstore_ps(e->out_f32 + at, sm_i8_y_mask(n), y);
+        if (n >= 8) _mm256_storeu_ps(e->out_f32 + at, y);
+        else _mm256_maskstore_ps(e->out_f32 + at, sm_i8_y_mask(n), y);
     } else {
         __m256 t = _mm256_mul_ps(y, _mm256_set1_ps(e->inv_scale));
         t = _mm256_max_ps(t, _mm256_set1_ps(-512.0f));   // (t > -512) ? t : -512, NaN -> -512

@@ -48,8 +48,7 @@ static int probe_tick(probe_clock *c, double seconds) {
 #include <immintrin.h>
 
 // 16 chains: zmm FMA has latency 4 and up to 2 ports, so 8 would do; more hides scheduling noise.
-__attribute__((target("avx512f")))
-static double fp32_avx512(double seconds) {
+__attribute__((target("avx512f"))) static double fp32_avx512(double seconds) {
     __m512 acc[16];
     for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps((float)i * 0.001f);
     const __m512 m = _mm512_set1_ps(0.9999999f), c = _mm512_set1_ps(1e-7f);
@@ -65,8 +64,7 @@ static double fp32_avx512(double seconds) {
 }
 
 // 10 chains fit the 16 ymm registers with the two constants.
-__attribute__((target("avx2,fma")))
-static double fp32_avx2(double seconds) {
+__attribute__((target("avx2,fma"))) static double fp32_avx2(double seconds) {
     __m256 acc[10];
     for (int i = 0; i < 10; i++) acc[i] = _mm256_set1_ps((float)i * 0.001f);
     const __m256 m = _mm256_set1_ps(0.9999999f), c = _mm256_set1_ps(1e-7f);
@@ -84,8 +82,7 @@ static double fp32_avx2(double seconds) {
 }
 
 // vpdpbusd zmm: 16 lanes x 4 u8*s8 products per instruction.
-__attribute__((target("avx512f,avx512bw,avx512vnni")))
-static double int8_avx512vnni(double seconds) {
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static double int8_avx512vnni(double seconds) {
     __m512i acc[16];
     for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_epi32(i);
     const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);
@@ -101,8 +98,7 @@ static double int8_avx512vnni(double seconds) {
 }
 
 // vpdpbusd ymm (VEX encoding): 8 lanes x 4 products.
-__attribute__((target("avx2,avxvnni")))
-static double int8_avxvnni(double seconds) {
+__attribute__((target("avx2,avxvnni"))) static double int8_avxvnni(double seconds) {
     __m256i acc[12];
     for (int i = 0; i < 12; i++) acc[i] = _mm256_set1_epi32(i);
     const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2);
@@ -121,8 +117,7 @@ static double int8_avxvnni(double seconds) {
 
 // AVX2 has no byte dot product: vpmaddubsw (u8 x s8 pairs -> s16), vpmaddwd with ones (-> s32), vpaddd; 32 products
 // per ymm. The empty asm makes `a` opaque each iteration, so the multiplies cannot be hoisted out of the loop.
-__attribute__((target("avx2")))
-static double int8_avx2(double seconds) {
+__attribute__((target("avx2"))) static double int8_avx2(double seconds) {
     __m256i acc[6], b[6];
     for (int i = 0; i < 6; i++) {
         acc[i] = _mm256_set1_epi32(i);

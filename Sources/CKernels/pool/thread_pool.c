@@ -22,8 +22,8 @@ struct sm_pool {
     int64_t spin_ns;
     pthread_t *helpers;
     pthread_mutex_t mutex;
-    pthread_cond_t wake;      // generation changed or stop
-    pthread_cond_t done;      // remaining reached 0
+    pthread_cond_t wake;   // generation changed or stop
+    pthread_cond_t done;   // remaining reached 0
     _Atomic uint64_t generation;
     _Atomic int32_t remaining;
     _Atomic int32_t stop;

@@ -80,9 +80,9 @@ static void ref_conv_transpose2d(const float *input, int32_t in_channels, int32_
 
 // ---- max-pool ----
 
-static void ref_max_pool2d(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
-                           int32_t kernel, int32_t stride, int32_t pad, float *output, int32_t out_height,
-                           int32_t out_width, int32_t row_begin, int32_t row_end) {
+static void ref_max_pool2d(const float *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t kernel,
+                           int32_t stride, int32_t pad, float *output, int32_t out_height, int32_t out_width,
+                           int32_t row_begin, int32_t row_end) {
     for (int32_t c = 0; c < channels; c++) {
         for (int32_t oy = row_begin; oy < row_end; oy++) {
             for (int32_t ox = 0; ox < out_width; ox++) {
@@ -126,8 +126,8 @@ static void ref_depthwise_xcorr(const float *search, int32_t channels, int32_t s
 
 // ---- nearest resize, src = floor(dst * in / out) ----
 
-static void ref_resize_nearest(const float *input, int32_t channels, int32_t in_height, int32_t in_width,
-                               float *output, int32_t out_height, int32_t out_width) {
+static void ref_resize_nearest(const float *input, int32_t channels, int32_t in_height, int32_t in_width, float *output,
+                               int32_t out_height, int32_t out_width) {
     for (int32_t c = 0; c < channels; c++) {
         for (int32_t y = 0; y < out_height; y++) {
             int32_t sy = (int32_t)(((int64_t)y * in_height) / out_height);

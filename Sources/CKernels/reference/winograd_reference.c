@@ -6,12 +6,8 @@
 #include <string.h>
 
 static const float sm_ref_bt[SM_WINO_ALPHA][SM_WINO_ALPHA] = {
-    {4, 0, -5, 0, 1, 0},
-    {0, -4, -4, 1, 1, 0},
-    {0, 4, -4, -1, 1, 0},
-    {0, -2, -1, 2, 1, 0},
-    {0, 2, -1, -2, 1, 0},
-    {0, 4, 0, -5, 0, 1},
+    {4, 0, -5, 0, 1, 0},  {0, -4, -4, 1, 1, 0}, {0, 4, -4, -1, 1, 0},
+    {0, -2, -1, 2, 1, 0}, {0, 2, -1, -2, 1, 0}, {0, 4, 0, -5, 0, 1},
 };
 
 static const float sm_ref_at[SM_WINO_TILE][SM_WINO_ALPHA] = {
@@ -32,7 +28,8 @@ void sm_ref_winograd_f32_pack(const sm_conv2d_shape *s, const float *weights_oih
 // The transformed input of one tile for every channel: C x 36 floats.
 size_t sm_ref_winograd_f32_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
     (void)rows;
-    return (size_t)s->in_channels * SM_WINO_XI * sizeof(float) + (size_t)sm_wino_max_tiles(s, rows) * sizeof(sm_wino_tile);
+    return (size_t)s->in_channels * SM_WINO_XI * sizeof(float) +
+           (size_t)sm_wino_max_tiles(s, rows) * sizeof(sm_wino_tile);
 }
 
 void sm_ref_winograd_f32(const sm_conv2d_shape *s, const float *input, const float *packed,
@@ -54,13 +51,13 @@ void sm_ref_winograd_f32(const sm_conv2d_shape *s, const float *input, const flo
                     d[r][q] = (iy >= 0 && iy < H && ix >= 0 && ix < W) ? input[((size_t)c * H + iy) * W + ix] : 0.0f;
                 }
             }
-            for (int i = 0; i < SM_WINO_ALPHA; i++)      // B^T d
+            for (int i = 0; i < SM_WINO_ALPHA; i++)   // B^T d
                 for (int q = 0; q < SM_WINO_ALPHA; q++) {
                     float acc = 0.0f;
                     for (int k = 0; k < SM_WINO_ALPHA; k++) acc += sm_ref_bt[i][k] * d[k][q];
                     bd[i][q] = acc;
                 }
-            for (int i = 0; i < SM_WINO_ALPHA; i++)      // (B^T d) B
+            for (int i = 0; i < SM_WINO_ALPHA; i++)   // (B^T d) B
                 for (int j = 0; j < SM_WINO_ALPHA; j++) {
                     float acc = 0.0f;
                     for (int k = 0; k < SM_WINO_ALPHA; k++) acc += bd[i][k] * sm_ref_bt[j][k];
@@ -75,7 +72,7 @@ void sm_ref_winograd_f32(const sm_conv2d_shape *s, const float *input, const flo
                 for (int32_t c = 0; c < C; c++) acc += u[c] * v[(size_t)c * SM_WINO_XI + xi];
                 m[xi] = acc;
             }
-            for (int i = 0; i < SM_WINO_TILE; i++)       // A^T m
+            for (int i = 0; i < SM_WINO_TILE; i++)   // A^T m
                 for (int q = 0; q < SM_WINO_ALPHA; q++) {
                     float acc = 0.0f;
                     for (int k = 0; k < SM_WINO_ALPHA; k++) acc += sm_ref_at[i][k] * m[k * SM_WINO_ALPHA + q];

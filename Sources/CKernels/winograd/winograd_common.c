@@ -23,7 +23,8 @@ void sm_winograd_f43_transform_one(const float *g, float *u) {
             t[i][j] = sm_wino_g[i][0] * g[0 * 3 + j] + sm_wino_g[i][1] * g[1 * 3 + j] + sm_wino_g[i][2] * g[2 * 3 + j];
     for (int i = 0; i < SM_WINO_ALPHA; i++)
         for (int j = 0; j < SM_WINO_ALPHA; j++)   // (G g) G^T
-            u[i * SM_WINO_ALPHA + j] = (float)(t[i][0] * sm_wino_g[j][0] + t[i][1] * sm_wino_g[j][1] + t[i][2] * sm_wino_g[j][2]);
+            u[i * SM_WINO_ALPHA + j] =
+                (float)(t[i][0] * sm_wino_g[j][0] + t[i][1] * sm_wino_g[j][1] + t[i][2] * sm_wino_g[j][2]);
 }
 
 void sm_winograd_f43_transform_weights(const sm_conv2d_shape *s, const float *weights_oihw, float *u) {

@@ -37,10 +37,8 @@ static void SM_FN(wino_pack)(const sm_conv2d_shape *s, const float *weights_oihw
             for (size_t r = 0; r < SM_MR; r++) {
                 const size_t o = p * SM_MR + r;
                 float u[SM_WINO_XI];
-                if (o < O)
-                    sm_winograd_f43_transform_one(weights_oihw + (o * C + c) * 9, u);
-                else
-                    memset(u, 0, sizeof u);
+                if (o < O) sm_winograd_f43_transform_one(weights_oihw + (o * C + c) * 9, u);
+                else memset(u, 0, sizeof u);
                 for (size_t xi = 0; xi < SM_WINO_XI; xi++) dst[xi * xi_stride + r] = u[xi];
             }
         }
@@ -66,9 +64,7 @@ static inline size_t SM_FN(wino_stage_floats)(size_t tiles) {
 static inline size_t SM_FN(wino_block)(size_t channels, size_t ld) { return channels * ld + 16; }
 
 // Leading dimension of P and Y: room for a whole vector past the chunk's last tile (segments write whole vectors).
-static inline size_t SM_FN(wino_ldp)(size_t chunk) {
-    return (chunk + SM_VL + 15) / 16 * 16;
-}
+static inline size_t SM_FN(wino_ldp)(size_t chunk) { return (chunk + SM_VL + 15) / 16 * 16; }
 
 // Workspace: the tile list, then P (36 x ldp), Y (16 x ldp), the staging row, V (36 blocks of C x ld),
 // M (36 blocks of O_padded x ld), 64-byte aligned.
@@ -79,33 +75,34 @@ static size_t SM_FN(wino_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows
     const size_t ld = SM_FN(ldb_for)(chunk), ldp = SM_FN(wino_ldp)(chunk);
     const size_t o_padded = ((size_t)s->out_channels + SM_MR - 1) / SM_MR * SM_MR;
     const size_t list = sm_wino_list_bytes(s, rows);
-    const size_t floats = ldp * (SM_WINO_XI + 16) + SM_FN(wino_stage_floats)(chunk) +
-                          SM_WINO_XI * (SM_FN(wino_block)((size_t)s->in_channels, ld) + SM_FN(wino_block)(o_padded, ld));
+    const size_t floats =
+        ldp * (SM_WINO_XI + 16) + SM_FN(wino_stage_floats)(chunk) +
+        SM_WINO_XI * (SM_FN(wino_block)((size_t)s->in_channels, ld) + SM_FN(wino_block)(o_padded, ld));
     return list + floats * sizeof(float);
 }
 
 // 1-D B^T on six vectors (the rows of B^T: see winograd_reference.c).
-#define SM_WINO_BT(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3, y4, y5)                                                \
-    do {                                                                                                        \
-        const sm_vf t0_ = SM_VF_FMADD(m4, x2, x4), t1_ = SM_VF_FMADD(m4, x1, x3);  /* x4 - 4x2, x3 - 4x1 */     \
-        const sm_vf t2_ = SM_VF_SUB(x4, x2), t3_ = SM_VF_ADD(SM_VF_SUB(x3, x1), SM_VF_SUB(x3, x1));            \
-        y0 = SM_VF_FMADD(p4, x0, SM_VF_FMADD(m5, x2, x4));                                                      \
-        y1 = SM_VF_ADD(t0_, t1_);                                                                               \
-        y2 = SM_VF_SUB(t0_, t1_);                                                                               \
-        y3 = SM_VF_ADD(t2_, t3_);                                                                               \
-        y4 = SM_VF_SUB(t2_, t3_);                                                                               \
-        y5 = SM_VF_FMADD(p4, x1, SM_VF_FMADD(m5, x3, x5));                                                      \
+#define SM_WINO_BT(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3, y4, y5)                                         \
+    do {                                                                                                   \
+        const sm_vf t0_ = SM_VF_FMADD(m4, x2, x4), t1_ = SM_VF_FMADD(m4, x1, x3); /* x4 - 4x2, x3 - 4x1 */ \
+        const sm_vf t2_ = SM_VF_SUB(x4, x2), t3_ = SM_VF_ADD(SM_VF_SUB(x3, x1), SM_VF_SUB(x3, x1));        \
+        y0 = SM_VF_FMADD(p4, x0, SM_VF_FMADD(m5, x2, x4));                                                 \
+        y1 = SM_VF_ADD(t0_, t1_);                                                                          \
+        y2 = SM_VF_SUB(t0_, t1_);                                                                          \
+        y3 = SM_VF_ADD(t2_, t3_);                                                                          \
+        y4 = SM_VF_SUB(t2_, t3_);                                                                          \
+        y5 = SM_VF_FMADD(p4, x1, SM_VF_FMADD(m5, x3, x5));                                                 \
     } while (0)
 
 // 1-D A^T on six vectors.
-#define SM_WINO_AT(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3)                                                        \
-    do {                                                                                                        \
-        const sm_vf a_ = SM_VF_ADD(x1, x2), b_ = SM_VF_SUB(x1, x2);                                             \
-        const sm_vf c_ = SM_VF_ADD(x3, x4), e_ = SM_VF_SUB(x3, x4);                                             \
-        y0 = SM_VF_ADD(SM_VF_ADD(x0, a_), c_);                                                                  \
-        y1 = SM_VF_FMADD(p2, e_, b_);                                                                           \
-        y2 = SM_VF_FMADD(p4, c_, a_);                                                                           \
-        y3 = SM_VF_ADD(SM_VF_FMADD(p8, e_, b_), x5);                                                            \
+#define SM_WINO_AT(x0, x1, x2, x3, x4, x5, y0, y1, y2, y3)          \
+    do {                                                            \
+        const sm_vf a_ = SM_VF_ADD(x1, x2), b_ = SM_VF_SUB(x1, x2); \
+        const sm_vf c_ = SM_VF_ADD(x3, x4), e_ = SM_VF_SUB(x3, x4); \
+        y0 = SM_VF_ADD(SM_VF_ADD(x0, a_), c_);                      \
+        y1 = SM_VF_FMADD(p2, e_, b_);                               \
+        y2 = SM_VF_FMADD(p4, c_, a_);                               \
+        y3 = SM_VF_ADD(SM_VF_FMADD(p8, e_, b_), x5);                \
     } while (0)
 
 // V[xi][t..t+VL) = B^T P B for one channel; P rows are `ld` apart, V rows vstride apart.
@@ -153,11 +150,12 @@ static inline void SM_FN(wino_output_vec)(const float *m, size_t mstride, float 
 
 // A segment: consecutive tiles of one tile row of one sub-grid (same oy and rows, columns 4 apart on the sub-grid).
 typedef struct SM_FN(wino_segment) {
-    int32_t first, count;    // chunk tiles [first, first + count)
-    int32_t columns;         // output columns they cover on the sub-grid
+    int32_t first, count;   // chunk tiles [first, first + count)
+    int32_t columns;        // output columns they cover on the sub-grid
 } SM_FN(wino_segment);
 
-static inline SM_FN(wino_segment) SM_FN(wino_next_segment)(const sm_wino_tile *ct, int32_t n, int32_t first, int32_t dw) {
+static inline SM_FN(wino_segment)
+    SM_FN(wino_next_segment)(const sm_wino_tile *ct, int32_t n, int32_t first, int32_t dw) {
     int32_t end = first + 1;
     while (end < n && ct[end].oy == ct[first].oy && ct[end].ox == ct[end - 1].ox + SM_WINO_TILE * dw) end++;
     SM_FN(wino_segment) seg = {first, end - first, SM_WINO_TILE * (end - first - 1) + ct[end - 1].cols};
@@ -171,7 +169,7 @@ static void SM_FN(wino_gather)(const sm_conv2d_shape *s, const float *plane, con
     const int32_t H = s->in_height, W = s->in_width, dh = s->dilation_h, dw = s->dilation_w;
     const sm_wino_tile *t0 = ct + seg.first;
     const int32_t ix0 = t0->ox - s->pad_left;
-    const int32_t span = SM_WINO_TILE * seg.count + 2;                 // staged columns k: input column ix0 + dw*k
+    const int32_t span = SM_WINO_TILE * seg.count + 2;   // staged columns k: input column ix0 + dw*k
     const int32_t total = (int32_t)SM_FN(wino_stage_floats)((size_t)seg.count);
     // Columns k whose input column is inside [0, W): [k_lo, k_hi).
     int32_t k_lo = ix0 >= 0 ? 0 : sm_ceil_div(-ix0, dw);
@@ -278,9 +276,9 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
 
         // 1. input transform, channel by channel (lanes past n hold garbage that no later step stores)
         for (int32_t c = 0; c < C; c++) {
-            for (int32_t g = 0; g < n_segs; g++) SM_FN(wino_gather)(s, input + (size_t)c * plane, ct, segs[g], P, ldp, stage);
-            for (int32_t t = 0; t < n; t += SM_VL)
-                SM_FN(wino_input_vec)(P + t, ldp, V + (size_t)c * ld + t, vblock);
+            for (int32_t g = 0; g < n_segs; g++)
+                SM_FN(wino_gather)(s, input + (size_t)c * plane, ct, segs[g], P, ldp, stage);
+            for (int32_t t = 0; t < n; t += SM_VL) SM_FN(wino_input_vec)(P + t, ldp, V + (size_t)c * ld + t, vblock);
         }
 
         // 2. the 36 GEMMs, k blocked like the direct convolution's. One weight panel at a time, all its k blocks:

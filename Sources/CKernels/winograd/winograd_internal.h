@@ -14,9 +14,9 @@
 
 #include "../kernels_internal.h"
 
-#define SM_WINO_TILE 4     // outputs per tile side
-#define SM_WINO_ALPHA 6    // transformed tile side (TILE + 3 - 1)
-#define SM_WINO_XI 36      // ALPHA * ALPHA
+#define SM_WINO_TILE 4          // outputs per tile side
+#define SM_WINO_ALPHA 6         // transformed tile side (TILE + 3 - 1)
+#define SM_WINO_XI 36           // ALPHA * ALPHA
 #define SM_WINO_MAX_CHUNK 256   // tiles transformed together at most (bounds the fast tiers' per-chunk arrays)
 
 // One tile: output origin (oy, ox) of its (0,0) element, the rows [row_lo, row_hi) of it inside the requested row
@@ -79,8 +79,8 @@ static inline int32_t sm_wino_tiles(const sm_conv2d_shape *s, int32_t row_begin,
 // Upper bound of sm_wino_tiles for any range of `rows` rows (workspace sizing; non-decreasing in rows).
 static inline int32_t sm_wino_max_tiles(const sm_conv2d_shape *s, int32_t rows) {
     const int32_t dh = s->dilation_h, dw = s->dilation_w;
-    const int32_t per_phase_rows = rows / dh + 1;                     // sub-grid rows inside any range
-    const int32_t tile_rows = per_phase_rows / SM_WINO_TILE + 2;       // a range may start and end mid-tile
+    const int32_t per_phase_rows = rows / dh + 1;                  // sub-grid rows inside any range
+    const int32_t tile_rows = per_phase_rows / SM_WINO_TILE + 2;   // a range may start and end mid-tile
     const int32_t tile_cols = (s->out_width / dw + 1 + SM_WINO_TILE - 1) / SM_WINO_TILE;
     return dh * dw * tile_rows * tile_cols;
 }

@@ -15,7 +15,9 @@ int32_t SM_FN(conv2d_f32_packing)(const sm_conv2d_shape *s) { return SM_FN(use_w
 
 size_t SM_FN(winograd_f32_packed_floats)(const sm_conv2d_shape *s) { return SM_FN(wino_packed_floats)(s); }
 
-void SM_FN(winograd_f32_pack)(const sm_conv2d_shape *s, const float *w, float *packed) { SM_FN(wino_pack)(s, w, packed); }
+void SM_FN(winograd_f32_pack)(const sm_conv2d_shape *s, const float *w, float *packed) {
+    SM_FN(wino_pack)(s, w, packed);
+}
 
 size_t SM_FN(winograd_f32_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows) {
     return SM_FN(wino_workspace_bytes)(s, rows);
@@ -32,10 +34,8 @@ size_t SM_FN(conv2d_f32_packed_floats)(const sm_conv2d_shape *s) {
 }
 
 void SM_FN(conv2d_f32_pack)(const sm_conv2d_shape *s, const float *w, float *packed) {
-    if (SM_FN(use_winograd)(s))
-        SM_FN(wino_pack)(s, w, packed);
-    else
-        SM_FN(conv2d_pack)(s, w, packed);
+    if (SM_FN(use_winograd)(s)) SM_FN(wino_pack)(s, w, packed);
+    else SM_FN(conv2d_pack)(s, w, packed);
 }
 
 size_t SM_FN(conv2d_f32_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows) {
@@ -45,8 +45,6 @@ size_t SM_FN(conv2d_f32_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows)
 void SM_FN(conv2d_f32)(const sm_conv2d_shape *s, const float *input, const float *packed,
                        const sm_conv2d_epilogue *epilogue, float *output, int32_t row_begin, int32_t row_end,
                        void *workspace) {
-    if (SM_FN(use_winograd)(s))
-        SM_FN(wino_run)(s, input, packed, epilogue, output, row_begin, row_end, workspace);
-    else
-        SM_FN(conv2d)(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    if (SM_FN(use_winograd)(s)) SM_FN(wino_run)(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    else SM_FN(conv2d)(s, input, packed, epilogue, output, row_begin, row_end, workspace);
 }

@@ -64,9 +64,7 @@ static inline size_t SM_FN(ldb_for)(size_t nc) {
     return lines * 16;
 }
 
-static inline size_t SM_FN(nc_for)(size_t pixels) {
-    return pixels < SM_NC ? pixels : SM_NC;
-}
+static inline size_t SM_FN(nc_for)(size_t pixels) { return pixels < SM_NC ? pixels : SM_NC; }
 
 static size_t SM_FN(conv2d_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows) {
     if (SM_FN(is_direct)(s) || rows <= 0) return 0;
@@ -130,7 +128,7 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
     const size_t K = SM_FN(k_of)(s);
     const size_t O = (size_t)s->out_channels;
     const size_t o_padded = (O + SM_MR - 1) / SM_MR * SM_MR;
-    const size_t ldc = (size_t)s->out_height * (size_t)s->out_width;       // channel plane stride of the output
+    const size_t ldc = (size_t)s->out_height * (size_t)s->out_width;   // channel plane stride of the output
     const size_t P = (size_t)(row_end - row_begin) * (size_t)s->out_width;
     const size_t pixel0 = (size_t)row_begin * (size_t)s->out_width;
     float *out0 = output + pixel0;

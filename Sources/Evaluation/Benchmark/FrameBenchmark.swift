@@ -34,10 +34,13 @@ public final class FrameBenchmark {
     ///   - search: a 1x3x255x255 float32 search crop; nil: a seeded pseudo-image.
     ///   - template: a 1x3x127x127 float32 exemplar crop; nil: a seeded pseudo-image.
     public init(model url: URL, threads: Int = 1, search: Tensor? = nil, template: Tensor? = nil) throws {
-        guard (1...256).contains(threads) else { throw BenchmarkError.badInput("threads must be between 1 and 256, not \(threads)") }
+        guard (1...256).contains(threads) else {
+            throw BenchmarkError.badInput("threads must be between 1 and 256, not \(threads)")
+        }
         let s = SiamMaskNetwork.instanceSize, z = SiamMaskNetwork.exemplarSize
         let crop = try search.map { try Self.checked($0, "search", side: s) } ?? Self.pseudoImage(side: s, seed: 1)
-        let exemplar = try template.map { try Self.checked($0, "template", side: z) } ?? Self.pseudoImage(side: z, seed: 2)
+        let exemplar =
+            try template.map { try Self.checked($0, "template", side: z) } ?? Self.pseudoImage(side: z, seed: 2)
         let start = DispatchTime.now().uptimeNanoseconds
         let network = try SiamMaskNetwork(model: SiamMaskModel(siamFile: SiamFileReader.read(contentsOf: url)))
         frame = try FrameNetwork(network: network, threads: threads)
@@ -52,7 +55,9 @@ public final class FrameBenchmark {
 
     private static func checked(_ t: Tensor, _ name: String, side: Int) throws -> Tensor {
         guard t.dtype == .float32, t.shape == [1, 3, side, side] else {
-            throw BenchmarkError.badInput("--\(name) must be a 1x3x\(side)x\(side) float32 array, not \(t.dtype) \(t.shape.map(String.init).joined(separator: "x"))")
+            throw BenchmarkError.badInput(
+                "--\(name) must be a 1x3x\(side)x\(side) float32 array, not \(t.dtype) \(t.shape.map(String.init).joined(separator: "x"))"
+            )
         }
         return t
     }
@@ -123,9 +128,11 @@ public final class FrameBenchmark {
             let ms = Self.percentile(times, 0.5)
             let gops = ms > 0 ? 2 * Double(step.multiplyAccumulates) / (ms * 1e-3) / 1e9 : 0
             let peak = step.isInt8 ? peakInt8 : peakFP32
-            let percent: Double? = step.multiplyAccumulates > 0 && peak > 0 ? 100 * gops / (peak * Double(threads)) : nil
-            return .init(step: step.name, int8: step.isInt8, ms: ms, gmac: Double(step.multiplyAccumulates) / 1e9, gops: gops,
-                         percentOfPeak: percent)
+            let percent: Double? =
+                step.multiplyAccumulates > 0 && peak > 0 ? 100 * gops / (peak * Double(threads)) : nil
+            return .init(
+                step: step.name, int8: step.isInt8, ms: ms, gmac: Double(step.multiplyAccumulates) / 1e9, gops: gops,
+                percentOfPeak: percent)
         }
         return FrameBenchmarkReport(
             precision: precision, threads: threads, frames: frames, warmup: warmup, loadMs: loadSeconds * 1e3,
@@ -164,16 +171,23 @@ public final class FrameBenchmark {
 
     /// The line printed once the model is loaded and warmed up.
     public func readyLine() -> String {
-        Self.jsonLine(["ready": true, "load_ms": loadSeconds * 1e3, "precision": precision, "fp32_tier": fp32Tier, "winograd": winograd,
-                       "int8_tier": int8Tier ?? NSNull(), "threads": threads])
+        Self.jsonLine([
+            "ready": true, "load_ms": loadSeconds * 1e3, "precision": precision, "fp32_tier": fp32Tier,
+            "winograd": winograd,
+            "int8_tier": int8Tier ?? NSNull(), "threads": threads,
+        ])
     }
 
     /// Answers one request line: an integer N runs N frames; nil for `quit`. Errors are answered, never thrown.
     public func respond(to line: String) -> String? {
         let request = line.trimmingCharacters(in: .whitespaces)
         if request == "quit" { return nil }
-        guard let n = Int(request) else { return Self.jsonLine(["error": "expected a frame count or quit, got '\(request)'"]) }
-        guard (1...100_000).contains(n) else { return Self.jsonLine(["error": "frame count must be between 1 and 100000, not \(n)"]) }
+        guard let n = Int(request) else {
+            return Self.jsonLine(["error": "expected a frame count or quit, got '\(request)'"])
+        }
+        guard (1...100_000).contains(n) else {
+            return Self.jsonLine(["error": "frame count must be between 1 and 100000, not \(n)"])
+        }
         do {
             return Self.jsonLine(["frames": n, "ms": try runFrames(n)])
         } catch {
@@ -224,21 +238,31 @@ public struct FrameBenchmarkReport {
             "frame_ms": ["median": medianMs, "p10": p10Ms, "p90": p90Ms, "all": frameMs],
             "gmac_per_frame": gmacPerFrame, "peak_memory_mib": peakMemoryMiB,
             "layers": layers.map { l -> [String: Any] in
-                ["step": l.step, "int8": l.int8, "ms": l.ms, "gmac": l.gmac, "gops": l.gops,
-                 "percent_of_peak": l.percentOfPeak ?? NSNull()]
+                [
+                    "step": l.step, "int8": l.int8, "ms": l.ms, "gmac": l.gmac, "gops": l.gops,
+                    "percent_of_peak": l.percentOfPeak ?? NSNull(),
+                ]
             },
         ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data("{}".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]))
+            ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 
     public var text: String {
         func f(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
         var lines: [String] = []
-        lines.append("precision \(precision), \(threads) thread(s), tiers: fp32 \(fp32Tier)\(winograd ? " (Winograd 3x3)" : ""), int8 \(int8Tier ?? "none")")
-        lines.append("peak per thread: fp32 \(peakFP32GFlops.map { f($0, 1) + " GFLOP/s" } ?? "none"), int8 \(peakInt8GOps.map { f($0, 1) + " GOP/s" } ?? "none")")
+        lines.append(
+            "precision \(precision), \(threads) thread(s), tiers: fp32 \(fp32Tier)\(winograd ? " (Winograd 3x3)" : ""), int8 \(int8Tier ?? "none")"
+        )
+        lines.append(
+            "peak per thread: fp32 \(peakFP32GFlops.map { f($0, 1) + " GFLOP/s" } ?? "none"), int8 \(peakInt8GOps.map { f($0, 1) + " GOP/s" } ?? "none")"
+        )
         lines.append("model load: \(f(loadMs, 1)) ms (read, validate, build executors, pack weights)")
-        lines.append("per frame (search + refine at (12,12)), \(frames) frames after \(warmup) warm-up: median \(f(medianMs)) ms, p10 \(f(p10Ms)) ms, p90 \(f(p90Ms)) ms, \(f(gmacPerFrame, 3)) GMAC")
+        lines.append(
+            "per frame (search + refine at (12,12)), \(frames) frames after \(warmup) warm-up: median \(f(medianMs)) ms, p10 \(f(p10Ms)) ms, p90 \(f(p90Ms)) ms, \(f(gmacPerFrame, 3)) GMAC"
+        )
         lines.append("peak memory (max RSS): \(f(peakMemoryMiB, 1)) MiB")
         lines.append("")
         let width = max(4, layers.map(\.step.count).max() ?? 4)
@@ -246,10 +270,12 @@ public struct FrameBenchmarkReport {
             let fill = String(repeating: " ", count: max(0, n - s.count))
             return left ? s + fill : fill + s
         }
-        lines.append(pad("step", width, left: true) + pad("ms", 10) + pad("GMAC", 10) + pad("GOP/s", 10) + pad("% peak", 8))
+        lines.append(
+            pad("step", width, left: true) + pad("ms", 10) + pad("GMAC", 10) + pad("GOP/s", 10) + pad("% peak", 8))
         for l in layers {
-            lines.append(pad(l.step, width, left: true) + pad(f(l.ms, 3), 10) + pad(l.gmac > 0 ? f(l.gmac, 4) : "-", 10)
-                         + pad(l.gmac > 0 ? f(l.gops, 1) : "-", 10) + pad(l.percentOfPeak.map { f($0, 1) } ?? "-", 8))
+            lines.append(
+                pad(l.step, width, left: true) + pad(f(l.ms, 3), 10) + pad(l.gmac > 0 ? f(l.gmac, 4) : "-", 10)
+                    + pad(l.gmac > 0 ? f(l.gops, 1) : "-", 10) + pad(l.percentOfPeak.map { f($0, 1) } ?? "-", 8))
         }
         return lines.joined(separator: "\n")
     }

@@ -24,7 +24,8 @@ public enum EvalError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .notADataset(let why): return why
-        case .unknownSequences(let names, let root): return "\(root) has no sequence named \(names.joined(separator: ", "))"
+        case .unknownSequences(let names, let root):
+            return "\(root) has no sequence named \(names.joined(separator: ", "))"
         case .noSequences(let root): return "\(root): no sequences to evaluate"
         case .badResult(let why): return why
         case .mismatch(let why): return why
@@ -68,7 +69,9 @@ public struct BenchmarkDataset: Sendable {
 
     /// The folder a sequence is opened from.
     public func sequenceURL(_ name: String) -> URL {
-        kind == .davis ? root.appendingPathComponent("JPEGImages/480p").appendingPathComponent(name) : root.appendingPathComponent(name)
+        kind == .davis
+            ? root.appendingPathComponent("JPEGImages/480p").appendingPathComponent(name)
+            : root.appendingPathComponent(name)
     }
 
     public func sequence(_ name: String) throws -> TrackingSequence {
@@ -85,7 +88,8 @@ public struct BenchmarkDataset: Sendable {
         func subfolders(_ dir: URL) -> [String] {
             ((try? fm.contentsOfDirectory(atPath: dir.path)) ?? []).filter { name in
                 var d: ObjCBool = false
-                return !name.hasPrefix(".") && fm.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &d) && d.boolValue
+                return !name.hasPrefix(".")
+                    && fm.fileExists(atPath: dir.appendingPathComponent(name).path, isDirectory: &d) && d.boolValue
             }.sorted()
         }
         switch kind {
@@ -93,21 +97,32 @@ public struct BenchmarkDataset: Sendable {
             let list = root.appendingPathComponent("list.txt")
             if fm.fileExists(atPath: list.path) {
                 let text = (try? String(contentsOf: list, encoding: .utf8)) ?? ""
-                let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                for n in names where !fm.fileExists(atPath: root.appendingPathComponent(n).appendingPathComponent("groundtruth.txt").path) {
-                    throw EvalError.notADataset("\(list.path) names \(n), but \(root.path)/\(n)/groundtruth.txt does not exist")
+                let names = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
+                for n in names
+                where !fm.fileExists(
+                    atPath: root.appendingPathComponent(n).appendingPathComponent("groundtruth.txt").path)
+                {
+                    throw EvalError.notADataset(
+                        "\(list.path) names \(n), but \(root.path)/\(n)/groundtruth.txt does not exist")
                 }
                 return names
             }
-            let names = subfolders(root).filter { fm.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("groundtruth.txt").path) }
+            let names = subfolders(root).filter {
+                fm.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("groundtruth.txt").path)
+            }
             if names.isEmpty {
-                throw EvalError.notADataset("\(root.path) is not a VOT dataset root: no list.txt and no sequence folder with a groundtruth.txt")
+                throw EvalError.notADataset(
+                    "\(root.path) is not a VOT dataset root: no list.txt and no sequence folder with a groundtruth.txt")
             }
             return names
         case .otb:
-            let names = subfolders(root).filter { fm.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("img").path) }
+            let names = subfolders(root).filter {
+                fm.fileExists(atPath: root.appendingPathComponent($0).appendingPathComponent("img").path)
+            }
             if names.isEmpty {
-                throw EvalError.notADataset("\(root.path) is not an OTB dataset root: no sequence folder with img/ and groundtruth_rect.txt")
+                throw EvalError.notADataset(
+                    "\(root.path) is not an OTB dataset root: no sequence folder with img/ and groundtruth_rect.txt")
             }
             return names
         case .davis:
@@ -129,7 +144,8 @@ public struct BenchmarkDataset: Sendable {
                 guard let content = try? String(contentsOf: candidate, encoding: .utf8) else {
                     throw EvalError.notADataset("\(candidate.path): cannot read the sequence list")
                 }
-                let names = content.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                let names = content.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
                 guard !names.isEmpty else { throw EvalError.noSequences(candidate.path) }
                 return names
             }

@@ -13,8 +13,10 @@ public enum VOTProtocol {
     /// Runs `tracker` over `frames` against `groundTruth` (one entry a frame). `onFrame` is called after each frame.
     /// A re-initialisation frame whose ground truth is missing is skipped (`0`) and the next annotated frame starts the
     /// tracker instead; a frame without ground truth cannot fail (its overlap is unknown).
-    public static func run(_ tracker: BenchmarkTracker, frames: RandomAccessFrames, groundTruth: [GroundTruth],
-                           onFrame: (Int) -> Void = { _ in }) throws -> [VOTResultFrame] {
+    public static func run(
+        _ tracker: BenchmarkTracker, frames: RandomAccessFrames, groundTruth: [GroundTruth],
+        onFrame: (Int) -> Void = { _ in }
+    ) throws -> [VOTResultFrame] {
         var result: [VOTResultFrame] = []
         result.reserveCapacity(frames.count)
         var start = 0
@@ -32,7 +34,8 @@ public enum VOTProtocol {
                 let image = try frames.frame(f)
                 let region = try tracker.next(image).polygon
                 if let g = polygon(truth),
-                   !(RegionOverlap.overlap(region, g, bounds: (Double(image.width), Double(image.height))) > 0) {
+                    !(RegionOverlap.overlap(region, g, bounds: (Double(image.width), Double(image.height))) > 0)
+                {
                     result.append(.failure)
                     start = f + reinitialisationGap
                 } else {
@@ -66,8 +69,10 @@ public enum VOTProtocol {
 /// OTB one-pass evaluation: started once from the first frame's box, never re-initialised; frame 0's result is
 /// that box (as got10k records it), every later frame the tracker's axis-aligned box.
 public enum OTBProtocol {
-    public static func run(_ tracker: BenchmarkTracker, frames: RandomAccessFrames, groundTruth: [GroundTruth], sequence: String,
-                           onFrame: (Int) -> Void = { _ in }) throws -> [Box] {
+    public static func run(
+        _ tracker: BenchmarkTracker, frames: RandomAccessFrames, groundTruth: [GroundTruth], sequence: String,
+        onFrame: (Int) -> Void = { _ in }
+    ) throws -> [Box] {
         let initial: Box
         switch groundTruth.first {
         case .box(let b)?: initial = b
@@ -77,7 +82,9 @@ public enum OTBProtocol {
         default: throw SequenceError.noInitialTarget(sequence)
         }
         guard frames.count > 0 else { throw SequenceError.empty(sequence) }
-        try tracker.start(frame: frames.frame(0), target: .box(x: initial.x, y: initial.y, width: initial.width, height: initial.height))
+        try tracker.start(
+            frame: frames.frame(0),
+            target: .box(x: initial.x, y: initial.y, width: initial.width, height: initial.height))
         var boxes = [initial]
         onFrame(0)
         for f in 1..<max(1, frames.count) {
@@ -109,14 +116,18 @@ public enum DAVISProtocol {
     }
 
     /// The label maps of frames 0..<frames.count. Memory: 5 bytes a pixel a frame (the running maximum and its object).
-    public static func run(_ tracker: BenchmarkTracker, frames: RandomAccessFrames, firstFrame: LabelMap, sequence: String,
-                           onFrame: (Int) -> Void = { _ in }) throws -> [[UInt8]] {
+    public static func run(
+        _ tracker: BenchmarkTracker, frames: RandomAccessFrames, firstFrame: LabelMap, sequence: String,
+        onFrame: (Int) -> Void = { _ in }
+    ) throws -> [[UInt8]] {
         guard frames.count > 0 else { throw SequenceError.empty(sequence) }
         let ids = objects(firstFrame)
         guard !ids.isEmpty else { throw SequenceError.noInitialTarget(sequence) }
         let first = try frames.frame(0)
         guard first.width == firstFrame.width, first.height == firstFrame.height else {
-            throw TrackerError.invalidTarget("\(sequence): the annotation is \(firstFrame.width)x\(firstFrame.height), the frames \(first.width)x\(first.height)")
+            throw TrackerError.invalidTarget(
+                "\(sequence): the annotation is \(firstFrame.width)x\(firstFrame.height), the frames \(first.width)x\(first.height)"
+            )
         }
         let pixels = first.width * first.height
         let truth = groundTruthLabels(firstFrame)
@@ -124,7 +135,9 @@ public enum DAVISProtocol {
         var owner = [[UInt8]](repeating: [UInt8](repeating: 0, count: pixels), count: frames.count)
         func merge(_ probability: [Float], frame f: Int, object k: Int) throws {
             guard probability.count == pixels else {
-                throw EvalError.badResult("\(sequence) frame \(f): the tracker's probability map has \(probability.count) values for \(pixels) pixels")
+                throw EvalError.badResult(
+                    "\(sequence) frame \(f): the tracker's probability map has \(probability.count) values for \(pixels) pixels"
+                )
             }
             for p in 0..<pixels where probability[p] > best[f][p] {
                 best[f][p] = probability[p]

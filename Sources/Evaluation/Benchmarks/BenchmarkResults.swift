@@ -48,32 +48,46 @@ public enum BenchmarkRunner {
     }
 
     static func firstAnnotation(_ sequence: TrackingSequence) throws -> LabelMap {
-        guard let first = sequence.masks.first, let url = first else { throw SequenceError.noInitialTarget(sequence.name) }
+        guard let first = sequence.masks.first, let url = first else {
+            throw SequenceError.noInitialTarget(sequence.name)
+        }
         return try LabelMap.read(contentsOf: url)
     }
 
     /// Returns the number of frames evaluated.
     @discardableResult
-    public static func run(kind: BenchmarkKind, sequence: TrackingSequence, tracker: BenchmarkTracker, trackerName: String,
-                           out: URL, frameLimit: Int?, onFrame: () -> Void = {}) throws -> Int {
+    public static func run(
+        kind: BenchmarkKind, sequence: TrackingSequence, tracker: BenchmarkTracker, trackerName: String,
+        out: URL, frameLimit: Int?, onFrame: () -> Void = {}
+    ) throws -> Int {
         let frames = try SequenceFrames(sequence, limit: frameLimit)
         switch kind {
         case .vot:
-            let result = try VOTProtocol.run(tracker, frames: frames, groundTruth: sequence.groundTruth) { _ in onFrame() }
-            try BenchmarkResultFiles.writeText(VOTMetrics.formatResult(result),
-                                               to: BenchmarkResultFiles.votFile(out, tracker: trackerName, sequence: sequence.name))
+            let result = try VOTProtocol.run(tracker, frames: frames, groundTruth: sequence.groundTruth) { _ in
+                onFrame()
+            }
+            try BenchmarkResultFiles.writeText(
+                VOTMetrics.formatResult(result),
+                to: BenchmarkResultFiles.votFile(out, tracker: trackerName, sequence: sequence.name))
         case .otb:
-            let boxes = try OTBProtocol.run(tracker, frames: frames, groundTruth: sequence.groundTruth, sequence: sequence.name) { _ in onFrame() }
-            try BenchmarkResultFiles.writeText(OTBMetrics.formatResult(boxes),
-                                               to: BenchmarkResultFiles.otbFile(out, tracker: trackerName, sequence: sequence.name))
+            let boxes = try OTBProtocol.run(
+                tracker, frames: frames, groundTruth: sequence.groundTruth, sequence: sequence.name
+            ) { _ in onFrame() }
+            try BenchmarkResultFiles.writeText(
+                OTBMetrics.formatResult(boxes),
+                to: BenchmarkResultFiles.otbFile(out, tracker: trackerName, sequence: sequence.name))
         case .davis:
             let first = try firstAnnotation(sequence)
-            let maps = try DAVISProtocol.run(tracker, frames: frames, firstFrame: first, sequence: sequence.name) { _ in onFrame() }
-            try FileManager.default.createDirectory(at: BenchmarkResultFiles.davisFolder(out, tracker: trackerName, sequence: sequence.name),
-                                                    withIntermediateDirectories: true)
+            let maps = try DAVISProtocol.run(tracker, frames: frames, firstFrame: first, sequence: sequence.name) { _ in
+                onFrame()
+            }
+            try FileManager.default.createDirectory(
+                at: BenchmarkResultFiles.davisFolder(out, tracker: trackerName, sequence: sequence.name),
+                withIntermediateDirectories: true)
             for (f, labels) in maps.enumerated() {
                 try LabelMap(width: first.width, height: first.height, labels: labels, indexed: true)
-                    .writeIndexedPNG(to: BenchmarkResultFiles.davisFile(out, tracker: trackerName, sequence: sequence, frame: f))
+                    .writeIndexedPNG(
+                        to: BenchmarkResultFiles.davisFile(out, tracker: trackerName, sequence: sequence, frame: f))
             }
         }
         return frames.count
@@ -96,8 +110,10 @@ public struct BenchmarkScores: Codable, Equatable, Sendable {
 /// Scores computed from the result files on disk and the dataset's ground truth, never from memory: a merge of
 /// shards, or the official toolkits, see exactly what a run wrote.
 public enum BenchmarkScoring {
-    public static func score(dataset: BenchmarkDataset, sequences: [String], out: URL, tracker: String,
-                             frameLimit: Int?) throws -> BenchmarkScores {
+    public static func score(
+        dataset: BenchmarkDataset, sequences: [String], out: URL, tracker: String,
+        frameLimit: Int?
+    ) throws -> BenchmarkScores {
         switch dataset.kind {
         case .vot:
             let inputs = try sequences.map { name -> VOTSequenceInput in
@@ -106,8 +122,9 @@ public enum BenchmarkScoring {
                 let result = try VOTMetrics.parseResult(try readText(url))
                 try checkLength(result.count, seq, frameLimit, url)
                 let first = try SequenceFrames(seq).frame(0)
-                return VOTSequenceInput(name: name, result: result, groundTruth: groundTruth(seq, result.count),
-                                        imageSize: (Double(first.width), Double(first.height)))
+                return VOTSequenceInput(
+                    name: name, result: result, groundTruth: groundTruth(seq, result.count),
+                    imageSize: (Double(first.width), Double(first.height)))
             }
             return BenchmarkScores(vot: VOTMetrics.score(inputs))
         case .otb:
@@ -137,7 +154,8 @@ public enum BenchmarkScoring {
                     }
                     let ours = try LabelMap.read(contentsOf: url)
                     guard ours.width == gt.width, ours.height == gt.height else {
-                        throw EvalError.badResult("\(url.path) is \(ours.width)x\(ours.height), the annotation \(gt.width)x\(gt.height)")
+                        throw EvalError.badResult(
+                            "\(url.path) is \(ours.width)x\(ours.height), the annotation \(gt.width)x\(gt.height)")
                     }
                     if f == 0 {
                         objects = DAVISProtocol.objects(gt)
@@ -146,8 +164,9 @@ public enum BenchmarkScoring {
                     truth.append(DAVISProtocol.groundTruthLabels(gt))
                     predicted.append(ours.labels)
                 }
-                return DAVISSequenceInput(name: name, width: size.width, height: size.height, predicted: predicted,
-                                          groundTruth: truth, objects: objects)
+                return DAVISSequenceInput(
+                    name: name, width: size.width, height: size.height, predicted: predicted,
+                    groundTruth: truth, objects: objects)
             }
             return BenchmarkScores(davis: DAVISMetrics.score(inputs))
         }
@@ -158,8 +177,12 @@ public enum BenchmarkScoring {
     }
 
     static func readText(_ url: URL) throws -> String {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw EvalError.badResult("\(url.path): missing result file") }
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else { throw EvalError.badResult("\(url.path): unreadable or not UTF-8") }
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw EvalError.badResult("\(url.path): missing result file")
+        }
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw EvalError.badResult("\(url.path): unreadable or not UTF-8")
+        }
         return text
     }
 

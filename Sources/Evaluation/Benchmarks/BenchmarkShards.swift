@@ -31,7 +31,8 @@ public struct ShardSpec: Codable, Equatable, Sendable, CustomStringConvertible {
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard parts.count == 2, let k = Int(parts[0].trimmingCharacters(in: .whitespaces)),
-              let n = Int(parts[1].trimmingCharacters(in: .whitespaces)) else {
+            let n = Int(parts[1].trimmingCharacters(in: .whitespaces))
+        else {
             throw ShardError("--shard expects K/N with 0 <= K < N (e.g. 0/3), got '\(text)'")
         }
         try self.init(index: k, count: n)
@@ -43,23 +44,31 @@ public struct ShardSpec: Codable, Equatable, Sendable, CustomStringConvertible {
     public static func fromEnvironment(_ env: [String: String], count: Int? = nil) throws -> ShardSpec {
         func integer(_ key: String) throws -> Int? {
             guard let v = env[key] else { return nil }
-            guard let i = Int(v.trimmingCharacters(in: .whitespaces)) else { throw ShardError("\(key)='\(v)' is not an integer") }
+            guard let i = Int(v.trimmingCharacters(in: .whitespaces)) else {
+                throw ShardError("\(key)='\(v)' is not an integer")
+            }
             return i
         }
         if let id = try integer("SLURM_ARRAY_TASK_ID") {
             let low = try integer("SLURM_ARRAY_TASK_MIN") ?? 0
             guard let n = try count ?? integer("SLURM_ARRAY_TASK_COUNT") else {
-                throw ShardError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (run as an array job, or give --shard-count)")
+                throw ShardError(
+                    "SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not (run as an array job, or give --shard-count)"
+                )
             }
             return try ShardSpec(index: id - low, count: n)
         }
         if let id = try integer("JOB_COMPLETION_INDEX") {
             guard let n = try count ?? integer("SIAMMASK_SHARD_COUNT") else {
-                throw ShardError("JOB_COMPLETION_INDEX is set but the shard count is not: give --shard-count N or set SIAMMASK_SHARD_COUNT (the Job's completions)")
+                throw ShardError(
+                    "JOB_COMPLETION_INDEX is set but the shard count is not: give --shard-count N or set SIAMMASK_SHARD_COUNT (the Job's completions)"
+                )
             }
             return try ShardSpec(index: id, count: n)
         }
-        throw ShardError("--shard-from-env: neither SLURM_ARRAY_TASK_ID (Slurm array job) nor JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set")
+        throw ShardError(
+            "--shard-from-env: neither SLURM_ARRAY_TASK_ID (Slurm array job) nor JOB_COMPLETION_INDEX (Kubernetes Indexed Job) is set"
+        )
     }
 
     /// Each shard's sequence names (sorted), from every sequence's frame count.
@@ -112,8 +121,9 @@ public struct EvalModel: Codable, Equatable, Sendable {
         let crc = data.withUnsafeBytes { CRC32C.checksum($0) }
         var name = url.lastPathComponent
         if name.hasSuffix(".siam") { name.removeLast(5) }
-        return EvalModel(name: name, file: url.lastPathComponent, bytes: data.count, crc32c: String(format: "%08x", crc),
-                         precision: precision, preset: preset)
+        return EvalModel(
+            name: name, file: url.lastPathComponent, bytes: data.count, crc32c: String(format: "%08x", crc),
+            precision: precision, preset: preset)
     }
 }
 
@@ -135,8 +145,10 @@ public struct EvalRunManifest: Codable, Equatable, Sendable {
     /// The sequences this shard evaluated.
     public var shardSequences: [String]
 
-    public init(kind: BenchmarkKind, root: String, sequences: [String], frameLimit: Int?, models: [EvalModel], shard: ShardSpec,
-                shardSequences: [String]) {
+    public init(
+        kind: BenchmarkKind, root: String, sequences: [String], frameLimit: Int?, models: [EvalModel], shard: ShardSpec,
+        shardSequences: [String]
+    ) {
         self.kind = kind
         self.root = root
         self.sequences = sequences
@@ -159,7 +171,9 @@ public struct EvalRunManifest: Codable, Equatable, Sendable {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         do {
             let m = try decoder.decode(EvalRunManifest.self, from: data)
-            guard m.format == formatName, m.version == 1 else { throw ShardError("\(url.path): not a version-1 \(formatName) file") }
+            guard m.format == formatName, m.version == 1 else {
+                throw ShardError("\(url.path): not a version-1 \(formatName) file")
+            }
             return m
         } catch let e as ShardError { throw e } catch {
             throw ShardError("\(url.path): \(error)")
@@ -171,13 +185,20 @@ public struct EvalRunManifest: Codable, Equatable, Sendable {
     public static func merged(_ shards: [(folder: URL, manifest: EvalRunManifest)]) throws -> EvalRunManifest {
         guard let first = shards.first?.manifest else { throw ShardError("--merge needs at least one shard folder") }
         for (folder, m) in shards {
-            let what: String? = m.kind != first.kind ? "dataset \(m.kind.rawValue) against \(first.kind.rawValue)"
-                : m.root != first.root ? "dataset root \(m.root) against \(first.root)"
-                : m.sequences != first.sequences ? "a different sequence list"
-                : m.frameLimit != first.frameLimit ? "a different --frames"
-                : m.models != first.models ? "different models (name, size, CRC-32C or preset)"
-                : m.shard.count != first.shard.count ? "\(m.shard.count) shards against \(first.shard.count)"
-                : nil
+            let what: String? =
+                m.kind != first.kind
+                ? "dataset \(m.kind.rawValue) against \(first.kind.rawValue)"
+                : m.root != first.root
+                    ? "dataset root \(m.root) against \(first.root)"
+                    : m.sequences != first.sequences
+                        ? "a different sequence list"
+                        : m.frameLimit != first.frameLimit
+                            ? "a different --frames"
+                            : m.models != first.models
+                                ? "different models (name, size, CRC-32C or preset)"
+                                : m.shard.count != first.shard.count
+                                    ? "\(m.shard.count) shards against \(first.shard.count)"
+                                    : nil
             if let what { throw ShardError("\(folder.path) does not belong with \(shards[0].folder.path): \(what)") }
         }
         let indices = shards.map(\.manifest.shard.index).sorted()
@@ -185,13 +206,19 @@ public struct EvalRunManifest: Codable, Equatable, Sendable {
             let missing = Set(0..<first.shard.count).subtracting(indices).sorted()
             let duplicate = Dictionary(grouping: indices, by: { $0 }).filter { $0.value.count > 1 }.keys.sorted()
             var parts: [String] = []
-            if !missing.isEmpty { parts.append("missing shard \(missing.map { "\($0)/\(first.shard.count)" }.joined(separator: ", "))") }
-            if !duplicate.isEmpty { parts.append("shard \(duplicate.map { "\($0)/\(first.shard.count)" }.joined(separator: ", ")) given twice") }
+            if !missing.isEmpty {
+                parts.append("missing shard \(missing.map { "\($0)/\(first.shard.count)" }.joined(separator: ", "))")
+            }
+            if !duplicate.isEmpty {
+                parts.append(
+                    "shard \(duplicate.map { "\($0)/\(first.shard.count)" }.joined(separator: ", ")) given twice")
+            }
             throw ShardError("cannot merge: " + parts.joined(separator: "; "))
         }
         let covered = shards.flatMap(\.manifest.shardSequences)
         guard covered.sorted() == first.sequences else {
-            throw ShardError("cannot merge: the shards' sequences do not add up to the run's \(first.sequences.count) sequences")
+            throw ShardError(
+                "cannot merge: the shards' sequences do not add up to the run's \(first.sequences.count) sequences")
         }
         var whole = first
         whole.shard = .whole

@@ -41,8 +41,9 @@ public final class SessionBenchmarkTracker: BenchmarkTracker {
     public func next(_ frame: Image) throws -> BenchmarkFrameResult {
         let r = try session.track(frame)
         let b = r.box
-        return BenchmarkFrameResult(polygon: r.polygon.map { Point($0.x, $0.y) },
-                                    box: Box(x: b.x, y: b.y, width: b.width, height: b.height), probability: r.probability)
+        return BenchmarkFrameResult(
+            polygon: r.polygon.map { Point($0.x, $0.y) },
+            box: Box(x: b.x, y: b.y, width: b.width, height: b.height), probability: r.probability)
     }
 
     public var segmentationThreshold: Double { session.parameters.segmentationThreshold }
@@ -61,7 +62,8 @@ public struct SequenceFrames: RandomAccessFrames {
 
     public init(_ sequence: TrackingSequence, limit: Int? = nil) throws {
         guard sequence.video == nil else {
-            throw EvalError.notADataset("\(sequence.name): a video is not a benchmark sequence; extract its frames to a folder")
+            throw EvalError.notADataset(
+                "\(sequence.name): a video is not a benchmark sequence; extract its frames to a folder")
         }
         self.sequence = sequence
         count = BenchmarkDataset.frames(sequence, limit: limit)

@@ -13,16 +13,22 @@ public enum EvalOutput {
     /// sequences and writes the manifest, report and plots there. The same manifest and result files always give
     /// the same bytes, whether they came from one run or a merge of shards.
     @discardableResult
-    public static func finish(_ manifest: EvalRunManifest, dataset: BenchmarkDataset, in folder: URL) throws -> EvalReport {
+    public static func finish(
+        _ manifest: EvalRunManifest, dataset: BenchmarkDataset, in folder: URL
+    ) throws -> EvalReport {
         let sequences = manifest.shardSequences
         var frames = 0
-        for name in sequences { frames += BenchmarkDataset.frames(try dataset.sequence(name), limit: manifest.frameLimit) }
-        let scores = try manifest.models.map {
-            try BenchmarkScoring.score(dataset: dataset, sequences: sequences, out: folder, tracker: $0.name, frameLimit: manifest.frameLimit)
+        for name in sequences {
+            frames += BenchmarkDataset.frames(try dataset.sequence(name), limit: manifest.frameLimit)
         }
-        let report = EvalReport.make(kind: manifest.kind, datasetName: URL(fileURLWithPath: manifest.root).lastPathComponent,
-                                     sequences: sequences, frames: frames, frameLimit: manifest.frameLimit,
-                                     models: manifest.models, scores: scores)
+        let scores = try manifest.models.map {
+            try BenchmarkScoring.score(
+                dataset: dataset, sequences: sequences, out: folder, tracker: $0.name, frameLimit: manifest.frameLimit)
+        }
+        let report = EvalReport.make(
+            kind: manifest.kind, datasetName: URL(fileURLWithPath: manifest.root).lastPathComponent,
+            sequences: sequences, frames: frames, frameLimit: manifest.frameLimit,
+            models: manifest.models, scores: scores)
         try AtomicFile.write(manifest.jsonData(), to: folder.appendingPathComponent(EvalRunManifest.fileName))
         try AtomicFile.write(report.jsonData(), to: folder.appendingPathComponent(reportJSON))
         try AtomicFile.write(Data(report.markdown().utf8), to: folder.appendingPathComponent(reportMarkdown))
@@ -41,10 +47,12 @@ public enum EvalOutput {
             throw ShardError("\(source.path) has no \(BenchmarkResultFiles.folder)/ folder")
         }
         let prefix = base.path + "/"
-        for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+        for case let url as URL in walker
+        where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
             let path = url.standardizedFileURL.path
             guard path.hasPrefix(prefix) else { continue }
-            let target = destination.appendingPathComponent(BenchmarkResultFiles.folder).appendingPathComponent(String(path.dropFirst(prefix.count)))
+            let target = destination.appendingPathComponent(BenchmarkResultFiles.folder).appendingPathComponent(
+                String(path.dropFirst(prefix.count)))
             guard !fm.fileExists(atPath: target.path) else { throw ShardError("\(target.path) comes from two shards") }
             try fm.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try fm.copyItem(at: url, to: target)

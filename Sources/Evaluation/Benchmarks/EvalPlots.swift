@@ -16,7 +16,8 @@ public enum EvalChart {
 
     static func n(_ v: Double) -> String { String(format: "%.2f", v) }
     static func escape(_ s: String) -> String {
-        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+            of: ">", with: "&gt;")
     }
 
     static func header(_ title: String, height h: Double = height) -> String {
@@ -35,13 +36,18 @@ public enum EvalChart {
         var s = ""
         for i in 0...5 {
             let v = yMax * Double(i) / 5, y = top + plotHeight - plotHeight * Double(i) / 5
-            s += "<line x1=\"\(n(left))\" y1=\"\(n(y))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(y))\" stroke=\"#e5e5e5\"/>\n"
+            s +=
+                "<line x1=\"\(n(left))\" y1=\"\(n(y))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(y))\" stroke=\"#e5e5e5\"/>\n"
             s += "<text x=\"\(n(left - 6))\" y=\"\(n(y + 4))\" text-anchor=\"end\">\(tick(v))</text>\n"
         }
-        s += "<line x1=\"\(n(left))\" y1=\"\(n(top))\" x2=\"\(n(left))\" y2=\"\(n(top + plotHeight))\" stroke=\"black\"/>\n"
-        s += "<line x1=\"\(n(left))\" y1=\"\(n(top + plotHeight))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(top + plotHeight))\" stroke=\"black\"/>\n"
-        s += "<text x=\"18\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(n(top + plotHeight / 2)))\">\(escape(yLabel))</text>\n"
-        s += "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 14))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        s +=
+            "<line x1=\"\(n(left))\" y1=\"\(n(top))\" x2=\"\(n(left))\" y2=\"\(n(top + plotHeight))\" stroke=\"black\"/>\n"
+        s +=
+            "<line x1=\"\(n(left))\" y1=\"\(n(top + plotHeight))\" x2=\"\(n(left + plotWidth))\" y2=\"\(n(top + plotHeight))\" stroke=\"black\"/>\n"
+        s +=
+            "<text x=\"18\" y=\"\(n(top + plotHeight / 2))\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(n(top + plotHeight / 2)))\">\(escape(yLabel))</text>\n"
+        s +=
+            "<text x=\"\(n(left + plotWidth / 2))\" y=\"\(n(height - 14))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
         return s
     }
 
@@ -53,22 +59,26 @@ public enum EvalChart {
         var s = ""
         for (i, l) in labels.enumerated() {
             let y = top + 14 + Double(i) * 18, x = left + plotWidth - 250
-            s += "<rect x=\"\(n(x))\" y=\"\(n(y - 9))\" width=\"14\" height=\"10\" fill=\"\(colours[i % colours.count])\"/>\n"
+            s +=
+                "<rect x=\"\(n(x))\" y=\"\(n(y - 9))\" width=\"14\" height=\"10\" fill=\"\(colours[i % colours.count])\"/>\n"
             s += "<text x=\"\(n(x + 20))\" y=\"\(n(y))\">\(escape(l))</text>\n"
         }
         return s
     }
 
     /// A line chart over [xMin, xMax] x [0, yMax]; `band` shades an x interval (the VOT length range).
-    public static func lines(title: String, xLabel: String, yLabel: String, xRange: (Double, Double), yMax: Double,
-                             series: [Series], band: (Double, Double)? = nil) -> String {
+    public static func lines(
+        title: String, xLabel: String, yLabel: String, xRange: (Double, Double), yMax: Double,
+        series: [Series], band: (Double, Double)? = nil
+    ) -> String {
         var s = header(title)
         let span = max(xRange.1 - xRange.0, 1e-9)
         func px(_ x: Double) -> Double { left + (x - xRange.0) / span * plotWidth }
         func py(_ y: Double) -> Double { top + plotHeight - min(max(y, 0), yMax) / yMax * plotHeight }
         if let band {
             let a = px(max(band.0, xRange.0)), b = px(min(band.1, xRange.1))
-            s += "<rect x=\"\(n(a))\" y=\"\(n(top))\" width=\"\(n(max(0, b - a)))\" height=\"\(n(plotHeight))\" fill=\"#f2f2f2\"/>\n"
+            s +=
+                "<rect x=\"\(n(a))\" y=\"\(n(top))\" width=\"\(n(max(0, b - a)))\" height=\"\(n(plotHeight))\" fill=\"#f2f2f2\"/>\n"
         }
         s += frame(yMax: yMax, yLabel: yLabel, xLabel: xLabel)
         for i in 0...5 {
@@ -76,7 +86,9 @@ public enum EvalChart {
             s += "<text x=\"\(n(px(v)))\" y=\"\(n(top + plotHeight + 16))\" text-anchor=\"middle\">\(tick(v))</text>\n"
         }
         for (i, ser) in series.enumerated() where !ser.points.isEmpty {
-            let d = ser.points.enumerated().map { "\($0.offset == 0 ? "M" : "L")\(n(px($0.element.x))),\(n(py($0.element.y)))" }.joined(separator: " ")
+            let d = ser.points.enumerated().map {
+                "\($0.offset == 0 ? "M" : "L")\(n(px($0.element.x))),\(n(py($0.element.y)))"
+            }.joined(separator: " ")
             s += "<path d=\"\(d)\" fill=\"none\" stroke=\"\(colours[i % colours.count])\" stroke-width=\"2\"/>\n"
         }
         s += legend(series.map(\.label))
@@ -84,7 +96,9 @@ public enum EvalChart {
     }
 
     /// Grouped bars: one group a category, one bar a series (nil: no bar), over [0, yMax].
-    public static func bars(title: String, yLabel: String, yMax: Double, categories: [String], series: [(label: String, values: [Double?])]) -> String {
+    public static func bars(
+        title: String, yLabel: String, yMax: Double, categories: [String], series: [(label: String, values: [Double?])]
+    ) -> String {
         var s = header(title)
         s += frame(yMax: yMax, yLabel: yLabel, xLabel: "")
         let groups = max(categories.count, 1)
@@ -95,10 +109,12 @@ public enum EvalChart {
             for (k, ser) in series.enumerated() {
                 guard c < ser.values.count, let v = ser.values[c], v.isFinite else { continue }
                 let h = min(max(v, 0), yMax) / yMax * plotHeight
-                s += "<rect x=\"\(n(x0 + Double(k) * barWidth))\" y=\"\(n(top + plotHeight - h))\" width=\"\(n(barWidth))\" height=\"\(n(h))\" fill=\"\(colours[k % colours.count])\"><title>\(escape(name)) \(escape(ser.label)): \(String(format: "%.4f", v))</title></rect>\n"
+                s +=
+                    "<rect x=\"\(n(x0 + Double(k) * barWidth))\" y=\"\(n(top + plotHeight - h))\" width=\"\(n(barWidth))\" height=\"\(n(h))\" fill=\"\(colours[k % colours.count])\"><title>\(escape(name)) \(escape(ser.label)): \(String(format: "%.4f", v))</title></rect>\n"
             }
             let cx = x0 + groupWidth * 0.4, cy = top + plotHeight + 12
-            s += "<text x=\"\(n(cx))\" y=\"\(n(cy))\" text-anchor=\"end\" font-size=\"10\" transform=\"rotate(-35 \(n(cx)) \(n(cy)))\">\(escape(name))</text>\n"
+            s +=
+                "<text x=\"\(n(cx))\" y=\"\(n(cy))\" text-anchor=\"end\" font-size=\"10\" transform=\"rotate(-35 \(n(cx)) \(n(cy)))\">\(escape(name))</text>\n"
         }
         s += legend(series.map(\.label))
         return s + "</svg>\n"
@@ -114,44 +130,86 @@ extension EvalReport {
         case .vot:
             let v = scores.compactMap(\.vot)
             let longest = v.map(\.eaoCurve.count).max() ?? 1
-            out.append(("vot-eao.svg", EvalChart.lines(
-                title: "VOT expected average overlap by sequence length", xLabel: "sequence length (frames)", yLabel: "expected average overlap",
-                xRange: (1, Double(max(longest, 2))), yMax: 1,
-                series: zip(names, v).map { name, s in
-                    EvalChart.Series(label: "\(name) (EAO \(s.eao.map { String(format: "%.4f", $0) } ?? "n/a"))",
-                                     points: s.eaoCurve.enumerated().map { (Double($0.offset + 1), $0.element) })
-                },
-                // length_range holds curve indices; index j is length j + 1.
-                band: v.first.flatMap { $0.lengthRange.count == 2 ? (Double($0.lengthRange[0] + 1), Double($0.lengthRange[1] + 1)) : nil })))
+            out.append(
+                (
+                    "vot-eao.svg",
+                    EvalChart.lines(
+                        title: "VOT expected average overlap by sequence length", xLabel: "sequence length (frames)",
+                        yLabel: "expected average overlap",
+                        xRange: (1, Double(max(longest, 2))), yMax: 1,
+                        series: zip(names, v).map { name, s in
+                            EvalChart.Series(
+                                label: "\(name) (EAO \(s.eao.map { String(format: "%.4f", $0) } ?? "n/a"))",
+                                points: s.eaoCurve.enumerated().map { (Double($0.offset + 1), $0.element) })
+                        },
+                        // length_range holds curve indices; index j is length j + 1.
+                        band: v.first.flatMap {
+                            $0.lengthRange.count == 2
+                                ? (Double($0.lengthRange[0] + 1), Double($0.lengthRange[1] + 1)) : nil
+                        })
+                ))
             let seqs = v.first?.sequences.map(\.name) ?? []
-            out.append(("vot-accuracy.svg", EvalChart.bars(title: "VOT accuracy per sequence", yLabel: "accuracy (mean overlap)", yMax: 1,
-                                                           categories: seqs, series: zip(names, v).map { ($0, $1.sequences.map(\.accuracy)) })))
+            out.append(
+                (
+                    "vot-accuracy.svg",
+                    EvalChart.bars(
+                        title: "VOT accuracy per sequence", yLabel: "accuracy (mean overlap)", yMax: 1,
+                        categories: seqs, series: zip(names, v).map { ($0, $1.sequences.map(\.accuracy)) })
+                ))
             let maxFailures = Double(v.flatMap(\.sequences).map(\.failures).max() ?? 0)
-            out.append(("vot-failures.svg", EvalChart.bars(title: "VOT failures per sequence", yLabel: "failures", yMax: max(5, maxFailures.rounded(.up)),
-                                                           categories: seqs, series: zip(names, v).map { ($0, $1.sequences.map { Double($0.failures) }) })))
+            out.append(
+                (
+                    "vot-failures.svg",
+                    EvalChart.bars(
+                        title: "VOT failures per sequence", yLabel: "failures", yMax: max(5, maxFailures.rounded(.up)),
+                        categories: seqs, series: zip(names, v).map { ($0, $1.sequences.map { Double($0.failures) }) })
+                ))
         case .otb:
             let o = scores.compactMap(\.otb)
-            out.append(("otb-success.svg", EvalChart.lines(
-                title: "OTB success plot (one-pass)", xLabel: "overlap threshold", yLabel: "success rate", xRange: (0, 1), yMax: 1,
-                series: zip(names, o).map { name, s in
-                    EvalChart.Series(label: "\(name) (AUC \(String(format: "%.4f", s.auc)))",
-                                     points: s.successCurve.enumerated().map { (Double($0.offset) / Double(max(s.successCurve.count - 1, 1)), $0.element) })
-                })))
-            out.append(("otb-precision.svg", EvalChart.lines(
-                title: "OTB precision plot (one-pass)", xLabel: "location error threshold (px)", yLabel: "precision", xRange: (0, 50), yMax: 1,
-                series: zip(names, o).map { name, s in
-                    EvalChart.Series(label: "\(name) (P@20 \(String(format: "%.4f", s.precision20)))",
-                                     points: s.precisionCurve.enumerated().map { (Double($0.offset), $0.element) })
-                })))
-            out.append(("otb-sequences.svg", EvalChart.bars(title: "OTB success AUC per sequence", yLabel: "success AUC", yMax: 1,
-                                                            categories: o.first?.sequences.map(\.name) ?? [],
-                                                            series: zip(names, o).map { ($0, $1.sequences.map { Optional($0.auc) }) })))
+            out.append(
+                (
+                    "otb-success.svg",
+                    EvalChart.lines(
+                        title: "OTB success plot (one-pass)", xLabel: "overlap threshold", yLabel: "success rate",
+                        xRange: (0, 1), yMax: 1,
+                        series: zip(names, o).map { name, s in
+                            EvalChart.Series(
+                                label: "\(name) (AUC \(String(format: "%.4f", s.auc)))",
+                                points: s.successCurve.enumerated().map {
+                                    (Double($0.offset) / Double(max(s.successCurve.count - 1, 1)), $0.element)
+                                })
+                        })
+                ))
+            out.append(
+                (
+                    "otb-precision.svg",
+                    EvalChart.lines(
+                        title: "OTB precision plot (one-pass)", xLabel: "location error threshold (px)",
+                        yLabel: "precision", xRange: (0, 50), yMax: 1,
+                        series: zip(names, o).map { name, s in
+                            EvalChart.Series(
+                                label: "\(name) (P@20 \(String(format: "%.4f", s.precision20)))",
+                                points: s.precisionCurve.enumerated().map { (Double($0.offset), $0.element) })
+                        })
+                ))
+            out.append(
+                (
+                    "otb-sequences.svg",
+                    EvalChart.bars(
+                        title: "OTB success AUC per sequence", yLabel: "success AUC", yMax: 1,
+                        categories: o.first?.sequences.map(\.name) ?? [],
+                        series: zip(names, o).map { ($0, $1.sequences.map { Optional($0.auc) }) })
+                ))
         case .davis:
             let d = scores.compactMap(\.davis)
-            out.append(("davis-objects.svg", EvalChart.bars(
-                title: "DAVIS J&F mean per object", yLabel: "(J mean + F mean) / 2", yMax: 1,
-                categories: d.first?.objects.map { "\($0.sequence)/\($0.object)" } ?? [],
-                series: zip(names, d).map { ($0, $1.objects.map { Optional(($0.j.mean + $0.f.mean) / 2) }) })))
+            out.append(
+                (
+                    "davis-objects.svg",
+                    EvalChart.bars(
+                        title: "DAVIS J&F mean per object", yLabel: "(J mean + F mean) / 2", yMax: 1,
+                        categories: d.first?.objects.map { "\($0.sequence)/\($0.object)" } ?? [],
+                        series: zip(names, d).map { ($0, $1.objects.map { Optional(($0.j.mean + $0.f.mean) / 2) }) })
+                ))
         }
         return out
     }
@@ -183,7 +241,9 @@ extension EvalReport {
         if let first = perSequence.first, let columns = first.first?.1.map(\.0) {
             var header = "| \(dataset.kind == .davis ? "sequence/object" : "sequence") |"
             for c in columns { for n in names { header += " \(c) \(n) |" }; if compare { header += " \(c) Δ |" } }
-            s += header + "\n|---|" + String(repeating: "---|", count: columns.count * (names.count + (compare ? 1 : 0))) + "\n"
+            s +=
+                header + "\n|---|" + String(repeating: "---|", count: columns.count * (names.count + (compare ? 1 : 0)))
+                + "\n"
             for (row, entry) in first.enumerated() {
                 s += "| \(entry.0) |"
                 for (k, _) in columns.enumerated() {

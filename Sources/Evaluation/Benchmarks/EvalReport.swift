@@ -63,25 +63,34 @@ public struct EvalReport: Codable, Equatable, Sendable {
         switch kind {
         case .vot: return "vot-baseline: failure at zero overlap, re-initialised 5 frames later, 10 burn-in frames"
         case .otb: return "otb-ope: one pass from the first-frame box"
-        case .davis: return "davis-semi-supervised: one pass per object from its first-frame mask, argmax over objects above seg_thr"
+        case .davis:
+            return
+                "davis-semi-supervised: one pass per object from its first-frame mask, argmax over objects above seg_thr"
         }
     }
 
     /// - Parameters: `scores` in the order of `models` (the first is the reference of a comparison).
-    public static func make(kind: BenchmarkKind, datasetName: String, sequences: [String], frames: Int, frameLimit: Int?,
-                            models: [EvalModel], scores: [BenchmarkScores]) -> EvalReport {
-        let modelScores = zip(models, scores).map { ModelScores(model: $0.name, vot: $1.vot, otb: $1.otb, davis: $1.davis) }
-        var report = EvalReport(dataset: Dataset(kind: kind, name: datasetName, protocolName: protocolName(kind), sequences: sequences,
-                                                 frames: frames, frameLimit: frameLimit),
-                                models: models, scores: modelScores, comparison: nil)
+    public static func make(
+        kind: BenchmarkKind, datasetName: String, sequences: [String], frames: Int, frameLimit: Int?,
+        models: [EvalModel], scores: [BenchmarkScores]
+    ) -> EvalReport {
+        let modelScores = zip(models, scores).map {
+            ModelScores(model: $0.name, vot: $1.vot, otb: $1.otb, davis: $1.davis)
+        }
+        var report = EvalReport(
+            dataset: Dataset(
+                kind: kind, name: datasetName, protocolName: protocolName(kind), sequences: sequences,
+                frames: frames, frameLimit: frameLimit),
+            models: models, scores: modelScores, comparison: nil)
         if scores.count == 2 {
-            report.comparison = Comparison(reference: models[0].name, candidate: models[1].name,
-                                           summary: zip(summaryMetrics(scores[0]), summaryMetrics(scores[1])).map {
-                                               MetricDifference($0.0, $0.1, $1.1)
-                                           },
-                                           sequences: zip(sequenceMetrics(scores[0]), sequenceMetrics(scores[1])).map { a, b in
-                                               SequenceDifference(sequence: a.0, metrics: zip(a.1, b.1).map { MetricDifference($0.0, $0.1, $1.1) })
-                                           })
+            report.comparison = Comparison(
+                reference: models[0].name, candidate: models[1].name,
+                summary: zip(summaryMetrics(scores[0]), summaryMetrics(scores[1])).map {
+                    MetricDifference($0.0, $0.1, $1.1)
+                },
+                sequences: zip(sequenceMetrics(scores[0]), sequenceMetrics(scores[1])).map { a, b in
+                    SequenceDifference(sequence: a.0, metrics: zip(a.1, b.1).map { MetricDifference($0.0, $0.1, $1.1) })
+                })
         }
         return report
     }
@@ -89,12 +98,17 @@ public struct EvalReport: Codable, Equatable, Sendable {
     /// The headline metrics of one model, in report order.
     public static func summaryMetrics(_ s: BenchmarkScores) -> [(String, Double?)] {
         if let v = s.vot {
-            return [("eao", v.eao), ("accuracy", v.accuracy), ("robustness", v.robustness), ("failures", Double(v.failures))]
+            return [
+                ("eao", v.eao), ("accuracy", v.accuracy), ("robustness", v.robustness),
+                ("failures", Double(v.failures)),
+            ]
         }
         if let o = s.otb { return [("success_auc", o.auc), ("precision_20px", o.precision20)] }
         if let d = s.davis {
-            return [("j_and_f", d.jAndF), ("j_mean", d.j.mean), ("j_recall", d.j.recall), ("j_decay", d.j.decay),
-                    ("f_mean", d.f.mean), ("f_recall", d.f.recall), ("f_decay", d.f.decay)]
+            return [
+                ("j_and_f", d.jAndF), ("j_mean", d.j.mean), ("j_recall", d.j.recall), ("j_decay", d.j.decay),
+                ("f_mean", d.f.mean), ("f_recall", d.f.recall), ("f_decay", d.f.decay),
+            ]
         }
         return []
     }
@@ -102,16 +116,30 @@ public struct EvalReport: Codable, Equatable, Sendable {
     /// Per-sequence (DAVIS: per-object) metrics, in report order.
     public static func sequenceMetrics(_ s: BenchmarkScores) -> [(String, [(String, Double?)])] {
         if let v = s.vot {
-            return v.sequences.map { ($0.name, [("accuracy", $0.accuracy), ("failures", Double($0.failures)), ("robustness", $0.robustness)]) }
+            return v.sequences.map {
+                (
+                    $0.name,
+                    [("accuracy", $0.accuracy), ("failures", Double($0.failures)), ("robustness", $0.robustness)]
+                )
+            }
         }
-        if let o = s.otb { return o.sequences.map { ($0.name, [("success_auc", $0.auc), ("precision_20px", $0.precision20)]) } }
+        if let o = s.otb {
+            return o.sequences.map { ($0.name, [("success_auc", $0.auc), ("precision_20px", $0.precision20)]) }
+        }
         if let d = s.davis {
-            return d.objects.map { ("\($0.sequence)/\($0.object)", [("j_and_f", ($0.j.mean + $0.f.mean) / 2), ("j_mean", $0.j.mean), ("f_mean", $0.f.mean)]) }
+            return d.objects.map {
+                (
+                    "\($0.sequence)/\($0.object)",
+                    [("j_and_f", ($0.j.mean + $0.f.mean) / 2), ("j_mean", $0.j.mean), ("f_mean", $0.f.mean)]
+                )
+            }
         }
         return []
     }
 
-    public var benchmarkScores: [BenchmarkScores] { scores.map { BenchmarkScores(vot: $0.vot, otb: $0.otb, davis: $0.davis) } }
+    public var benchmarkScores: [BenchmarkScores] {
+        scores.map { BenchmarkScores(vot: $0.vot, otb: $0.otb, davis: $0.davis) }
+    }
 
     /// Pretty-printed, sorted keys, snake_case, trailing newline.
     public func jsonData() throws -> Data {

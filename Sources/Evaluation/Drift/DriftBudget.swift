@@ -8,8 +8,10 @@ public struct DriftBudget: Codable, Equatable, Sendable, CustomStringConvertible
     /// Applies to every layer flagged `final` (a network output).
     public var minFinalSQNRDB: Double?
 
-    public init(minBoxIoUMean: Double? = nil, minMaskIoUMean: Double? = nil, maxCenterErrorPxMean: Double? = nil,
-                minFinalSQNRDB: Double? = nil) {
+    public init(
+        minBoxIoUMean: Double? = nil, minMaskIoUMean: Double? = nil, maxCenterErrorPxMean: Double? = nil,
+        minFinalSQNRDB: Double? = nil
+    ) {
         self.minBoxIoUMean = minBoxIoUMean; self.minMaskIoUMean = minMaskIoUMean
         self.maxCenterErrorPxMean = maxCenterErrorPxMean; self.minFinalSQNRDB = minFinalSQNRDB
     }
@@ -23,7 +25,9 @@ public struct DriftBudget: Codable, Equatable, Sendable, CustomStringConvertible
         guard !trimmed.isEmpty else { throw .empty }
         if !trimmed.contains("=") && !trimmed.contains(",") {
             guard let v = Double(trimmed), v.isFinite else { throw .malformed(trimmed) }
-            guard (0...1).contains(v) else { throw .outOfRange(key: "box_iou and mask_iou", value: v, allowed: "0 to 1") }
+            guard (0...1).contains(v) else {
+                throw .outOfRange(key: "box_iou and mask_iou", value: v, allowed: "0 to 1")
+            }
             self.init(minBoxIoUMean: v, minMaskIoUMean: v)
             return
         }
@@ -72,13 +76,17 @@ public struct DriftBudget: Codable, Equatable, Sendable, CustomStringConvertible
             out.append("No tracked frames were compared, so the tracking criteria cannot be met.")
         } else {
             if let m = minBoxIoUMean, summary.boxIoUMean < m {
-                out.append("Mean box IoU \(driftFixed(summary.boxIoUMean, 4)) is below the minimum \(driftFixed(m, 4)).")
+                out.append(
+                    "Mean box IoU \(driftFixed(summary.boxIoUMean, 4)) is below the minimum \(driftFixed(m, 4)).")
             }
             if let m = minMaskIoUMean, summary.maskIoUMean < m {
-                out.append("Mean mask IoU \(driftFixed(summary.maskIoUMean, 4)) is below the minimum \(driftFixed(m, 4)).")
+                out.append(
+                    "Mean mask IoU \(driftFixed(summary.maskIoUMean, 4)) is below the minimum \(driftFixed(m, 4)).")
             }
             if let m = maxCenterErrorPxMean, summary.centerErrorPxMean > m {
-                out.append("Mean centre error \(driftFixed(summary.centerErrorPxMean, 3)) px is above the maximum \(driftFixed(m, 3)) px.")
+                out.append(
+                    "Mean centre error \(driftFixed(summary.centerErrorPxMean, 3)) px is above the maximum \(driftFixed(m, 3)) px."
+                )
             }
         }
         if let m = minFinalSQNRDB {
@@ -90,7 +98,9 @@ public struct DriftBudget: Codable, Equatable, Sendable, CustomStringConvertible
                 if l.nonFiniteElements > 0 {
                     out.append("Output \(l.name) has \(l.nonFiniteElements) non-finite values.")
                 } else if l.sqnrDB < m {
-                    out.append("Output \(l.name) has SQNR \(driftFixed(l.sqnrDB, 2)) dB, below the minimum \(driftFixed(m, 2)) dB.")
+                    out.append(
+                        "Output \(l.name) has SQNR \(driftFixed(l.sqnrDB, 2)) dB, below the minimum \(driftFixed(m, 2)) dB."
+                    )
                 }
             }
         }
@@ -125,9 +135,11 @@ public enum DriftBudgetError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String {
         switch self {
         case .empty:
-            return "The drift budget is empty; give a number such as 0.95 or key=value pairs such as box_iou=0.95,sqnr_db=20."
+            return
+                "The drift budget is empty; give a number such as 0.95 or key=value pairs such as box_iou=0.95,sqnr_db=20."
         case .malformed(let part):
-            return "The drift budget part '\(part)' is neither a number nor key=value (keys: \(DriftBudget.keys.joined(separator: ", ")))."
+            return
+                "The drift budget part '\(part)' is neither a number nor key=value (keys: \(DriftBudget.keys.joined(separator: ", ")))."
         case .unknownKey(let key):
             return "Unknown drift budget key '\(key)'; the keys are \(DriftBudget.keys.joined(separator: ", "))."
         case .duplicateKey(let key):

@@ -4,7 +4,9 @@ import Foundation
 public struct TrackerAccuracy: Codable, Equatable, Sendable {
     public var boxIoUMean: Double
     public var maskIoUMean: Double
-    public init(boxIoUMean: Double, maskIoUMean: Double) { self.boxIoUMean = boxIoUMean; self.maskIoUMean = maskIoUMean }
+    public init(boxIoUMean: Double, maskIoUMean: Double) {
+        self.boxIoUMean = boxIoUMean; self.maskIoUMean = maskIoUMean
+    }
     enum CodingKeys: String, CodingKey {
         case boxIoUMean = "box_iou_mean"
         case maskIoUMean = "mask_iou_mean"
@@ -65,10 +67,13 @@ public struct DriftSummary: Codable, Equatable, Sendable {
         func avg(_ pairs: [(Double, Double)], _ first: Bool) -> Double {
             pairs.isEmpty ? 0 : pairs.reduce(0) { $0 + (first ? $1.0 : $1.1) } / Double(pairs.count)
         }
-        accuracy = box.isEmpty && mask.isEmpty ? nil : DriftAccuracy(
-            reference: TrackerAccuracy(boxIoUMean: avg(box, true), maskIoUMean: avg(mask, true)),
-            candidate: TrackerAccuracy(boxIoUMean: avg(box, false), maskIoUMean: avg(mask, false)),
-            framesWithBoxGT: box.count, framesWithMaskGT: mask.count)
+        accuracy =
+            box.isEmpty && mask.isEmpty
+            ? nil
+            : DriftAccuracy(
+                reference: TrackerAccuracy(boxIoUMean: avg(box, true), maskIoUMean: avg(mask, true)),
+                candidate: TrackerAccuracy(boxIoUMean: avg(box, false), maskIoUMean: avg(mask, false)),
+                framesWithBoxGT: box.count, framesWithMaskGT: mask.count)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -136,13 +141,15 @@ public struct DriftReport: Codable, Equatable, Sendable {
         public var float32Layers: Int
 
         public init(path: String, precision: String, int8Layers: Int, float32Layers: Int) {
-            self.path = path; self.precision = precision; self.int8Layers = int8Layers; self.float32Layers = float32Layers
+            self.path = path; self.precision = precision; self.int8Layers = int8Layers;
+            self.float32Layers = float32Layers
         }
 
         /// Precision derived from the layer counts.
         public init(path: String, int8Layers: Int, float32Layers: Int) {
-            self.init(path: path, precision: Self.precision(int8Layers: int8Layers, float32Layers: float32Layers),
-                      int8Layers: int8Layers, float32Layers: float32Layers)
+            self.init(
+                path: path, precision: Self.precision(int8Layers: int8Layers, float32Layers: float32Layers),
+                int8Layers: int8Layers, float32Layers: float32Layers)
         }
 
         public static func precision(int8Layers: Int, float32Layers: Int) -> String {
@@ -175,8 +182,10 @@ public struct DriftReport: Codable, Equatable, Sendable {
     public var layers: [LayerDrift]
     public var frames: [FrameDrift]
 
-    public init(reference: ModelDescription, candidate: ModelDescription, budget: DriftBudget?, budgetViolations: [String],
-                summary: DriftSummary, sequences: [SequenceDrift], layers: [LayerDrift], frames: [FrameDrift]) {
+    public init(
+        reference: ModelDescription, candidate: ModelDescription, budget: DriftBudget?, budgetViolations: [String],
+        summary: DriftSummary, sequences: [SequenceDrift], layers: [LayerDrift], frames: [FrameDrift]
+    ) {
         format = Self.formatName; version = Self.currentVersion
         self.reference = reference; self.candidate = candidate
         self.budget = budget; self.budgetViolations = budgetViolations; passed = budgetViolations.isEmpty
@@ -185,8 +194,10 @@ public struct DriftReport: Codable, Equatable, Sendable {
 
     /// Computes every summary and checks the budget. `frames` are tracked frames only (no initialisation frames);
     /// `layers` in execution order (build each with `LayerDrift(name:precision:final:_:)` from its accumulator).
-    public static func make(reference: ModelDescription, candidate: ModelDescription, frames: [FrameDrift],
-                            layers: [LayerDrift], budget: DriftBudget?) -> DriftReport {
+    public static func make(
+        reference: ModelDescription, candidate: ModelDescription, frames: [FrameDrift],
+        layers: [LayerDrift], budget: DriftBudget?
+    ) -> DriftReport {
         let summary = DriftSummary(frames)
         var order: [String] = []
         var bySequence: [String: [FrameDrift]] = [:]
@@ -196,8 +207,9 @@ public struct DriftReport: Codable, Equatable, Sendable {
         }
         let sequences = order.map { SequenceDrift(name: $0, summary: DriftSummary(bySequence[$0]!)) }
         let violations = budget?.check(summary, layers: layers) ?? []
-        return DriftReport(reference: reference, candidate: candidate, budget: budget, budgetViolations: violations,
-                           summary: summary, sequences: sequences, layers: layers, frames: frames)
+        return DriftReport(
+            reference: reference, candidate: candidate, budget: budget, budgetViolations: violations,
+            summary: summary, sequences: sequences, layers: layers, frames: frames)
     }
 
     enum CodingKeys: String, CodingKey {
@@ -210,8 +222,11 @@ public struct DriftReport: Codable, Equatable, Sendable {
         format = try c.decode(String.self, forKey: .format)
         version = try c.decode(Int.self, forKey: .version)
         guard format == Self.formatName, version == Self.currentVersion else {
-            throw DecodingError.dataCorruptedError(forKey: .version, in: c, debugDescription:
-                "not a \(Self.formatName) version \(Self.currentVersion) report (format '\(format)', version \(version))")
+            throw DecodingError.dataCorruptedError(
+                forKey: .version, in: c,
+                debugDescription:
+                    "not a \(Self.formatName) version \(Self.currentVersion) report (format '\(format)', version \(version))"
+            )
         }
         reference = try c.decode(ModelDescription.self, forKey: .reference)
         candidate = try c.decode(ModelDescription.self, forKey: .candidate)

@@ -18,14 +18,17 @@ struct DriftPlot {
     static let errorTop = 400.0, errorHeight = 190.0
     var plotWidth: Double { Self.width - Self.left - Self.right }
 
-    struct Series: Sendable { let id: String; let label: String; let color: String; let value: @Sendable (FrameDrift) -> Double }
+    struct Series: Sendable {
+        let id: String; let label: String; let color: String; let value: @Sendable (FrameDrift) -> Double
+    }
     static let iouSeries = [
         Series(id: "series-box-iou", label: "box IoU", color: "#1f77b4", value: { $0.boxIoU }),
         Series(id: "series-polygon-iou", label: "polygon IoU", color: "#2ca02c", value: { $0.polygonIoU }),
         Series(id: "series-mask-iou", label: "mask IoU", color: "#ff7f0e", value: { $0.maskIoU }),
     ]
-    static let errorSeries = Series(id: "series-center-error", label: "centre error (px)", color: "#9467bd",
-                                    value: { $0.centerErrorPx })
+    static let errorSeries = Series(
+        id: "series-center-error", label: "centre error (px)", color: "#9467bd",
+        value: { $0.centerErrorPx })
     static let disagreeColor = "#d62728"
 
     func x(_ i: Int) -> Double {
@@ -36,25 +39,28 @@ struct DriftPlot {
 
     func render() -> String {
         var s = """
-        <?xml version="1.0" encoding="UTF-8"?>
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(Self.height))" \
-        viewBox="0 0 \(Int(Self.width)) \(Int(Self.height))" font-family="sans-serif" font-size="12">
-        <rect x="0" y="0" width="\(Int(Self.width))" height="\(Int(Self.height))" fill="white"/>
-        <text x="\(n(Self.width / 2))" y="22" text-anchor="middle" font-size="16">Per-frame drift: candidate vs reference</text>
+            <?xml version="1.0" encoding="UTF-8"?>
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(Self.width))" height="\(Int(Self.height))" \
+            viewBox="0 0 \(Int(Self.width)) \(Int(Self.height))" font-family="sans-serif" font-size="12">
+            <rect x="0" y="0" width="\(Int(Self.width))" height="\(Int(Self.height))" fill="white"/>
+            <text x="\(n(Self.width / 2))" y="22" text-anchor="middle" font-size="16">Per-frame drift: candidate vs reference</text>
 
-        """
+            """
         let errorMax = max(1, frames.map(\.centerErrorPx).filter(\.isFinite).max() ?? 0)
         let errorTicks = Self.niceTicks(upTo: errorMax, count: 4)
         let errorTop = errorTicks.last ?? 1
         s += disagreementBands()
-        s += axes(top: Self.iouTop, height: Self.iouHeight, ticks: stride(from: 0.0, through: 1.0, by: 0.2).map { $0 },
-                  maxValue: 1, label: "IoU with the reference", decimals: 1)
-        s += axes(top: Self.errorTop, height: Self.errorHeight, ticks: errorTicks, maxValue: errorTop,
-                  label: "centre error (px)", decimals: errorTop < 5 ? 1 : 0)
+        s += axes(
+            top: Self.iouTop, height: Self.iouHeight, ticks: stride(from: 0.0, through: 1.0, by: 0.2).map { $0 },
+            maxValue: 1, label: "IoU with the reference", decimals: 1)
+        s += axes(
+            top: Self.errorTop, height: Self.errorHeight, ticks: errorTicks, maxValue: errorTop,
+            label: "centre error (px)", decimals: errorTop < 5 ? 1 : 0)
         s += xAxis()
         s += sequenceBoundaries()
         if frames.isEmpty {
-            s += "<text x=\"\(n(Self.left + plotWidth / 2))\" y=\"\(n(Self.iouTop + Self.iouHeight / 2))\" text-anchor=\"middle\" fill=\"#666\">no tracked frames</text>\n"
+            s +=
+                "<text x=\"\(n(Self.left + plotWidth / 2))\" y=\"\(n(Self.iouTop + Self.iouHeight / 2))\" text-anchor=\"middle\" fill=\"#666\">no tracked frames</text>\n"
         } else {
             for series in Self.iouSeries {
                 s += path(series, top: Self.iouTop, height: Self.iouHeight, maxValue: 1)
@@ -76,9 +82,11 @@ struct DriftPlot {
         var d = ""
         for (i, f) in frames.enumerated() {
             let newSequence = i == 0 || frames[i - 1].sequence != f.sequence
-            d += "\(newSequence ? "M" : "L")\(n(x(i))),\(n(y(series.value(f), top: top, height: height, maxValue: maxValue))) "
+            d +=
+                "\(newSequence ? "M" : "L")\(n(x(i))),\(n(y(series.value(f), top: top, height: height, maxValue: maxValue))) "
         }
-        return "<path id=\"\(series.id)\" d=\"\(d.trimmingCharacters(in: .whitespaces))\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\" stroke-linejoin=\"round\"><title>\(driftXMLEscape(series.label))</title></path>\n"
+        return
+            "<path id=\"\(series.id)\" d=\"\(d.trimmingCharacters(in: .whitespaces))\" fill=\"none\" stroke=\"\(series.color)\" stroke-width=\"1.5\" stroke-linejoin=\"round\"><title>\(driftXMLEscape(series.label))</title></path>\n"
     }
 
     /// Runs of consecutive disagreeing frames as one red band through both panels.
@@ -100,7 +108,8 @@ struct DriftPlot {
 
     func axes(top: Double, height: Double, ticks: [Double], maxValue: Double, label: String, decimals: Int) -> String {
         let l = Self.left, r = Self.left + plotWidth
-        var s = "<g class=\"axis\">\n<rect x=\"\(n(l))\" y=\"\(n(top))\" width=\"\(n(plotWidth))\" height=\"\(n(height))\" fill=\"none\" stroke=\"#333\"/>\n"
+        var s =
+            "<g class=\"axis\">\n<rect x=\"\(n(l))\" y=\"\(n(top))\" width=\"\(n(plotWidth))\" height=\"\(n(height))\" fill=\"none\" stroke=\"#333\"/>\n"
         for t in ticks {
             let ty = n(y(t, top: top, height: height, maxValue: maxValue))
             s += "<line x1=\"\(n(l))\" y1=\"\(ty)\" x2=\"\(n(r))\" y2=\"\(ty)\" stroke=\"#ddd\"/>"
@@ -108,7 +117,8 @@ struct DriftPlot {
             s += "<text x=\"\(n(l - 8))\" y=\"\(ty)\" dy=\"4\" text-anchor=\"end\">\(driftFixed(t, decimals))</text>\n"
         }
         let cy = n(top + height / 2)
-        s += "<text x=\"18\" y=\"\(cy)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(cy))\">\(driftXMLEscape(label))</text>\n</g>\n"
+        s +=
+            "<text x=\"18\" y=\"\(cy)\" text-anchor=\"middle\" transform=\"rotate(-90 18 \(cy))\">\(driftXMLEscape(label))</text>\n</g>\n"
         return s
     }
 
@@ -117,15 +127,17 @@ struct DriftPlot {
         var s = "<g class=\"x-axis\">\n"
         if !frames.isEmpty {
             for t in Self.niceTicks(upTo: Double(max(frames.count - 1, 1)), count: 10)
-                where t <= Double(frames.count - 1) && t == t.rounded() {
+            where t <= Double(frames.count - 1) && t == t.rounded() {
                 let tx = n(x(Int(t)))
                 for (top, h) in [(Self.iouTop, Self.iouHeight), (Self.errorTop, Self.errorHeight)] {
-                    s += "<line x1=\"\(tx)\" y1=\"\(n(top + h))\" x2=\"\(tx)\" y2=\"\(n(top + h + 5))\" stroke=\"#333\"/>"
+                    s +=
+                        "<line x1=\"\(tx)\" y1=\"\(n(top + h))\" x2=\"\(tx)\" y2=\"\(n(top + h + 5))\" stroke=\"#333\"/>"
                 }
                 s += "<text x=\"\(tx)\" y=\"\(n(bottom + 18))\" text-anchor=\"middle\">\(Int(t))</text>\n"
             }
         }
-        s += "<text x=\"\(n(Self.left + plotWidth / 2))\" y=\"\(n(bottom + 38))\" text-anchor=\"middle\">tracked frame (all sequences, in order)</text>\n</g>\n"
+        s +=
+            "<text x=\"\(n(Self.left + plotWidth / 2))\" y=\"\(n(bottom + 38))\" text-anchor=\"middle\">tracked frame (all sequences, in order)</text>\n</g>\n"
         return s
     }
 
@@ -135,10 +147,12 @@ struct DriftPlot {
         for (i, f) in frames.enumerated() where i == 0 || frames[i - 1].sequence != f.sequence {
             let bx = i == 0 ? Self.left : x(i) - halfStep
             if i > 0 {
-                s += "<line x1=\"\(n(bx))\" y1=\"\(n(Self.iouTop))\" x2=\"\(n(bx))\" y2=\"\(n(Self.errorTop + Self.errorHeight))\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>"
+                s +=
+                    "<line x1=\"\(n(bx))\" y1=\"\(n(Self.iouTop))\" x2=\"\(n(bx))\" y2=\"\(n(Self.errorTop + Self.errorHeight))\" stroke=\"#555\" stroke-dasharray=\"4 3\"/>"
             }
             // In the gap between the panels, where no data is drawn.
-            s += "<text x=\"\(n(bx + 4))\" y=\"\(n(Self.iouTop + Self.iouHeight + 24))\">\(driftXMLEscape(f.sequence))</text>\n"
+            s +=
+                "<text x=\"\(n(bx + 4))\" y=\"\(n(Self.iouTop + Self.iouHeight + 24))\">\(driftXMLEscape(f.sequence))</text>\n"
         }
         return s + "</g>\n"
     }
@@ -148,12 +162,15 @@ struct DriftPlot {
         var lx = Self.left
         let ly = 48.0
         for series in Self.iouSeries + [Self.errorSeries] {
-            s += "<line x1=\"\(n(lx))\" y1=\"\(n(ly))\" x2=\"\(n(lx + 22))\" y2=\"\(n(ly))\" stroke=\"\(series.color)\" stroke-width=\"2.5\"/>"
+            s +=
+                "<line x1=\"\(n(lx))\" y1=\"\(n(ly))\" x2=\"\(n(lx + 22))\" y2=\"\(n(ly))\" stroke=\"\(series.color)\" stroke-width=\"2.5\"/>"
             s += "<text x=\"\(n(lx + 27))\" y=\"\(n(ly + 4))\">\(driftXMLEscape(series.label))</text>\n"
             lx += 40 + Double(series.label.count) * 7
         }
-        s += "<rect x=\"\(n(lx))\" y=\"\(n(ly - 6))\" width=\"22\" height=\"12\" fill=\"\(Self.disagreeColor)\" fill-opacity=\"0.18\"/>"
-        s += "<text x=\"\(n(lx + 27))\" y=\"\(n(ly + 4))\">trackers disagree (box IoU &lt; \(FrameDrift.disagreementBoxIoU))</text>\n"
+        s +=
+            "<rect x=\"\(n(lx))\" y=\"\(n(ly - 6))\" width=\"22\" height=\"12\" fill=\"\(Self.disagreeColor)\" fill-opacity=\"0.18\"/>"
+        s +=
+            "<text x=\"\(n(lx + 27))\" y=\"\(n(ly + 4))\">trackers disagree (box IoU &lt; \(FrameDrift.disagreementBoxIoU))</text>\n"
         return s + "</g>\n"
     }
 

@@ -50,7 +50,9 @@ extension DriftReport {
             let target = directory.appendingPathComponent(name)
             // rename(2) replaces an existing file atomically, which FileManager.moveItem does not do.
             guard rename(temp.path, target.path) == 0 else {
-                throw DriftWriteError(description: "Cannot move \(temp.lastPathComponent) to \(target.path): \(String(cString: strerror(errno))).")
+                throw DriftWriteError(
+                    description:
+                        "Cannot move \(temp.lastPathComponent) to \(target.path): \(String(cString: strerror(errno))).")
             }
             finals.append(target)
         }

@@ -40,10 +40,12 @@ public struct FrameDrift: Codable, Equatable, Sendable {
     public var referenceGTMaskIoU: Double?
     public var candidateGTMaskIoU: Double?
 
-    public init(sequence: String, frame: Int, boxIoU: Double, polygonIoU: Double, maskIoU: Double,
-                centerErrorPx: Double, scoreReference: Double, scoreCandidate: Double,
-                referenceGTBoxIoU: Double? = nil, candidateGTBoxIoU: Double? = nil,
-                referenceGTMaskIoU: Double? = nil, candidateGTMaskIoU: Double? = nil) {
+    public init(
+        sequence: String, frame: Int, boxIoU: Double, polygonIoU: Double, maskIoU: Double,
+        centerErrorPx: Double, scoreReference: Double, scoreCandidate: Double,
+        referenceGTBoxIoU: Double? = nil, candidateGTBoxIoU: Double? = nil,
+        referenceGTMaskIoU: Double? = nil, candidateGTMaskIoU: Double? = nil
+    ) {
         self.sequence = sequence; self.frame = frame
         self.boxIoU = boxIoU; self.polygonIoU = polygonIoU; self.maskIoU = maskIoU
         self.centerErrorPx = centerErrorPx
@@ -56,25 +58,31 @@ public struct FrameDrift: Codable, Equatable, Sendable {
 
     /// Compares the two trackers' outputs on one frame, and each against whatever ground truth the frame has.
     /// Polygon IoU falls back to the boxes when either tracker gave no polygon; masks must be of one size.
-    public init(sequence: String, frame: Int, reference: DriftObservation, candidate: DriftObservation,
-                groundTruthBox: Box? = nil, groundTruthMask: [UInt8]? = nil) {
+    public init(
+        sequence: String, frame: Int, reference: DriftObservation, candidate: DriftObservation,
+        groundTruthBox: Box? = nil, groundTruthMask: [UInt8]? = nil
+    ) {
         func corners(_ o: DriftObservation) -> [Point] {
             if o.polygon.count >= 3 { return o.polygon }
             let b = o.box
-            return [Point(b.x, b.y), Point(b.x + b.width, b.y), Point(b.x + b.width, b.y + b.height), Point(b.x, b.y + b.height)]
+            return [
+                Point(b.x, b.y), Point(b.x + b.width, b.y), Point(b.x + b.width, b.y + b.height),
+                Point(b.x, b.y + b.height),
+            ]
         }
         let r = reference.box, c = candidate.box
         let dx = c.centerX - r.centerX, dy = c.centerY - r.centerY
-        self.init(sequence: sequence, frame: frame,
-                  boxIoU: boxIntersectionOverUnion(r, c),
-                  polygonIoU: polygonIntersectionOverUnion(corners(reference), corners(candidate)),
-                  maskIoU: maskIntersectionOverUnion(reference.mask, candidate.mask),
-                  centerErrorPx: (dx * dx + dy * dy).squareRoot(),
-                  scoreReference: reference.score, scoreCandidate: candidate.score,
-                  referenceGTBoxIoU: groundTruthBox.map { boxIntersectionOverUnion(r, $0) },
-                  candidateGTBoxIoU: groundTruthBox.map { boxIntersectionOverUnion(c, $0) },
-                  referenceGTMaskIoU: groundTruthMask.map { maskIntersectionOverUnion(reference.mask, $0) },
-                  candidateGTMaskIoU: groundTruthMask.map { maskIntersectionOverUnion(candidate.mask, $0) })
+        self.init(
+            sequence: sequence, frame: frame,
+            boxIoU: boxIntersectionOverUnion(r, c),
+            polygonIoU: polygonIntersectionOverUnion(corners(reference), corners(candidate)),
+            maskIoU: maskIntersectionOverUnion(reference.mask, candidate.mask),
+            centerErrorPx: (dx * dx + dy * dy).squareRoot(),
+            scoreReference: reference.score, scoreCandidate: candidate.score,
+            referenceGTBoxIoU: groundTruthBox.map { boxIntersectionOverUnion(r, $0) },
+            candidateGTBoxIoU: groundTruthBox.map { boxIntersectionOverUnion(c, $0) },
+            referenceGTMaskIoU: groundTruthMask.map { maskIntersectionOverUnion(reference.mask, $0) },
+            candidateGTMaskIoU: groundTruthMask.map { maskIntersectionOverUnion(candidate.mask, $0) })
     }
 
     enum CodingKeys: String, CodingKey {

@@ -23,8 +23,9 @@ public struct LayerDriftAccumulator: Sendable, Equatable {
 
     /// Adds one frame's activation pair of equal counts.
     public mutating func add(reference: UnsafeBufferPointer<Float>, candidate: UnsafeBufferPointer<Float>) {
-        precondition(reference.count == candidate.count,
-                     "reference and candidate differ in size (\(reference.count) vs \(candidate.count))")
+        precondition(
+            reference.count == candidate.count,
+            "reference and candidate differ in size (\(reference.count) vs \(candidate.count))")
         frames += 1
         guard let r = reference.baseAddress, let c = candidate.baseAddress, !reference.isEmpty else { return }
         var start = 0
@@ -175,8 +176,10 @@ public struct LayerDrift: Codable, Equatable, Sendable {
     public var frames: Int
     public var nonFiniteElements: Int
 
-    public init(name: String, precision: LayerPrecision, final: Bool, cosine: Double, sqnrDB: Double,
-                maxAbsError: Double, relativeMaxError: Double, elements: Int, frames: Int, nonFiniteElements: Int = 0) {
+    public init(
+        name: String, precision: LayerPrecision, final: Bool, cosine: Double, sqnrDB: Double,
+        maxAbsError: Double, relativeMaxError: Double, elements: Int, frames: Int, nonFiniteElements: Int = 0
+    ) {
         self.name = name; self.precision = precision; self.final = final; self.cosine = cosine
         self.sqnrDB = min(Self.sqnrCapDB, max(-Self.sqnrCapDB, sqnrDB))
         self.maxAbsError = maxAbsError
@@ -185,9 +188,10 @@ public struct LayerDrift: Codable, Equatable, Sendable {
     }
 
     public init(name: String, precision: LayerPrecision, final: Bool, _ acc: LayerDriftAccumulator) {
-        self.init(name: name, precision: precision, final: final, cosine: acc.cosine, sqnrDB: acc.sqnrDB,
-                  maxAbsError: acc.maxAbsError, relativeMaxError: acc.relativeMaxError, elements: acc.elements,
-                  frames: acc.frames, nonFiniteElements: acc.nonFiniteElements)
+        self.init(
+            name: name, precision: precision, final: final, cosine: acc.cosine, sqnrDB: acc.sqnrDB,
+            maxAbsError: acc.maxAbsError, relativeMaxError: acc.relativeMaxError, elements: acc.elements,
+            frames: acc.frames, nonFiniteElements: acc.nonFiniteElements)
     }
 
     enum CodingKeys: String, CodingKey {

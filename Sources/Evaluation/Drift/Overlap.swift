@@ -20,10 +20,13 @@ public func polygonIntersectionOverUnion(_ a: [Point], _ b: [Point]) -> Double {
 }
 
 /// Axis-aligned box IoU (x, y = top-left), `Box.intersectionOverUnion`, plus: identical boxes give 1 even when empty.
-public func boxIntersectionOverUnion(_ a: (x: Double, y: Double, width: Double, height: Double),
-                                     _ b: (x: Double, y: Double, width: Double, height: Double)) -> Double {
-    boxIntersectionOverUnion(Box(x: a.x, y: a.y, width: a.width, height: a.height),
-                             Box(x: b.x, y: b.y, width: b.width, height: b.height))
+public func boxIntersectionOverUnion(
+    _ a: (x: Double, y: Double, width: Double, height: Double),
+    _ b: (x: Double, y: Double, width: Double, height: Double)
+) -> Double {
+    boxIntersectionOverUnion(
+        Box(x: a.x, y: a.y, width: a.width, height: a.height),
+        Box(x: b.x, y: b.y, width: b.width, height: b.height))
 }
 
 public func boxIntersectionOverUnion(_ a: Box, _ b: Box) -> Double {

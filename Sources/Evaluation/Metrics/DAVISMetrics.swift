@@ -25,8 +25,8 @@ public struct DAVISSequenceInput: Sendable {
     public var width: Int
     public var height: Int
     public var predicted: [[UInt8]]   // label maps (0 = background, k = object k), frames 0..<n
-    public var groundTruth: [[UInt8]] // label maps, same frames
-    public var objects: [Int]         // object ids present in the first-frame ground truth
+    public var groundTruth: [[UInt8]]   // label maps, same frames
+    public var objects: [Int]   // object ids present in the first-frame ground truth
     public init(name: String, width: Int, height: Int, predicted: [[UInt8]], groundTruth: [[UInt8]], objects: [Int]) {
         self.name = name; self.width = width; self.height = height
         self.predicted = predicted; self.groundTruth = groundTruth; self.objects = objects
@@ -52,19 +52,26 @@ public enum DAVISMetrics {
     }
 
     /// Boundary accuracy F of binary (nonzero) masks of one size.
-    public static func boundaryAccuracy(_ predicted: [UInt8], _ groundTruth: [UInt8], width: Int, height: Int,
-                                        boundThreshold: Double = 0.008) -> Double {
+    public static func boundaryAccuracy(
+        _ predicted: [UInt8], _ groundTruth: [UInt8], width: Int, height: Int,
+        boundThreshold: Double = 0.008
+    ) -> Double {
         precondition(predicted.count == width * height && groundTruth.count == width * height, "mask size mismatch")
-        let radius = boundThreshold >= 1 ? Int(boundThreshold)
+        let radius =
+            boundThreshold >= 1
+            ? Int(boundThreshold)
             : Int((boundThreshold * (Double(height * height + width * width)).squareRoot()).rounded(.up))
         let fg = boundaryMap(predicted, width: width, height: height)
         let gt = boundaryMap(groundTruth, width: width, height: height)
         let nFg = fg.reduce(0) { $0 + Int($1) }, nGt = gt.reduce(0) { $0 + Int($1) }
         let precision: Double, recall: Double
-        if nFg == 0 && nGt > 0 { precision = 1; recall = 0 }
-        else if nFg > 0 && nGt == 0 { precision = 0; recall = 1 }
-        else if nFg == 0 && nGt == 0 { precision = 1; recall = 1 }
-        else {
+        if nFg == 0 && nGt > 0 {
+            precision = 1; recall = 0
+        } else if nFg > 0 && nGt == 0 {
+            precision = 0; recall = 1
+        } else if nFg == 0 && nGt == 0 {
+            precision = 1; recall = 1
+        } else {
             let fgDilated = dilate(fg, width: width, height: height, radius: radius)
             let gtDilated = dilate(gt, width: width, height: height, radius: radius)
             var fgMatch = 0, gtMatch = 0
@@ -88,10 +95,15 @@ public enum DAVISMetrics {
             for x in 0..<w {
                 let s = at(x, y)
                 let edge: Bool
-                if y == h - 1 && x == w - 1 { edge = false }
-                else if x == w - 1 { edge = s != at(x, y + 1) }
-                else if y == h - 1 { edge = s != at(x + 1, y) }
-                else { edge = s != at(x + 1, y) || s != at(x, y + 1) || s != at(x + 1, y + 1) }
+                if y == h - 1 && x == w - 1 {
+                    edge = false
+                } else if x == w - 1 {
+                    edge = s != at(x, y + 1)
+                } else if y == h - 1 {
+                    edge = s != at(x + 1, y)
+                } else {
+                    edge = s != at(x + 1, y) || s != at(x, y + 1) || s != at(x + 1, y + 1)
+                }
                 b[y * w + x] = edge ? 1 : 0
             }
         }
@@ -149,8 +161,9 @@ public enum DAVISMetrics {
     public static func score(_ sequences: [DAVISSequenceInput]) -> DAVISScores {
         var objects: [DAVISObjectScore] = []
         for s in sequences {
-            precondition(s.predicted.count == s.groundTruth.count,
-                         "\(s.name): \(s.predicted.count) predicted frames for \(s.groundTruth.count) annotated frames")
+            precondition(
+                s.predicted.count == s.groundTruth.count,
+                "\(s.name): \(s.predicted.count) predicted frames for \(s.groundTruth.count) annotated frames")
             guard s.groundTruth.count >= 3 else { continue }
             let frames = 1..<(s.groundTruth.count - 1)
             for k in s.objects {
@@ -168,9 +181,10 @@ public enum DAVISMetrics {
         func meanOf(_ key: (DAVISObjectScore) -> DAVISStatistics) -> DAVISStatistics {
             let n = Double(objects.count)
             guard n > 0 else { return DAVISStatistics(mean: 0, recall: 0, decay: 0) }
-            return DAVISStatistics(mean: objects.reduce(0) { $0 + key($1).mean } / n,
-                                   recall: objects.reduce(0) { $0 + key($1).recall } / n,
-                                   decay: objects.reduce(0) { $0 + key($1).decay } / n)
+            return DAVISStatistics(
+                mean: objects.reduce(0) { $0 + key($1).mean } / n,
+                recall: objects.reduce(0) { $0 + key($1).recall } / n,
+                decay: objects.reduce(0) { $0 + key($1).decay } / n)
         }
         let j = meanOf(\.j), f = meanOf(\.f)
         return DAVISScores(j: j, f: f, jAndF: (j.mean + f.mean) / 2, objects: objects)

@@ -2,8 +2,8 @@ import Foundation
 
 public struct OTBSequenceInput: Sendable {
     public var name: String
-    public var boxes: [Box]                    // one per frame, frame 0 = the initial box
-    public var groundTruth: [GroundTruth]      // .box / .missing (a .polygon is turned into its bounding box)
+    public var boxes: [Box]   // one per frame, frame 0 = the initial box
+    public var groundTruth: [GroundTruth]   // .box / .missing (a .polygon is turned into its bounding box)
     public init(name: String, boxes: [Box], groundTruth: [GroundTruth]) {
         self.name = name; self.boxes = boxes; self.groundTruth = groundTruth
     }
@@ -14,7 +14,7 @@ public struct OTBSequenceScore: Codable, Equatable, Sendable {
     public var frames: Int
     public var successCurve: [Double]   // 21 thresholds 0, 0.05, ..., 1
     public var auc: Double
-    public var precisionCurve: [Double] // 51 thresholds 0...50 px
+    public var precisionCurve: [Double]   // 51 thresholds 0...50 px
     public var precision20: Double
 }
 
@@ -116,8 +116,9 @@ public enum OTBMetrics {
         let frames = Double(n)
         success = success.map { n > 0 ? $0 / frames : 0 }
         precision = precision.map { n > 0 ? $0 / frames : 0 }
-        return OTBSequenceScore(name: s.name, frames: n, successCurve: success, auc: mean(success),
-                                precisionCurve: precision, precision20: precision[20])
+        return OTBSequenceScore(
+            name: s.name, frames: n, successCurve: success, auc: mean(success),
+            precisionCurve: precision, precision20: precision[20])
     }
 
     public static func score(_ sequences: [OTBSequenceInput]) -> OTBScores {
@@ -127,8 +128,9 @@ public enum OTBMetrics {
         }
         let success = meanCurve(per.map(\.successCurve), successThresholds.count)
         let precision = meanCurve(per.map(\.precisionCurve), precisionThresholds.count)
-        return OTBScores(successCurve: success, auc: mean(success), precisionCurve: precision,
-                         precision20: precision[20], sequences: per)
+        return OTBScores(
+            successCurve: success, auc: mean(success), precisionCurve: precision,
+            precision20: precision[20], sequences: per)
     }
 
     private static func mean(_ v: [Double]) -> Double { v.isEmpty ? 0 : v.reduce(0, +) / Double(v.count) }

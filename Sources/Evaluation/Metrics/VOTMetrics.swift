@@ -2,18 +2,20 @@ import Foundation
 
 /// One frame of a VOT short-term result file (the toolkit's codes and regions).
 public enum VOTResultFrame: Equatable, Sendable {
-    case initialization          // written "1"
-    case failure                 // written "2"
-    case skipped                 // written "0" (the frames between a failure and the re-initialisation)
-    case region([Point])         // the tracker's polygon (4 points) or box corners
+    case initialization   // written "1"
+    case failure   // written "2"
+    case skipped   // written "0" (the frames between a failure and the re-initialisation)
+    case region([Point])   // the tracker's polygon (4 points) or box corners
 }
 
 public struct VOTSequenceInput: Sendable {
     public var name: String
-    public var result: [VOTResultFrame]        // one per frame, frame 0 = .initialization
-    public var groundTruth: [GroundTruth]      // .polygon / .box / .missing per frame
+    public var result: [VOTResultFrame]   // one per frame, frame 0 = .initialization
+    public var groundTruth: [GroundTruth]   // .polygon / .box / .missing per frame
     public var imageSize: (width: Double, height: Double)
-    public init(name: String, result: [VOTResultFrame], groundTruth: [GroundTruth], imageSize: (width: Double, height: Double)) {
+    public init(
+        name: String, result: [VOTResultFrame], groundTruth: [GroundTruth], imageSize: (width: Double, height: Double)
+    ) {
         self.name = name; self.result = result; self.groundTruth = groundTruth; self.imageSize = imageSize
     }
 }
@@ -95,7 +97,8 @@ public enum VOTMetrics {
             case let c where c >= 6 && c % 2 == 0:
                 return .region(stride(from: 0, to: c, by: 2).map { Point(values[$0], values[$0 + 1]) })
             default:
-                throw VOTResultError.badLine(line: n, detail: "expected a code, 4 values or an even number >= 6, found \(values.count)")
+                throw VOTResultError.badLine(
+                    line: n, detail: "expected a code, 4 values or an even number >= 6, found \(values.count)")
             }
         }
     }
@@ -110,7 +113,8 @@ public enum VOTMetrics {
             case .failure: out += "2\n"
             case .skipped: out += "0\n"
             case .region(let points):
-                out += points.flatMap { [$0.x, $0.y] }.map { String(format: "%.4f", Double(Float($0))) }
+                out +=
+                    points.flatMap { [$0.x, $0.y] }.map { String(format: "%.4f", Double(Float($0))) }
                     .joined(separator: ",") + "\n"
             }
         }
@@ -122,8 +126,9 @@ public enum VOTMetrics {
     /// The exact, image-bounded overlap of every frame; 0 for initialisation / failure / skipped frames and for
     /// frames without ground truth.
     public static func overlaps(_ s: VOTSequenceInput) -> [Double] {
-        precondition(s.result.count == s.groundTruth.count,
-                     "\(s.name): \(s.result.count) result frames for \(s.groundTruth.count) ground-truth frames")
+        precondition(
+            s.result.count == s.groundTruth.count,
+            "\(s.name): \(s.result.count) result frames for \(s.groundTruth.count) ground-truth frames")
         return zip(s.result, s.groundTruth).map { frame, truth in
             guard case .region(let region) = frame, let gt = polygon(truth) else { return 0 }
             return RegionOverlap.overlap(region, gt, bounds: s.imageSize)
@@ -167,8 +172,10 @@ public enum VOTMetrics {
             let accuracy: Double? = count > 0 ? sum / Double(count) : nil
             let failures = s.result.filter { $0 == .failure }.count
             let frames = s.result.count
-            perSequence.append(VOTSequenceScore(name: s.name, frames: frames, failures: failures, accuracy: accuracy,
-                                                robustness: frames > 0 ? 100 * Double(failures) / Double(frames) : 0))
+            perSequence.append(
+                VOTSequenceScore(
+                    name: s.name, frames: frames, failures: failures, accuracy: accuracy,
+                    robustness: frames > 0 ? 100 * Double(failures) / Double(frames) : 0))
             if let accuracy { weightedAccuracy += accuracy * Double(frames); anyAccuracy = true }
             runs += eaoRuns(s.result, overlaps: o)
         }
@@ -181,10 +188,11 @@ public enum VOTMetrics {
             let slice = curve[range.low...min(range.high, curve.count - 1)]
             eao = slice.reduce(0, +) / Double(slice.count)
         }
-        return VOTScores(accuracy: anyAccuracy && frames > 0 ? weightedAccuracy / Double(frames) : nil,
-                         robustness: frames > 0 ? 100 * Double(failures) / Double(frames) : 0,
-                         failures: failures, frames: frames, eao: eao, eaoCurve: curve,
-                         lengthRange: range.map { [$0.low, $0.high] } ?? [], sequences: perSequence)
+        return VOTScores(
+            accuracy: anyAccuracy && frames > 0 ? weightedAccuracy / Double(frames) : nil,
+            robustness: frames > 0 ? 100 * Double(failures) / Double(frames) : 0,
+            failures: failures, frames: frames, eao: eao, eaoCurve: curve,
+            lengthRange: range.map { [$0.low, $0.high] } ?? [], sequences: perSequence)
     }
 
     /// The toolkit's EAO runs: from each initialisation to the frame before the next failure (failed), and from the

@@ -68,7 +68,9 @@ struct ONNXGraphAnalysis {
         var valuelessConstants: Set<String> = []
         let graphInputs = Set(graph.inputs.map(\.name)).subtracting(constants.keys)
         var producer: [String: Int] = [:]
-        for node in graph.nodes { for o in node.outputs where !o.isEmpty && producer[o] == nil { producer[o] = node.index } }
+        for node in graph.nodes {
+            for o in node.outputs where !o.isEmpty && producer[o] == nil { producer[o] = node.index }
+        }
 
         var origins: [String: Set<ONNXOrigin>] = [:]
         var batchNormNodes: [ONNXNode] = []
@@ -114,21 +116,25 @@ struct ONNXGraphAnalysis {
                 let weightName = node.inputs[1]
                 let group = node.attributes["group"]?.intValue ?? 1
                 guard (1...Int64(Int32.max)).contains(group) else {
-                    throw ONNXImportError.invalidAttribute(file: file, node: node.reference, attribute: "group", detail: "is \(group)")
+                    throw ONNXImportError.invalidAttribute(
+                        file: file, node: node.reference, attribute: "group", detail: "is \(group)")
                 }
                 if let weight = constants[weightName] {
                     guard weight.dims.count == 4 else {
-                        throw ONNXImportError.wrongRank(file: file, node: node.reference, value: weightName,
-                                                        expected: 4, actual: weight.dims.count)
+                        throw ONNXImportError.wrongRank(
+                            file: file, node: node.reference, value: weightName,
+                            expected: 4, actual: weight.dims.count)
                     }
                     var bias: ONNXTensor?
                     if node.inputs.count > 2, !node.inputs[2].isEmpty {
                         guard let b = constants[node.inputs[2]] else {
-                            throw ONNXImportError.missingInitializer(file: file, node: node.reference, value: node.inputs[2])
+                            throw ONNXImportError.missingInitializer(
+                                file: file, node: node.reference, value: node.inputs[2])
                         }
                         guard b.dims.count == 1 else {
-                            throw ONNXImportError.wrongRank(file: file, node: node.reference, value: node.inputs[2],
-                                                            expected: 1, actual: b.dims.count)
+                            throw ONNXImportError.wrongRank(
+                                file: file, node: node.reference, value: node.inputs[2],
+                                expected: 1, actual: b.dims.count)
                         }
                         bias = b
                     }
@@ -146,8 +152,10 @@ struct ONNXGraphAnalysis {
                         throw ONNXImportError.missingInitializer(file: file, node: node.reference, value: weightName)
                     }
                     produced = [.correlation(correlations.count)]
-                    correlations.append(ONNXCorrelationNode(node: node, search: try originsOf(node.inputs[0], at: node),
-                                                            kernel: try originsOf(weightName, at: node)))
+                    correlations.append(
+                        ONNXCorrelationNode(
+                            node: node, search: try originsOf(node.inputs[0], at: node),
+                            kernel: try originsOf(weightName, at: node)))
                 }
             case "BatchNormalization":
                 batchNormNodes.append(node)
@@ -175,12 +183,14 @@ struct ONNXGraphAnalysis {
                 detail: "\(other.node.reference) already normalises the output of \(layers[index].node.reference)")
         }
         if bn.attributes["training_mode"]?.intValue ?? 0 != 0 {
-            throw ONNXImportError.invalidAttribute(file: file, node: bn.reference, attribute: "training_mode",
-                                                   detail: "is 1 (batch statistics); export the model in eval mode")
+            throw ONNXImportError.invalidAttribute(
+                file: file, node: bn.reference, attribute: "training_mode",
+                detail: "is 1 (batch statistics); export the model in eval mode")
         }
         guard bn.inputs.count >= 5 else {
-            throw ONNXImportError.structureNotRecognized(file: file, node: bn.reference,
-                                                         detail: "has \(bn.inputs.count) inputs, BatchNormalization needs 5")
+            throw ONNXImportError.structureNotRecognized(
+                file: file, node: bn.reference,
+                detail: "has \(bn.inputs.count) inputs, BatchNormalization needs 5")
         }
         let channels = layers[index].outChannels
         var parameters: [[Float]] = []
@@ -191,19 +201,23 @@ struct ONNXGraphAnalysis {
             }
             let values = try tensor.floatValues(file: file)
             guard values.count == channels, tensor.dims.count == 1 else {
-                throw ONNXImportError.batchNormParameterLength(file: file, node: bn.reference, parameter: "\(label) '\(name)'",
-                                                               expected: channels, actual: values.count)
+                throw ONNXImportError.batchNormParameterLength(
+                    file: file, node: bn.reference, parameter: "\(label) '\(name)'",
+                    expected: channels, actual: values.count)
             }
             parameters.append(values)
         }
         let epsilon = Double(bn.attributes["epsilon"]?.floatValue ?? 1e-5)
         guard epsilon.isFinite, epsilon >= 0 else {
-            throw ONNXImportError.invalidAttribute(file: file, node: bn.reference, attribute: "epsilon",
-                                                   detail: "is \(epsilon)")
+            throw ONNXImportError.invalidAttribute(
+                file: file, node: bn.reference, attribute: "epsilon",
+                detail: "is \(epsilon)")
         }
         layers[index].batchNorm = ONNXBatchNormNode(
-            node: bn, statistics: BatchNormStatistics(gamma: parameters[0], beta: parameters[1], mean: parameters[2],
-                                                      variance: parameters[3]), epsilon: epsilon)
+            node: bn,
+            statistics: BatchNormStatistics(
+                gamma: parameters[0], beta: parameters[1], mean: parameters[2],
+                variance: parameters[3]), epsilon: epsilon)
     }
 }
 

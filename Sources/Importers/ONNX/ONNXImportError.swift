@@ -48,8 +48,9 @@ public enum ONNXImportError: Error, Equatable, CustomStringConvertible {
 
     // Mapping to the canonical layout.
     case shapeMismatch(file: String, node: ONNXNodeReference, tensor: String, expected: [Int], actual: [Int])
-    case attributeMismatch(file: String, node: ONNXNodeReference, module: String, attribute: String,
-                           expected: [Int], actual: [Int])
+    case attributeMismatch(
+        file: String, node: ONNXNodeReference, module: String, attribute: String,
+        expected: [Int], actual: [Int])
     case missingBatchNorm(file: String, node: ONNXNodeReference, module: String)
     case unexpectedBatchNorm(file: String, node: ONNXNodeReference, module: String)
     case inconsistentWidths(detail: String)
@@ -94,9 +95,11 @@ public enum ONNXImportError: Error, Equatable, CustomStringConvertible {
         case .invalidDims(let f, let t, let d):
             return "\(f): tensor '\(t)' has invalid dims \(d)"
         case .dataSizeMismatch(let f, let t, let field, let e, let a):
-            return "\(f): tensor '\(t)' has \(a) \(field == "raw_data" ? "bytes" : "values") in \(field), its dims and type need \(e)"
+            return
+                "\(f): tensor '\(t)' has \(a) \(field == "raw_data" ? "bytes" : "values") in \(field), its dims and type need \(e)"
         case .unsupportedDataType(let f, let t, let d):
-            return "\(f): tensor '\(t)' has data type \(d) (\(ONNXDataType.name(of: d))); weights must be float32, float16 or double"
+            return
+                "\(f): tensor '\(t)' has data type \(d) (\(ONNXDataType.name(of: d))); weights must be float32, float16 or double"
         case .undefinedValue(let f, let n, let v):
             return "\(f): \(n) reads '\(v)', which no initializer, graph input or earlier node defines"
         case .missingInitializer(let f, let n, let v):
@@ -130,7 +133,8 @@ public enum ONNXImportError: Error, Equatable, CustomStringConvertible {
         case .missingTensors(let names):
             let shown = names.prefix(12).joined(separator: ", ")
             let more = names.count > 12 ? " and \(names.count - 12) more" : ""
-            return "no given file provides \(names.count) canonical tensor(s): \(shown)\(more)\(Self.missingHint(names))"
+            return
+                "no given file provides \(names.count) canonical tensor(s): \(shown)\(more)\(Self.missingHint(names))"
         case .conflictingWeights(let t, let a, let b, let d):
             return "\(t) differs between \(a) and \(b) (max relative difference \(d))"
         }
@@ -139,7 +143,9 @@ public enum ONNXImportError: Error, Equatable, CustomStringConvertible {
     /// Which export the missing tensors usually come from.
     private static func missingHint(_ names: [String]) -> String {
         var parts: [String] = []
-        if names.contains(where: { $0.hasPrefix("features.") }) { parts.append("backbone/adjust (template or search graph)") }
+        if names.contains(where: { $0.hasPrefix("features.") }) {
+            parts.append("backbone/adjust (template or search graph)")
+        }
         if names.contains(where: { $0.hasPrefix("rpn_model.") || $0.hasPrefix("mask_model.") }) {
             parts.append("correlation blocks (search graph)")
         }

@@ -54,7 +54,9 @@ public struct ONNXImportResult: Sendable {
 
     /// A human-readable table: one line per canonical tensor.
     public var report: String {
-        var lines = ["ONNX import from \(files.joined(separator: ", ")): \(weights.tensors.count) canonical tensors, widths \(weights.widths)"]
+        var lines = [
+            "ONNX import from \(files.joined(separator: ", ")): \(weights.tensors.count) canonical tensors, widths \(weights.widths)"
+        ]
         for s in sources {
             let extra = s.duplicates.isEmpty ? "" : "; agrees with \(s.duplicates.joined(separator: ", "))"
             lines.append("\(s.tensor) <- \(s.file) \(s.node) \(s.match.rawValue), \(s.batchNorm.rawValue)\(extra)")
@@ -68,7 +70,8 @@ public struct ONNXImportResult: Sendable {
 /// weights: by name where the exporter kept the official names, by the graph's structure otherwise; batch-norm
 /// folded by us where the graph keeps BatchNormalization nodes, taken as folded where the exporter did it.
 public enum ONNXImporter {
-    public static func importWeights(from urls: [URL], options: ONNXImportOptions = .init()) throws -> ONNXImportResult {
+    public static func importWeights(from urls: [URL], options: ONNXImportOptions = .init()) throws -> ONNXImportResult
+    {
         guard !urls.isEmpty else { throw ONNXImportError.noFiles }
         var found: [FoundConvolution] = []
         for url in urls {
@@ -79,8 +82,10 @@ public enum ONNXImporter {
     }
 
     /// The same from ONNX files held in memory, each with a display name.
-    public static func importWeights(from sources: [(file: String, bytes: [UInt8])],
-                                     options: ONNXImportOptions = .init()) throws -> ONNXImportResult {
+    public static func importWeights(
+        from sources: [(file: String, bytes: [UInt8])],
+        options: ONNXImportOptions = .init()
+    ) throws -> ONNXImportResult {
         guard !sources.isEmpty else { throw ONNXImportError.noFiles }
         var found: [FoundConvolution] = []
         for source in sources {
@@ -91,8 +96,10 @@ public enum ONNXImporter {
     }
 
     /// The same from already decoded models.
-    public static func importWeights(from models: [(file: String, model: ONNXModel)],
-                                     options: ONNXImportOptions = .init()) throws -> ONNXImportResult {
+    public static func importWeights(
+        from models: [(file: String, model: ONNXModel)],
+        options: ONNXImportOptions = .init()
+    ) throws -> ONNXImportResult {
         guard !models.isEmpty else { throw ONNXImportError.noFiles }
         var found: [FoundConvolution] = []
         for m in models { found += try convolutions(in: m.model, file: m.file, options: options) }
@@ -132,7 +139,8 @@ public enum ONNXImporter {
         var place: String { "\(file) \(node)" }
     }
 
-    static func convolutions(in model: ONNXModel, file: String, options: ONNXImportOptions) throws -> [FoundConvolution] {
+    static func convolutions(in model: ONNXModel, file: String, options: ONNXImportOptions) throws -> [FoundConvolution]
+    {
         let analysis = try ONNXGraphAnalysis(model: model, file: file)
         var modules: [Int: String]
         var method: (Int) -> ONNXMatchMethod = { _ in .name }
@@ -155,8 +163,9 @@ public enum ONNXImporter {
             modules = try ONNXStructureMatcher.byStructure(analysis)
             for (i, layer) in analysis.layers.enumerated() {
                 if let name = layer.namedModule, name != modules[i] {
-                    throw ONNXImportError.nameContradictsStructure(file: file, node: layer.node.reference, named: name,
-                                                                   structural: modules[i] ?? "nothing")
+                    throw ONNXImportError.nameContradictsStructure(
+                        file: file, node: layer.node.reference, named: name,
+                        structural: modules[i] ?? "nothing")
                 }
             }
             let layers = analysis.layers
@@ -165,26 +174,32 @@ public enum ONNXImporter {
         var found: [FoundConvolution] = []
         for (i, layer) in analysis.layers.enumerated() {
             guard let module = modules[i] else { continue }
-            found.append(FoundConvolution(file: file, layer: layer, module: module, match: method(i),
-                                          weight: try layer.weight.floatValues(file: file),
-                                          bias: try layer.bias?.floatValues(file: file)))
+            found.append(
+                FoundConvolution(
+                    file: file, layer: layer, module: module, match: method(i),
+                    weight: try layer.weight.floatValues(file: file),
+                    bias: try layer.bias?.floatValues(file: file)))
         }
         return found
     }
 
     // MARK: - All files together
 
-    static func assemble(_ found: [FoundConvolution], files: [String], options: ONNXImportOptions) throws -> ONNXImportResult {
+    static func assemble(
+        _ found: [FoundConvolution], files: [String], options: ONNXImportOptions
+    ) throws -> ONNXImportResult {
         let reference = SiamMaskLayers(widths: .official)
         var order: [String: Int] = [:]
         for (i, conv) in reference.convs.enumerated() { order[conv.module] = i }
-        let sorted = found.enumerated().sorted { (order[$0.element.module] ?? 0, $0.offset) < (order[$1.element.module] ?? 0, $1.offset) }
-            .map(\.element)
+        let sorted = found.enumerated().sorted {
+            (order[$0.element.module] ?? 0, $0.offset) < (order[$1.element.module] ?? 0, $1.offset)
+        }
+        .map(\.element)
 
         // Widths: each component is voted for by every weight dimension that depends on it alone.
         let inference = WidthInference()
         var votes = [[Int: Int]](repeating: [:], count: WidthInference.componentCount)
-        var firstVote = [Int: Int]()  // component -> value first voted, for ties
+        var firstVote = [Int: Int]()   // component -> value first voted, for ties
         for f in sorted {
             for (d, dependency) in (inference.dependencies[f.module] ?? []).enumerated() {
                 guard let (component, factor) = dependency, d < f.layer.weight.dims.count else { continue }
@@ -197,7 +212,8 @@ public enum ONNXImporter {
         let known: [Int?] = votes.enumerated().map { component, tally in
             guard let best = tally.values.max() else { return nil }
             let winners = tally.filter { $0.value == best }.map(\.key)
-            return winners.count == 1 ? winners[0] : (winners.contains(firstVote[component]!) ? firstVote[component]! : winners.min()!)
+            return winners.count == 1
+                ? winners[0] : (winners.contains(firstVote[component]!) ? firstVote[component]! : winners.min()!)
         }
 
         // Every found convolution against the architecture: attributes, then every dimension whose width is known.
@@ -208,12 +224,14 @@ public enum ONNXImporter {
             let actual = f.layer.weight.dims
             let matches = expected.count == actual.count && zip(expected, actual).allSatisfy { $0 == -1 || $0 == $1 }
             guard matches else {
-                throw ONNXImportError.shapeMismatch(file: f.file, node: f.node, tensor: conv.weightKey,
-                                                    expected: expected, actual: actual)
+                throw ONNXImportError.shapeMismatch(
+                    file: f.file, node: f.node, tensor: conv.weightKey,
+                    expected: expected, actual: actual)
             }
             if let bias = f.layer.bias, bias.dims != [f.layer.outChannels] {
-                throw ONNXImportError.shapeMismatch(file: f.file, node: f.node, tensor: conv.biasKey,
-                                                    expected: [f.layer.outChannels], actual: bias.dims)
+                throw ONNXImportError.shapeMismatch(
+                    file: f.file, node: f.node, tensor: conv.biasKey,
+                    expected: [f.layer.outChannels], actual: bias.dims)
             }
         }
 
@@ -238,11 +256,14 @@ public enum ONNXImporter {
             for copy in copies {
                 let folded = try fold(copy, conv)
                 if let first {
-                    for (name, a, b) in [(conv.weightKey, first.weight, folded.weight), (conv.biasKey, first.bias, folded.bias)] {
+                    for (name, a, b) in [
+                        (conv.weightKey, first.weight, folded.weight), (conv.biasKey, first.bias, folded.bias),
+                    ] {
                         let difference = maxRelativeDifference(a.floats, b.floats)
                         if !(difference <= options.agreementTolerance) {
-                            throw ONNXImportError.conflictingWeights(tensor: name, first: copies[0].place, second: copy.place,
-                                                                     maxRelativeDifference: difference)
+                            throw ONNXImportError.conflictingWeights(
+                                tensor: name, first: copies[0].place, second: copy.place,
+                                maxRelativeDifference: difference)
                         }
                     }
                     duplicates.append(copy.place)
@@ -254,13 +275,16 @@ public enum ONNXImporter {
             tensors.append((conv.weightKey, first!.weight))
             tensors.append((conv.biasKey, first!.bias))
             for name in [conv.weightKey, conv.biasKey] {
-                sources.append(ONNXTensorSource(tensor: name, file: head.file, node: head.node, match: head.match,
-                                                batchNorm: first!.batchNorm, duplicates: duplicates))
+                sources.append(
+                    ONNXTensorSource(
+                        tensor: name, file: head.file, node: head.node, match: head.match,
+                        batchNorm: first!.batchNorm, duplicates: duplicates))
             }
         }
         let ignored = layers.convs.filter { $0.part == .maskHead && byModule[$0.module] != nil }.map(\.module)
-        return ONNXImportResult(weights: CanonicalWeights(widths: widths, tensors: tensors), sources: sources,
-                                ignoredModules: ignored, files: files)
+        return ONNXImportResult(
+            weights: CanonicalWeights(widths: widths, tensors: tensors), sources: sources,
+            ignoredModules: ignored, files: files)
     }
 
     private static func checkAttributes(_ f: FoundConvolution, against conv: ConvLayer) throws {
@@ -268,14 +292,16 @@ public enum ONNXImporter {
         func ints(_ name: String, default value: [Int]) throws -> [Int] {
             guard let attribute = attributes[name] else { return value }
             guard let list = attribute.intsValue else {
-                throw ONNXImportError.invalidAttribute(file: f.file, node: f.node, attribute: name, detail: "is not a list of ints")
+                throw ONNXImportError.invalidAttribute(
+                    file: f.file, node: f.node, attribute: name, detail: "is not a list of ints")
             }
             return list.map { Int(clamping: $0) }
         }
         func require(_ name: String, _ expected: [Int], _ actual: [Int]) throws {
             guard expected == actual else {
-                throw ONNXImportError.attributeMismatch(file: f.file, node: f.node, module: conv.module, attribute: name,
-                                                        expected: expected, actual: actual)
+                throw ONNXImportError.attributeMismatch(
+                    file: f.file, node: f.node, module: conv.module, attribute: name,
+                    expected: expected, actual: actual)
             }
         }
         if f.layer.transposed != conv.transposed {
@@ -284,9 +310,11 @@ public enum ONNXImporter {
                 detail: "\(conv.module) is a \(conv.transposed ? "ConvTranspose" : "Conv") in SiamMask")
         }
         if let autoPad = attributes["auto_pad"]?.stringValue, !["", "NOTSET"].contains(autoPad),
-           !(autoPad == "VALID" && conv.padding == 0) {
-            throw ONNXImportError.invalidAttribute(file: f.file, node: f.node, attribute: "auto_pad",
-                                                   detail: "is \(autoPad); only explicit pads are supported")
+            !(autoPad == "VALID" && conv.padding == 0)
+        {
+            throw ONNXImportError.invalidAttribute(
+                file: f.file, node: f.node, attribute: "auto_pad",
+                detail: "is \(autoPad); only explicit pads are supported")
         }
         let k = conv.kernel, s = conv.stride, p = conv.padding, d = conv.dilation
         try require("kernel_shape", [k, k], try ints("kernel_shape", default: [k, k]))
@@ -299,8 +327,11 @@ public enum ONNXImporter {
         }
     }
 
-    private static func fold(_ f: FoundConvolution, _ conv: ConvLayer)
-        throws -> (weight: Tensor, bias: Tensor, batchNorm: ONNXTensorSource.BatchNorm) {
+    private static func fold(
+        _ f: FoundConvolution, _ conv: ConvLayer
+    )
+        throws -> (weight: Tensor, bias: Tensor, batchNorm: ONNXTensorSource.BatchNorm)
+    {
         var statistics: BatchNormStatistics?
         let kind: ONNXTensorSource.BatchNorm
         switch (conv.batchNorm != nil, f.layer.batchNorm) {
@@ -313,7 +344,9 @@ public enum ONNXImporter {
             statistics = s
             kind = .foldedByImporter
         case (true, nil):
-            guard f.bias != nil else { throw ONNXImportError.missingBatchNorm(file: f.file, node: f.node, module: conv.module) }
+            guard f.bias != nil else {
+                throw ONNXImportError.missingBatchNorm(file: f.file, node: f.node, module: conv.module)
+            }
             kind = .foldedByExporter
         case (false, let bn?):
             throw ONNXImportError.unexpectedBatchNorm(file: f.file, node: bn.node.reference, module: conv.module)
@@ -337,8 +370,9 @@ struct WidthInference {
     static let componentCount = 12
 
     static func widths(_ c: [Int]) -> SiamMaskWidths {
-        SiamMaskWidths(stem: c[0], planes: [c[1], c[2], c[3]], adjust: c[4], correlation: c[5],
-                       refineV0: [c[6], c[7]], refineV1: [c[8], c[9]], refineV2: [c[10], c[11]])
+        SiamMaskWidths(
+            stem: c[0], planes: [c[1], c[2], c[3]], adjust: c[4], correlation: c[5],
+            refineV0: [c[6], c[7]], refineV1: [c[8], c[9]], refineV2: [c[10], c[11]])
     }
 
     /// module -> per weight dimension: (component, factor), or nil for a fixed dimension.

@@ -131,9 +131,10 @@ private struct ProtobufConverter {
             guard let o = m.opset_import[i] else { continue }
             opsets.append((Self.string(o.pointee.domain) ?? "", o.pointee.has_version != 0 ? o.pointee.version : 0))
         }
-        return ONNXModel(irVersion: m.has_ir_version != 0 ? m.ir_version : nil,
-                         producerName: Self.string(m.producer_name), producerVersion: Self.string(m.producer_version),
-                         opsetImports: opsets, graph: try self.graph(graph.pointee))
+        return ONNXModel(
+            irVersion: m.has_ir_version != 0 ? m.ir_version : nil,
+            producerName: Self.string(m.producer_name), producerVersion: Self.string(m.producer_version),
+            opsetImports: opsets, graph: try self.graph(graph.pointee))
     }
 
     func graph(_ g: Onnx__GraphProto) throws -> ONNXGraph {
@@ -149,11 +150,14 @@ private struct ProtobufConverter {
             guard let t = g.initializer[i] else { continue }
             initializers.append(try tensor(t.pointee, fallbackName: "initializer #\(i)"))
         }
-        return ONNXGraph(name: Self.string(g.name), nodes: nodes, initializers: initializers,
-                         inputs: valueInfos(g.input, g.n_input), outputs: valueInfos(g.output, g.n_output))
+        return ONNXGraph(
+            name: Self.string(g.name), nodes: nodes, initializers: initializers,
+            inputs: valueInfos(g.input, g.n_input), outputs: valueInfos(g.output, g.n_output))
     }
 
-    func valueInfos(_ list: UnsafeMutablePointer<UnsafeMutablePointer<Onnx__ValueInfoProto>?>?, _ count: Int) -> [ONNXValueInfo] {
+    func valueInfos(
+        _ list: UnsafeMutablePointer<UnsafeMutablePointer<Onnx__ValueInfoProto>?>?, _ count: Int
+    ) -> [ONNXValueInfo] {
         guard let list else { return [] }
         var out: [ONNXValueInfo] = []
         for i in 0..<count {
@@ -161,11 +165,13 @@ private struct ProtobufConverter {
             var elementType: Int32?
             var shape: [Int]?
             if let type = v.type?.pointee, type.value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE,
-               let tensorType = type.tensor_type?.pointee {
+                let tensorType = type.tensor_type?.pointee
+            {
                 if tensorType.has_elem_type != 0 { elementType = tensorType.elem_type }
                 if let s = tensorType.shape?.pointee {
                     shape = (0..<s.n_dim).map { d -> Int in
-                        guard let dim = s.dim[d]?.pointee, dim.value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
+                        guard let dim = s.dim[d]?.pointee,
+                            dim.value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE
                         else { return -1 }
                         return Int(clamping: dim.dim_value)
                     }
@@ -179,8 +185,9 @@ private struct ProtobufConverter {
     func node(_ n: Onnx__NodeProto, index: Int) throws -> ONNXNode {
         let inputs = (0..<n.n_input).map { Self.string(n.input[$0]) ?? "" }
         let outputs = (0..<n.n_output).map { Self.string(n.output[$0]) ?? "" }
-        var node = ONNXNode(index: index, name: Self.string(n.name), opType: Self.string(n.op_type) ?? "",
-                            domain: Self.string(n.domain) ?? "", inputs: inputs, outputs: outputs, attributes: [:])
+        var node = ONNXNode(
+            index: index, name: Self.string(n.name), opType: Self.string(n.op_type) ?? "",
+            domain: Self.string(n.domain) ?? "", inputs: inputs, outputs: outputs, attributes: [:])
         for i in 0..<n.n_attribute {
             guard let a = n.attribute[i]?.pointee else { continue }
             let name = Self.string(a.name) ?? ""
@@ -194,9 +201,25 @@ private struct ProtobufConverter {
         let type: Int32
         if a.has_type != 0 {
             type = a.type
-        } else if a.has_f != 0 { type = 1 } else if a.has_i != 0 { type = 2 } else if a.has_s != 0 { type = 3 }
-        else if a.t != nil { type = 4 } else if a.n_floats > 0 { type = 6 } else if a.n_ints > 0 { type = 7 }
-        else if a.n_strings > 0 { type = 8 } else if a.n_tensors > 0 { type = 9 } else { type = 0 }
+        } else if a.has_f != 0 {
+            type = 1
+        } else if a.has_i != 0 {
+            type = 2
+        } else if a.has_s != 0 {
+            type = 3
+        } else if a.t != nil {
+            type = 4
+        } else if a.n_floats > 0 {
+            type = 6
+        } else if a.n_ints > 0 {
+            type = 7
+        } else if a.n_strings > 0 {
+            type = 8
+        } else if a.n_tensors > 0 {
+            type = 9
+        } else {
+            type = 0
+        }
         let owner = "attribute '\(Self.string(a.name) ?? "")' of \(node.reference)"
         switch type {
         case 1: return .float(a.f)
@@ -212,9 +235,10 @@ private struct ProtobufConverter {
             return .strings((0..<a.n_strings).map { Self.bytes(strings[$0]) })
         case 9:
             guard let tensors = a.tensors else { return .tensors([]) }
-            return .tensors(try (0..<a.n_tensors).compactMap { i in
-                try tensors[i].map { try tensor($0.pointee, fallbackName: owner) }
-            })
+            return .tensors(
+                try (0..<a.n_tensors).compactMap { i in
+                    try tensors[i].map { try tensor($0.pointee, fallbackName: owner) }
+                })
         default: return .unsupported(type: type)
         }
     }
@@ -226,20 +250,23 @@ private struct ProtobufConverter {
         if (t.has_data_location != 0 && t.data_location != 0) || t.n_external_data > 0 {
             var location: String?
             for i in 0..<t.n_external_data {
-                if let e = t.external_data[i]?.pointee, Self.string(e.key) == "location" { location = Self.string(e.value) }
+                if let e = t.external_data[i]?.pointee, Self.string(e.key) == "location" {
+                    location = Self.string(e.value)
+                }
             }
             throw ONNXImportError.externalData(file: file, tensor: name, location: location)
         }
         if t.segment != nil { throw ONNXImportError.segmentedTensor(file: file, tensor: name) }
         guard rawDims.count <= limits.maxRank, rawDims.allSatisfy({ $0 >= 0 && $0 <= Int64(Int32.max) }),
-              let count = Tensor.elementCount(rawDims.map { Int($0) }), count <= limits.maxTensorElements
+            let count = Tensor.elementCount(rawDims.map { Int($0) }), count <= limits.maxTensorElements
         else { throw ONNXImportError.invalidDims(file: file, tensor: name, dims: rawDims) }
         let dims = rawDims.map { Int($0) }
         let dataType = t.has_data_type != 0 ? t.data_type : 0
 
         func check(_ field: String, _ actual: Int, _ expected: Int) throws {
             guard actual == expected else {
-                throw ONNXImportError.dataSizeMismatch(file: file, tensor: name, field: field, expected: expected, actual: actual)
+                throw ONNXImportError.dataSizeMismatch(
+                    file: file, tensor: name, field: field, expected: expected, actual: actual)
             }
         }
         let payload: ONNXTensor.Payload
@@ -250,10 +277,10 @@ private struct ProtobufConverter {
             payload = .raw(Self.bytes(t.raw_data))
         } else {
             switch dataType {
-            case 1, 14:  // float, complex64 (two floats per element)
+            case 1, 14:   // float, complex64 (two floats per element)
                 try check("float_data", t.n_float_data, count * (dataType == 14 ? 2 : 1))
                 payload = .floats(Self.array(t.float_data, t.n_float_data))
-            case 2, 3, 4, 5, 6, 9, 10, 16:  // small ints, bool, float16 and bfloat16 bit patterns live in int32_data
+            case 2, 3, 4, 5, 6, 9, 10, 16:   // small ints, bool, float16 and bfloat16 bit patterns live in int32_data
                 try check("int32_data", t.n_int32_data, count)
                 payload = .int32s(Self.array(t.int32_data, t.n_int32_data))
             case 7:
@@ -273,7 +300,8 @@ private struct ProtobufConverter {
     /// A C string that may be NULL (absent proto2 strings are NULL in protobuf-c), decoded as UTF-8 with repair.
     static func string(_ pointer: UnsafeMutablePointer<CChar>?) -> String? {
         guard let pointer else { return nil }
-        let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
+        let bytes = UnsafeBufferPointer(
+            start: UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt8.self), count: strlen(pointer))
         return String(decoding: bytes, as: UTF8.self)
     }
 

@@ -12,20 +12,22 @@ public enum ONNXDataType {
     /// Bytes per element in raw_data, for the fixed-size types; nil for strings, sub-byte and unknown types.
     static func byteSize(of code: Int32) -> Int? {
         switch code {
-        case 1, 6, 12: return 4                   // float, int32, uint32
-        case 2, 3, 9: return 1                    // uint8, int8, bool
-        case 4, 5, 10, 16: return 2               // uint16, int16, float16, bfloat16
-        case 7, 11, 13, 14: return 8              // int64, double, uint64, complex64
-        case 15: return 16                        // complex128
-        case 17, 18, 19, 20: return 1             // float8 variants
+        case 1, 6, 12: return 4   // float, int32, uint32
+        case 2, 3, 9: return 1   // uint8, int8, bool
+        case 4, 5, 10, 16: return 2   // uint16, int16, float16, bfloat16
+        case 7, 11, 13, 14: return 8   // int64, double, uint64, complex64
+        case 15: return 16   // complex128
+        case 17, 18, 19, 20: return 1   // float8 variants
         default: return nil
         }
     }
 
     static func name(of code: Int32) -> String {
-        let names = ["undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64", "string", "bool",
-                     "float16", "double", "uint32", "uint64", "complex64", "complex128", "bfloat16",
-                     "float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz", "uint4", "int4"]
+        let names = [
+            "undefined", "float", "uint8", "int8", "uint16", "int16", "int32", "int64", "string", "bool",
+            "float16", "double", "uint32", "uint64", "complex64", "complex128", "bfloat16",
+            "float8e4m3fn", "float8e4m3fnuz", "float8e5m2", "float8e5m2fnuz", "uint4", "int4",
+        ]
         return code >= 0 && Int(code) < names.count ? names[Int(code)] : "unknown"
     }
 }
@@ -74,7 +76,8 @@ public struct ONNXTensor: Sendable, Equatable {
         case (ONNXDataType.float16, .int32s(let values)):
             // ONNX keeps float16 bit patterns in int32_data, one per element.
             return values.map { Self.halfToFloat(UInt16(truncatingIfNeeded: $0)) }
-        case (_, .none) where elementCount == 0 && [ONNXDataType.float, ONNXDataType.double, ONNXDataType.float16].contains(dataType):
+        case (_, .none)
+        where elementCount == 0 && [ONNXDataType.float, ONNXDataType.double, ONNXDataType.float16].contains(dataType):
             return []
         default:
             throw ONNXImportError.unsupportedDataType(file: file, tensor: name, dataType: dataType)
@@ -105,7 +108,8 @@ public struct ONNXTensor: Sendable, Equatable {
         return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { raw in
                 guard count > 0, let base = raw.baseAddress else { return }
-                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(from: base, byteCount: count * MemoryLayout<T>.size)
+                UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+                    from: base, byteCount: count * MemoryLayout<T>.size)
             }
             #if _endian(big)
             for i in 0..<count { buffer[i] = T(littleEndian: buffer[i]) }
@@ -158,8 +162,10 @@ public struct ONNXNode: Sendable, Equatable {
     public var outputs: [String]
     public var attributes: [String: ONNXAttribute]
 
-    public init(index: Int, name: String?, opType: String, domain: String = "", inputs: [String], outputs: [String],
-                attributes: [String: ONNXAttribute] = [:]) {
+    public init(
+        index: Int, name: String?, opType: String, domain: String = "", inputs: [String], outputs: [String],
+        attributes: [String: ONNXAttribute] = [:]
+    ) {
         self.index = index
         self.name = name
         self.opType = opType

@@ -54,8 +54,9 @@ struct ONNXStructureMatcher {
         try matcher.matchRefine()
         try matcher.matchBackbones()
         for (i, layer) in analysis.layers.enumerated() where matcher.assignment[i] == nil {
-            throw ONNXImportError.unmatchedConvolution(file: analysis.file, node: layer.node.reference,
-                                                       weightShape: layer.weight.dims)
+            throw ONNXImportError.unmatchedConvolution(
+                file: analysis.file, node: layer.node.reference,
+                weightShape: layer.weight.dims)
         }
         return matcher.assignment
     }
@@ -73,14 +74,19 @@ struct ONNXStructureMatcher {
 
     /// Unassigned layers whose data input comes from exactly `origins`.
     private func readers(of origins: Set<ONNXOrigin>, transposed: Bool = false) -> [Int] {
-        layers.indices.filter { assignment[$0] == nil && layers[$0].transposed == transposed && layers[$0].predecessors == origins }
+        layers.indices.filter {
+            assignment[$0] == nil && layers[$0].transposed == transposed && layers[$0].predecessors == origins
+        }
     }
 
     private func single(_ candidates: [Int], after anchor: ONNXNodeReference, expecting what: String) throws -> Int {
         guard candidates.count == 1 else {
-            let found = candidates.isEmpty ? "none" : candidates.map { layers[$0].node.reference.description }.joined(separator: ", ")
+            let found =
+                candidates.isEmpty
+                ? "none" : candidates.map { layers[$0].node.reference.description }.joined(separator: ", ")
             throw ONNXImportError.structureNotRecognized(
-                file: file, node: anchor, detail: "expected exactly one convolution (\(what)) reading its output, found \(found)")
+                file: file, node: anchor,
+                detail: "expected exactly one convolution (\(what)) reading its output, found \(found)")
         }
         return candidates[0]
     }
@@ -121,8 +127,9 @@ struct ONNXStructureMatcher {
                 block = "mask_model.mask"
                 headless.append(correlation.node)
             case 1:
-                let head3 = try single(readers(of: [.layer(heads[0])]), after: layers[heads[0]].node.reference,
-                                       expecting: "the correlation head's final 1x1 convolution")
+                let head3 = try single(
+                    readers(of: [.layer(heads[0])]), after: layers[heads[0]].node.reference,
+                    expecting: "the correlation head's final 1x1 convolution")
                 let outputs = layers[head3].outChannels
                 switch outputs {
                 case 2 * SiamMaskWidths.anchorCount: block = "rpn_model.cls"
@@ -131,7 +138,9 @@ struct ONNXStructureMatcher {
                 default:
                     throw ONNXImportError.structureNotRecognized(
                         file: file, node: layers[head3].node.reference,
-                        detail: "a correlation head with \(outputs) outputs matches none of cls (10), loc (20), mask (3969)")
+                        detail:
+                            "a correlation head with \(outputs) outputs matches none of cls (10), loc (20), mask (3969)"
+                    )
                 }
                 head = (heads[0], head3)
             default:
@@ -162,20 +171,24 @@ struct ONNXStructureMatcher {
             for (h, v, post) in [("h2", "v2", "post0"), ("h1", "v1", "post1"), ("h0", "v0", "post2")] {
                 let anchor = layers[current].node.reference
                 let h0 = try single(readers(of: [.layer(current)]), after: anchor, expecting: "refine_model.\(h).0")
-                let h2 = try single(readers(of: [.layer(h0)]), after: layers[h0].node.reference, expecting: "refine_model.\(h).2")
+                let h2 = try single(
+                    readers(of: [.layer(h0)]), after: layers[h0].node.reference, expecting: "refine_model.\(h).2")
                 let posts = layers.indices.filter {
                     assignment[$0] == nil && !layers[$0].transposed && layers[$0].predecessors.count == 2
                         && layers[$0].predecessors.contains(.layer(h2))
                 }
-                let p = try single(posts, after: layers[h2].node.reference, expecting: "refine_model.\(post), reading \(h) + \(v)")
+                let p = try single(
+                    posts, after: layers[h2].node.reference, expecting: "refine_model.\(post), reading \(h) + \(v)")
                 guard case .layer(let v2)? = layers[p].predecessors.subtracting([.layer(h2)]).first,
-                      assignment[v2] == nil,
-                      layers[v2].predecessors.count == 1, case .layer(let v0)? = layers[v2].predecessors.first,
-                      assignment[v0] == nil
+                    assignment[v2] == nil,
+                    layers[v2].predecessors.count == 1, case .layer(let v0)? = layers[v2].predecessors.first,
+                    assignment[v0] == nil
                 else {
                     throw ONNXImportError.structureNotRecognized(
                         file: file, node: layers[p].node.reference,
-                        detail: "refine_model.\(post) should read the sum of \(h).2 and \(v).2, and \(v).2 should read \(v).0")
+                        detail:
+                            "refine_model.\(post) should read the sum of \(h).2 and \(v).2, and \(v).2 should read \(v).0"
+                    )
                 }
                 try assign(h0, "refine_model.\(h).0")
                 try assign(h2, "refine_model.\(h).2")
@@ -202,14 +215,15 @@ struct ONNXStructureMatcher {
                 for block in 0..<blocks {
                     let prefix = b + "layer\(stage + 1).\(block)."
                     let candidates = readers(of: stream)
-                    if candidates.isEmpty { break walk }  // the graph ends here (checked later against what is needed)
+                    if candidates.isEmpty { break walk }   // the graph ends here (checked later against what is needed)
                     let conv1: Int
                     var downsample: Int?
                     if block == 0 {
                         guard candidates.count == 2 else {
                             throw ONNXImportError.structureNotRecognized(
                                 file: file, node: anchor,
-                                detail: "expected the two convolutions of \(prefix)conv1 and \(prefix)downsample.0 to read "
+                                detail:
+                                    "expected the two convolutions of \(prefix)conv1 and \(prefix)downsample.0 to read "
                                     + "its output, found \(candidates.count)")
                         }
                         // conv1 starts a chain: some convolution reads conv1's output and nothing else.
@@ -224,8 +238,10 @@ struct ONNXStructureMatcher {
                     } else {
                         conv1 = try single(candidates, after: anchor, expecting: prefix + "conv1")
                     }
-                    let conv2 = try single(readers(of: [.layer(conv1)]), after: layers[conv1].node.reference, expecting: prefix + "conv2")
-                    let conv3 = try single(readers(of: [.layer(conv2)]), after: layers[conv2].node.reference, expecting: prefix + "conv3")
+                    let conv2 = try single(
+                        readers(of: [.layer(conv1)]), after: layers[conv1].node.reference, expecting: prefix + "conv2")
+                    let conv3 = try single(
+                        readers(of: [.layer(conv2)]), after: layers[conv2].node.reference, expecting: prefix + "conv3")
                     try assign(conv1, prefix + "conv1")
                     try assign(conv2, prefix + "conv2")
                     try assign(conv3, prefix + "conv3")
@@ -241,7 +257,9 @@ struct ONNXStructureMatcher {
                         if adjust.count > 1 {
                             throw ONNXImportError.structureNotRecognized(
                                 file: file, node: anchor,
-                                detail: "\(adjust.count) convolutions read layer3's output; SiamMask has one (the adjust layer)")
+                                detail:
+                                    "\(adjust.count) convolutions read layer3's output; SiamMask has one (the adjust layer)"
+                            )
                         }
                         if let a = adjust.first { try assign(a, "features.downsample.downsample.0") }
                     }

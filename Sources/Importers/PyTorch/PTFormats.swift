@@ -20,7 +20,10 @@ final class PTStorageTable {
     /// Finds a new storage's bytes (ZIP: its record; legacy: nil, located later from the storage section).
     let locate: (String, PTStorageType, Int) throws -> Range<Int>?
 
-    init(legacy: Bool, limits: PyTorchCheckpoint.Limits, locate: @escaping (String, PTStorageType, Int) throws -> Range<Int>?) {
+    init(
+        legacy: Bool, limits: PyTorchCheckpoint.Limits,
+        locate: @escaping (String, PTStorageType, Int) throws -> Range<Int>?
+    ) {
         self.legacy = legacy
         self.limits = limits
         self.locate = locate
@@ -50,7 +53,9 @@ final class PTStorageTable {
             throw bad("storage key must be a short non-empty string")
         }
         guard let location = Self.text(items[3]) else { throw bad("location of storage \(key) is not a string") }
-        guard case .int(let rawNumel) = items[4], rawNumel >= 0 else { throw bad("element count of storage \(key) is not a non-negative int") }
+        guard case .int(let rawNumel) = items[4], rawNumel >= 0 else {
+            throw bad("element count of storage \(key) is not a non-negative int")
+        }
         let elementSize = type.scalarType.elementSize
         guard rawNumel <= Int64(Int.max / elementSize) else { throw bad("storage \(key) size overflows") }
         let numel = Int(rawNumel)
@@ -63,7 +68,8 @@ final class PTStorageTable {
             record = existing
         } else {
             guard records.count < limits.maxStorages else {
-                throw PyTorchImportError.pickleLimitExceeded(what: "storage count", limit: limits.maxStorages, offset: 0)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "storage count", limit: limits.maxStorages, offset: 0)
             }
             let range = try locate(key, type, numel * elementSize)
             record = PTStorageRecord(key: key, type: type, numel: numel, location: location, fileRange: range)
@@ -77,8 +83,9 @@ final class PTStorageTable {
             case .tuple(let view):
                 // Pre-1.0 storage views: (view_key, offset, size) in elements of the root storage.
                 guard view.items.count == 3, Self.text(view.items[0]) != nil,
-                      case .int(let off) = view.items[1], case .int(let size) = view.items[2],
-                      off >= 0, size >= 0, off <= rawNumel, size <= rawNumel - off else {
+                    case .int(let off) = view.items[1], case .int(let size) = view.items[2],
+                    off >= 0, size >= 0, off <= rawNumel, size <= rawNumel - off
+                else {
                     throw bad("view metadata of storage \(key) is invalid")
                 }
                 return .storage(PTStorageView(record: record, elementOffset: Int(off), numel: Int(size)))
@@ -121,20 +128,26 @@ enum PTFormats {
             let parts = e.name.split(separator: "/", omittingEmptySubsequences: false)
             return (parts.count == 2 && !parts[0].isEmpty && parts[1] == "data.pkl") || e.name == "data.pkl"
         }
-        guard let pickleEntry = candidates.first else { throw PyTorchImportError.zipRecordMissing("<archive>/data.pkl") }
+        guard let pickleEntry = candidates.first else {
+            throw PyTorchImportError.zipRecordMissing("<archive>/data.pkl")
+        }
         guard candidates.count == 1 else {
-            throw PyTorchImportError.zipDirectoryCorrupt("several data.pkl records: \(candidates.map(\.name).joined(separator: ", "))")
+            throw PyTorchImportError.zipDirectoryCorrupt(
+                "several data.pkl records: \(candidates.map(\.name).joined(separator: ", "))")
         }
         let prefix = String(pickleEntry.name.dropLast("data.pkl".count))
         if archive.entry(named: prefix + "constants.pkl") != nil {
-            throw PyTorchImportError.notACheckpoint("it is a TorchScript archive (torch.jit.save); save model.state_dict() with torch.save instead")
+            throw PyTorchImportError.notACheckpoint(
+                "it is a TorchScript archive (torch.jit.save); save model.state_dict() with torch.save instead")
         }
 
         if let e = archive.entry(named: prefix + "byteorder") {
             let r = try archive.dataRange(of: e, verifyChecksum: options.verifyChecksums)
             let order = String(decoding: bytes[r], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             if order == "big" { throw PyTorchImportError.bigEndian }
-            if order != "little" { warnings.append("byteorder record says '\(order.prefix(32))'; reading as little-endian") }
+            if order != "little" {
+                warnings.append("byteorder record says '\(order.prefix(32))'; reading as little-endian")
+            }
         }
         if let e = archive.entry(named: prefix + "version") {
             let r = try archive.dataRange(of: e, verifyChecksum: options.verifyChecksums)
@@ -146,18 +159,22 @@ enum PTFormats {
 
         let pickleRange = try archive.dataRange(of: pickleEntry, verifyChecksum: options.verifyChecksums)
         let table = PTStorageTable(legacy: false, limits: options.limits) { key, _, byteCount in
-            guard let e = archive.entry(named: prefix + "data/" + key) else { throw PyTorchImportError.storageMissing(key) }
+            guard let e = archive.entry(named: prefix + "data/" + key) else {
+                throw PyTorchImportError.storageMissing(key)
+            }
             let r = try archive.dataRange(of: e, verifyChecksum: options.verifyChecksums)
             guard r.count == byteCount else {
                 throw PyTorchImportError.storageSizeMismatch(key: key, expectedBytes: byteCount, actualBytes: r.count)
             }
             return r
         }
-        var unpickler = PTUnpickler(bytes: bytes, range: pickleRange, limits: options.limits, arena: arena,
-                                    persistentLoad: table.load)
+        var unpickler = PTUnpickler(
+            bytes: bytes, range: pickleRange, limits: options.limits, arena: arena,
+            persistentLoad: table.load)
         let (top, end) = try unpickler.load()
         if end != pickleRange.upperBound {
-            warnings.append("\(pickleRange.upperBound - end) bytes after the pickle's STOP in \(pickleEntry.name) were ignored")
+            warnings.append(
+                "\(pickleRange.upperBound - end) bytes after the pickle's STOP in \(pickleEntry.name) were ignored")
         }
         return PTLoaded(format: .zip, top: top, storages: table, warnings: warnings)
     }
@@ -175,8 +192,9 @@ enum PTFormats {
         // (no torch.save header) is reported as a magic-number mismatch rather than a storage error.
         let noPersistentIDs: (PTValue) throws -> PTValue = { _ in .foreign("persistent id") }
         func unpickle(from start: Int, _ load: @escaping (PTValue) throws -> PTValue) throws -> (PTValue, Int) {
-            var u = PTUnpickler(bytes: bytes, range: start..<all.upperBound, limits: options.limits, arena: arena,
-                                persistentLoad: load)
+            var u = PTUnpickler(
+                bytes: bytes, range: start..<all.upperBound, limits: options.limits, arena: arena,
+                persistentLoad: load)
             return try u.load()
         }
 
@@ -219,7 +237,9 @@ enum PTFormats {
             guard let key = PTStorageTable.text(item), key.utf8.count <= options.limits.maxStorageKeyBytes else {
                 throw PyTorchImportError.legacyStorageListInvalid("a key is a \(item.kindName), not a short string")
             }
-            guard seen.insert(key).inserted else { throw PyTorchImportError.legacyStorageListInvalid("storage \(key) is listed twice") }
+            guard seen.insert(key).inserted else {
+                throw PyTorchImportError.legacyStorageListInvalid("storage \(key) is listed twice")
+            }
             guard let record = table.records[key] else { throw PyTorchImportError.legacyStorageUnreferenced(key) }
             guard bytes.count - p >= 8 else {
                 throw PyTorchImportError.fileTruncated("the element count of storage \(key) is cut off at byte \(p)")
@@ -229,11 +249,13 @@ enum PTFormats {
             let elementSize = record.type.scalarType.elementSize
             guard count == Int64(record.numel) else {
                 let (actual, overflow) = Int(clamping: count).multipliedReportingOverflow(by: elementSize)
-                throw PyTorchImportError.storageSizeMismatch(key: key, expectedBytes: record.byteCount,
-                                                             actualBytes: count < 0 || overflow ? -1 : actual)
+                throw PyTorchImportError.storageSizeMismatch(
+                    key: key, expectedBytes: record.byteCount,
+                    actualBytes: count < 0 || overflow ? -1 : actual)
             }
             guard bytes.count - p >= record.byteCount else {
-                throw PyTorchImportError.fileTruncated("storage \(key) needs \(record.byteCount) bytes at byte \(p), \(bytes.count - p) remain")
+                throw PyTorchImportError.fileTruncated(
+                    "storage \(key) needs \(record.byteCount) bytes at byte \(p), \(bytes.count - p) remain")
             }
             record.fileRange = p..<(p + record.byteCount)
             p += record.byteCount

@@ -163,38 +163,38 @@ final class PTArena {
 }
 
 private enum Op {
-    static let mark: UInt8 = 0x28            // (
-    static let stop: UInt8 = 0x2e            // .
-    static let pop: UInt8 = 0x30             // 0
-    static let popMark: UInt8 = 0x31         // 1
-    static let dup: UInt8 = 0x32             // 2
-    static let binfloat: UInt8 = 0x47        // G
-    static let binint: UInt8 = 0x4a          // J
-    static let binint1: UInt8 = 0x4b         // K
-    static let binint2: UInt8 = 0x4d         // M
-    static let none: UInt8 = 0x4e            // N
-    static let binpersid: UInt8 = 0x51       // Q
-    static let reduce: UInt8 = 0x52          // R
-    static let binstring: UInt8 = 0x54       // T
-    static let shortBinstring: UInt8 = 0x55  // U
-    static let binunicode: UInt8 = 0x58      // X
-    static let emptyList: UInt8 = 0x5d       // ]
-    static let append: UInt8 = 0x61          // a
-    static let build: UInt8 = 0x62           // b
-    static let global: UInt8 = 0x63          // c
-    static let dict: UInt8 = 0x64            // d
-    static let appends: UInt8 = 0x65         // e
-    static let binget: UInt8 = 0x68          // h
-    static let longBinget: UInt8 = 0x6a      // j
-    static let list: UInt8 = 0x6c            // l
-    static let binput: UInt8 = 0x71          // q
-    static let longBinput: UInt8 = 0x72      // r
-    static let setitem: UInt8 = 0x73         // s
-    static let tuple: UInt8 = 0x74           // t
-    static let setitems: UInt8 = 0x75        // u
-    static let emptyDict: UInt8 = 0x7d       // }
-    static let emptyTuple: UInt8 = 0x29      // )
-    static let binbytes: UInt8 = 0x42        // B
+    static let mark: UInt8 = 0x28   // (
+    static let stop: UInt8 = 0x2e   // .
+    static let pop: UInt8 = 0x30   // 0
+    static let popMark: UInt8 = 0x31   // 1
+    static let dup: UInt8 = 0x32   // 2
+    static let binfloat: UInt8 = 0x47   // G
+    static let binint: UInt8 = 0x4a   // J
+    static let binint1: UInt8 = 0x4b   // K
+    static let binint2: UInt8 = 0x4d   // M
+    static let none: UInt8 = 0x4e   // N
+    static let binpersid: UInt8 = 0x51   // Q
+    static let reduce: UInt8 = 0x52   // R
+    static let binstring: UInt8 = 0x54   // T
+    static let shortBinstring: UInt8 = 0x55   // U
+    static let binunicode: UInt8 = 0x58   // X
+    static let emptyList: UInt8 = 0x5d   // ]
+    static let append: UInt8 = 0x61   // a
+    static let build: UInt8 = 0x62   // b
+    static let global: UInt8 = 0x63   // c
+    static let dict: UInt8 = 0x64   // d
+    static let appends: UInt8 = 0x65   // e
+    static let binget: UInt8 = 0x68   // h
+    static let longBinget: UInt8 = 0x6a   // j
+    static let list: UInt8 = 0x6c   // l
+    static let binput: UInt8 = 0x71   // q
+    static let longBinput: UInt8 = 0x72   // r
+    static let setitem: UInt8 = 0x73   // s
+    static let tuple: UInt8 = 0x74   // t
+    static let setitems: UInt8 = 0x75   // u
+    static let emptyDict: UInt8 = 0x7d   // }
+    static let emptyTuple: UInt8 = 0x29   // )
+    static let binbytes: UInt8 = 0x42   // B
     static let shortBinbytes: UInt8 = 0x43   // C
     static let proto: UInt8 = 0x80
     static let newobj: UInt8 = 0x81
@@ -269,8 +269,10 @@ struct PTUnpickler {
     private var currentOp: UInt8 = 0
     private var workLeft: Int
 
-    init(bytes: [UInt8], range: Range<Int>, limits: PyTorchCheckpoint.Limits, arena: PTArena,
-         persistentLoad: @escaping (PTValue) throws -> PTValue) {
+    init(
+        bytes: [UInt8], range: Range<Int>, limits: PyTorchCheckpoint.Limits, arena: PTArena,
+        persistentLoad: @escaping (PTValue) throws -> PTValue
+    ) {
         precondition(range.lowerBound >= 0 && range.upperBound <= bytes.count)
         self.bytes = bytes
         self.start = range.lowerBound
@@ -288,8 +290,9 @@ struct PTUnpickler {
         while true {
             operations += 1
             if operations > limits.maxPickleOperations {
-                throw PyTorchImportError.pickleLimitExceeded(what: "operation count", limit: limits.maxPickleOperations,
-                                                            offset: pos - start)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "operation count", limit: limits.maxPickleOperations,
+                    offset: pos - start)
             }
             opStart = pos
             let op = try readByte()
@@ -359,7 +362,8 @@ struct PTUnpickler {
         var i = pos
         while i < end, bytes[i] != 0x0a {
             if i - pos >= cap {
-                throw PyTorchImportError.pickleLimitExceeded(what: "global name length", limit: cap, offset: relativeOffset)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "global name length", limit: cap, offset: relativeOffset)
             }
             i += 1
         }
@@ -377,10 +381,12 @@ struct PTUnpickler {
 
     private mutating func push(_ v: PTValue) throws {
         guard stack.count < limits.maxStackDepth else {
-            throw PyTorchImportError.pickleLimitExceeded(what: "stack depth", limit: limits.maxStackDepth, offset: relativeOffset)
+            throw PyTorchImportError.pickleLimitExceeded(
+                what: "stack depth", limit: limits.maxStackDepth, offset: relativeOffset)
         }
         if v.tupleDepth > limits.maxNestingDepth {
-            throw PyTorchImportError.pickleLimitExceeded(what: "nesting depth", limit: limits.maxNestingDepth, offset: relativeOffset)
+            throw PyTorchImportError.pickleLimitExceeded(
+                what: "nesting depth", limit: limits.maxNestingDepth, offset: relativeOffset)
         }
         stack.append(v)
     }
@@ -419,7 +425,8 @@ struct PTUnpickler {
     private mutating func memoStore(_ index: Int) throws {
         let v = try top()
         guard index < limits.maxMemoEntries else {
-            throw PyTorchImportError.pickleLimitExceeded(what: "memo index", limit: limits.maxMemoEntries, offset: relativeOffset)
+            throw PyTorchImportError.pickleLimitExceeded(
+                what: "memo index", limit: limits.maxMemoEntries, offset: relativeOffset)
         }
         if index >= memo.count {
             memo.append(contentsOf: repeatElement(nil, count: index + 1 - memo.count))
@@ -452,7 +459,8 @@ struct PTUnpickler {
         case Op.emptySet: try push(.list(try newList(isSet: true)))
         case Op.mark:
             guard marks.count < limits.maxMarkDepth else {
-                throw PyTorchImportError.pickleLimitExceeded(what: "MARK depth", limit: limits.maxMarkDepth, offset: relativeOffset)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "MARK depth", limit: limits.maxMarkDepth, offset: relativeOffset)
             }
             marks.append(stack.count)
         case Op.pop: _ = try pop()
@@ -472,7 +480,8 @@ struct PTUnpickler {
             let raw = Int32(truncatingIfNeeded: try readLE(4))
             guard raw >= 0 else { throw invalid("negative LONG4 length") }
             guard Int(raw) <= limits.maxLongBytes else {
-                throw PyTorchImportError.pickleLimitExceeded(what: "integer width", limit: limits.maxLongBytes, offset: relativeOffset)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "integer width", limit: limits.maxLongBytes, offset: relativeOffset)
             }
             try push(decodeLong(try take(Int(raw))))
         case Op.binfloat:
@@ -484,24 +493,29 @@ struct PTUnpickler {
         case Op.shortBinunicode:
             try push(.string(try readString(length: Int(try readByte()))))
         case Op.binunicode:
-            try push(.string(try readString(length: try readLength(4, cap: limits.maxStringBytes, what: "string length"))))
+            try push(
+                .string(try readString(length: try readLength(4, cap: limits.maxStringBytes, what: "string length"))))
         case Op.binunicode8:
-            try push(.string(try readString(length: try readLength(8, cap: limits.maxStringBytes, what: "string length"))))
+            try push(
+                .string(try readString(length: try readLength(8, cap: limits.maxStringBytes, what: "string length"))))
         case Op.shortBinstring:
             try push(.string(try readByteString(length: Int(try readByte()))))
         case Op.binstring:
             let raw = Int32(truncatingIfNeeded: try readLE(4))
             guard raw >= 0 else { throw invalid("negative BINSTRING length") }
             guard Int(raw) <= limits.maxStringBytes else {
-                throw PyTorchImportError.pickleLimitExceeded(what: "string length", limit: limits.maxStringBytes, offset: relativeOffset)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "string length", limit: limits.maxStringBytes, offset: relativeOffset)
             }
             try push(.string(try readByteString(length: Int(raw))))
         case Op.shortBinbytes:
             try push(.bytes(Array(bytes[try take(Int(try readByte()))])))
         case Op.binbytes:
-            try push(.bytes(Array(bytes[try take(try readLength(4, cap: limits.maxBytesLength, what: "bytes length"))])))
+            try push(
+                .bytes(Array(bytes[try take(try readLength(4, cap: limits.maxBytesLength, what: "bytes length"))])))
         case Op.binbytes8, Op.bytearray8:
-            try push(.bytes(Array(bytes[try take(try readLength(8, cap: limits.maxBytesLength, what: "bytes length"))])))
+            try push(
+                .bytes(Array(bytes[try take(try readLength(8, cap: limits.maxBytesLength, what: "bytes length"))])))
 
         case Op.tuple: try pushTuple(try popMark())
         case Op.tuple1:
@@ -564,8 +578,9 @@ struct PTUnpickler {
                 throw invalid("module and name must be strings")
             }
             guard module.utf8.count <= limits.maxGlobalNameBytes, name.utf8.count <= limits.maxGlobalNameBytes else {
-                throw PyTorchImportError.pickleLimitExceeded(what: "global name length", limit: limits.maxGlobalNameBytes,
-                                                            offset: relativeOffset)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "global name length", limit: limits.maxGlobalNameBytes,
+                    offset: relativeOffset)
             }
             try push(resolveGlobal(module: module, name: name))
 
@@ -626,7 +641,8 @@ struct PTUnpickler {
         switch target {
         case .list(let l):
             guard l.items.count + items.count <= limits.maxContainerCount else {
-                throw PyTorchImportError.pickleLimitExceeded(what: "container size", limit: limits.maxContainerCount, offset: relativeOffset)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "container size", limit: limits.maxContainerCount, offset: relativeOffset)
             }
             l.items.append(contentsOf: items)
         case .foreign:
@@ -640,7 +656,8 @@ struct PTUnpickler {
         switch target {
         case .dict(let d):
             guard d.count + items.count / 2 <= limits.maxContainerCount else {
-                throw PyTorchImportError.pickleLimitExceeded(what: "container size", limit: limits.maxContainerCount, offset: relativeOffset)
+                throw PyTorchImportError.pickleLimitExceeded(
+                    what: "container size", limit: limits.maxContainerCount, offset: relativeOffset)
             }
             for i in stride(from: 0, to: items.count, by: 2) {
                 try charge(hashCost(items[i]))
@@ -672,7 +689,9 @@ struct PTUnpickler {
         case .foreign(let name):
             return .foreign(name)
         case .global(let g):
-            guard case .tuple(let t) = args else { throw invalid("arguments to \(g.name) are a \(args.kindName), not a tuple") }
+            guard case .tuple(let t) = args else {
+                throw invalid("arguments to \(g.name) are a \(args.kindName), not a tuple")
+            }
             guard t.items.count <= 16 else { throw invalid("\(t.items.count) arguments to \(g.name)") }
             // A foreign value among a tensor constructor's arguments taints the result: it stays inert (fine in an
             // ignored entry, an error naming the global if it reaches the state dict). Containers (OrderedDict,
@@ -706,7 +725,8 @@ struct PTUnpickler {
             let d = try newDict(ordered: true)
             if args.isEmpty { return .dict(d) }
             guard args.count == 1 else {
-                throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "expected at most 1 argument, got \(args.count)")
+                throw PyTorchImportError.invalidConstructorArguments(
+                    callable: g.name, detail: "expected at most 1 argument, got \(args.count)")
             }
             switch args[0] {
             case .dict(let src):
@@ -721,18 +741,21 @@ struct PTUnpickler {
                 try charge(pairs.count)
                 for pair in pairs {
                     guard let kv = sequenceItems(pair), kv.count == 2 else {
-                        throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "items must be (key, value) pairs")
+                        throw PyTorchImportError.invalidConstructorArguments(
+                            callable: g.name, detail: "items must be (key, value) pairs")
                     }
                     try charge(hashCost(kv[0]))
                     d.set(kv[0], kv[1])
                 }
             default:
-                throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "cannot build from a \(args[0].kindName)")
+                throw PyTorchImportError.invalidConstructorArguments(
+                    callable: g.name, detail: "cannot build from a \(args[0].kindName)")
             }
             return .dict(d)
         case .torchSize:
             guard args.count == 1, let items = sequenceItems(args[0]) else {
-                throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "expected one sequence of ints")
+                throw PyTorchImportError.invalidConstructorArguments(
+                    callable: g.name, detail: "expected one sequence of ints")
             }
             try charge(items.count)
             return .tuple(PTTuple(items))
@@ -742,10 +765,12 @@ struct PTUnpickler {
         case .rebuildParameter, .rebuildParameterWithState:
             let expected = g == .rebuildParameter ? 3 : 4
             guard args.count == expected else {
-                throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "expected \(expected) arguments, got \(args.count)")
+                throw PyTorchImportError.invalidConstructorArguments(
+                    callable: g.name, detail: "expected \(expected) arguments, got \(args.count)")
             }
             guard case .tensor = args[0] else {
-                throw PyTorchImportError.invalidConstructorArguments(callable: g.name, detail: "data is a \(args[0].kindName), not a tensor")
+                throw PyTorchImportError.invalidConstructorArguments(
+                    callable: g.name, detail: "data is a \(args[0].kindName), not a tensor")
             }
             return args[0]
         case .storageType, .dtype:
@@ -758,7 +783,8 @@ struct PTUnpickler {
     private mutating func charge(_ units: Int) throws {
         workLeft -= units
         if workLeft < 0 {
-            throw PyTorchImportError.pickleLimitExceeded(what: "work", limit: limits.maxPickleWork, offset: relativeOffset)
+            throw PyTorchImportError.pickleLimitExceeded(
+                what: "work", limit: limits.maxPickleWork, offset: relativeOffset)
         }
     }
 
@@ -773,14 +799,16 @@ struct PTUnpickler {
 
     private mutating func newList(isSet: Bool = false) throws -> PTList {
         guard arena.count < limits.maxContainers else {
-            throw PyTorchImportError.pickleLimitExceeded(what: "container count", limit: limits.maxContainers, offset: relativeOffset)
+            throw PyTorchImportError.pickleLimitExceeded(
+                what: "container count", limit: limits.maxContainers, offset: relativeOffset)
         }
         return arena.list(isSet: isSet)
     }
 
     private mutating func newDict(ordered: Bool) throws -> PTDict {
         guard arena.count < limits.maxContainers else {
-            throw PyTorchImportError.pickleLimitExceeded(what: "container count", limit: limits.maxContainers, offset: relativeOffset)
+            throw PyTorchImportError.pickleLimitExceeded(
+                what: "container count", limit: limits.maxContainers, offset: relativeOffset)
         }
         return arena.dict(ordered: ordered)
     }
@@ -829,7 +857,9 @@ enum PTTensorBuilder {
         default: validCounts = 7...8
         }
         guard validCounts.contains(args.count) else {
-            throw fail("expected \(validCounts.lowerBound == validCounts.upperBound ? "\(validCounts.lowerBound)" : "\(validCounts.lowerBound) or \(validCounts.upperBound)") arguments, got \(args.count)")
+            throw fail(
+                "expected \(validCounts.lowerBound == validCounts.upperBound ? "\(validCounts.lowerBound)" : "\(validCounts.lowerBound) or \(validCounts.upperBound)") arguments, got \(args.count)"
+            )
         }
         guard case .storage(let storage) = args[0] else { throw fail("storage is a \(args[0].kindName)") }
         guard case .int(let rawOffset) = args[1], rawOffset >= 0, rawOffset <= Int64(Int32.max) * 1024 else {
@@ -838,7 +868,9 @@ enum PTTensorBuilder {
         let offset = Int(rawOffset)
         let shape = try intSequence(args[2], what: "size", fail: fail, limits: limits)
         let stride = try intSequence(args[3], what: "stride", fail: fail, limits: limits)
-        guard shape.count == stride.count else { throw fail("size has \(shape.count) dimensions, stride \(stride.count)") }
+        guard shape.count == stride.count else {
+            throw fail("size has \(shape.count) dimensions, stride \(stride.count)")
+        }
         var scalarType = storage.record.type.scalarType
         if g == .rebuildTensorV3 {
             guard case .global(.dtype(let t)) = args[6] else { throw fail("dtype is a \(args[6].kindName)") }
@@ -858,16 +890,20 @@ enum PTTensorBuilder {
             let (neededBytes, o3) = (lastIndex + 1).multipliedReportingOverflow(by: scalarType.elementSize)
             guard !o3 else { throw fail("size and stride overflow") }
             guard neededBytes <= storage.byteCount else {
-                throw PyTorchImportError.storageTooSmall(storage: storage.record.key, neededBytes: neededBytes,
-                                                         availableBytes: storage.byteCount)
+                throw PyTorchImportError.storageTooSmall(
+                    storage: storage.record.key, neededBytes: neededBytes,
+                    availableBytes: storage.byteCount)
             }
         }
-        return PTTensorSpec(storage: storage, scalarType: scalarType, storageOffset: offset, shape: shape,
-                            stride: stride, count: count)
+        return PTTensorSpec(
+            storage: storage, scalarType: scalarType, storageOffset: offset, shape: shape,
+            stride: stride, count: count)
     }
 
-    private static func intSequence(_ v: PTValue, what: String, fail: (String) -> PyTorchImportError,
-                                    limits: PyTorchCheckpoint.Limits) throws -> [Int] {
+    private static func intSequence(
+        _ v: PTValue, what: String, fail: (String) -> PyTorchImportError,
+        limits: PyTorchCheckpoint.Limits
+    ) throws -> [Int] {
         let items: [PTValue]
         switch v {
         case .tuple(let t): items = t.items

@@ -55,7 +55,7 @@ enum PTScalarType: String, Sendable, CaseIterable {
 
 /// A storage class named in a persistent id.
 struct PTStorageType: Equatable, Sendable {
-    let name: String          // e.g. "torch.cuda.FloatStorage"
+    let name: String   // e.g. "torch.cuda.FloatStorage"
     let scalarType: PTScalarType
 }
 

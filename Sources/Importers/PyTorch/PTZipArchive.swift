@@ -46,7 +46,8 @@ struct PTZipArchive {
         let lowest = max(0, n - 22 - 0xffff)
         while candidate >= lowest {
             if bytes[candidate] == 0x50, Self.u32(bytes, candidate) == 0x0605_4b50,
-               candidate + 22 + Int(Self.u16(bytes, candidate + 20)) == n {
+                candidate + 22 + Int(Self.u16(bytes, candidate + 20)) == n
+            {
                 eocd = candidate
                 break
             }
@@ -72,7 +73,9 @@ struct PTZipArchive {
                 throw corrupt("ZIP64 end-of-central-directory offset \(recordOffset) is out of range")
             }
             let r = Int(recordOffset)
-            guard Self.u32(bytes, r) == 0x0606_4b50 else { throw corrupt("bad ZIP64 end-of-central-directory signature") }
+            guard Self.u32(bytes, r) == 0x0606_4b50 else {
+                throw corrupt("bad ZIP64 end-of-central-directory signature")
+            }
             guard Self.u32(bytes, r + 16) == 0, Self.u32(bytes, r + 20) == 0 else {
                 throw corrupt("multi-disk ZIP64 archives are not supported")
             }
@@ -82,10 +85,13 @@ struct PTZipArchive {
             directoryOffset = Self.u64(bytes, r + 48)
             zip64RecordStart = r
         } else if entriesOnDisk == 0xffff || totalEntries == 0xffff || directorySize == 0xffff_ffff
-                    || directoryOffset == 0xffff_ffff {
+            || directoryOffset == 0xffff_ffff
+        {
             throw corrupt("ZIP64 values without a ZIP64 end-of-central-directory locator")
         }
-        guard entriesOnDisk == totalEntries else { throw corrupt("entry counts disagree (\(entriesOnDisk) vs \(totalEntries))") }
+        guard entriesOnDisk == totalEntries else {
+            throw corrupt("entry counts disagree (\(entriesOnDisk) vs \(totalEntries))")
+        }
         let directoryEnd = zip64RecordStart >= 0 ? zip64RecordStart : eocd
         guard directoryOffset <= UInt64(directoryEnd), directorySize <= UInt64(directoryEnd) - directoryOffset else {
             throw corrupt("central directory (offset \(directoryOffset), \(directorySize) bytes) lies outside the file")
@@ -101,7 +107,9 @@ struct PTZipArchive {
         var p = Int(directoryOffset)
         let end = Int(directoryOffset + directorySize)
         for i in 0..<Int(totalEntries) {
-            guard end - p >= 46, Self.u32(bytes, p) == 0x0201_4b50 else { throw corrupt("bad central directory entry \(i)") }
+            guard end - p >= 46, Self.u32(bytes, p) == 0x0201_4b50 else {
+                throw corrupt("bad central directory entry \(i)")
+            }
             let flags = Self.u16(bytes, p + 8)
             let method = Self.u16(bytes, p + 10)
             let crc = Self.u32(bytes, p + 16)
@@ -146,9 +154,11 @@ struct PTZipArchive {
             }
             guard byName[name] == nil else { throw corrupt("duplicate entry \(name)") }
             byName[name] = entries.count
-            entries.append(Entry(name: name, flags: flags, method: method, crc32: crc,
-                                 compressedSize: Int(compressed), uncompressedSize: Int(uncompressed),
-                                 localHeaderOffset: Int(localOffset)))
+            entries.append(
+                Entry(
+                    name: name, flags: flags, method: method, crc32: crc,
+                    compressedSize: Int(compressed), uncompressedSize: Int(uncompressed),
+                    localHeaderOffset: Int(localOffset)))
             p += 46 + variable
         }
     }
@@ -161,17 +171,24 @@ struct PTZipArchive {
     func dataRange(of entry: Entry, verifyChecksum: Bool) throws -> Range<Int> {
         func corrupt(_ why: String) -> PyTorchImportError { .zipLocalHeaderCorrupt(entry: entry.name, reason: why) }
         guard entry.flags & 0x0001 == 0 else { throw PyTorchImportError.zipEntryEncrypted(entry.name) }
-        guard entry.method == 0 else { throw PyTorchImportError.zipEntryCompressed(entry: entry.name, method: Int(entry.method)) }
+        guard entry.method == 0 else {
+            throw PyTorchImportError.zipEntryCompressed(entry: entry.name, method: Int(entry.method))
+        }
         guard entry.compressedSize == entry.uncompressedSize else {
-            throw corrupt("stored record has compressed size \(entry.compressedSize) but size \(entry.uncompressedSize)")
+            throw corrupt(
+                "stored record has compressed size \(entry.compressedSize) but size \(entry.uncompressedSize)")
         }
         let h = entry.localHeaderOffset
         guard directoryStart - h >= 30 else { throw corrupt("header overruns the central directory") }
         guard Self.u32(bytes, h) == 0x0403_4b50 else { throw corrupt("bad signature") }
         let localMethod = Self.u16(bytes, h + 8)
-        guard localMethod == entry.method else { throw corrupt("method \(localMethod) differs from the central directory's") }
+        guard localMethod == entry.method else {
+            throw corrupt("method \(localMethod) differs from the central directory's")
+        }
         let nameLength = Int(Self.u16(bytes, h + 26)), extraLength = Int(Self.u16(bytes, h + 28))
-        guard directoryStart - h - 30 >= nameLength + extraLength else { throw corrupt("name and extra field overrun the archive") }
+        guard directoryStart - h - 30 >= nameLength + extraLength else {
+            throw corrupt("name and extra field overrun the archive")
+        }
         guard bytes[(h + 30)..<(h + 30 + nameLength)].elementsEqual(entry.name.utf8) else {
             throw corrupt("name differs from the central directory's")
         }

@@ -101,7 +101,8 @@ public struct PyTorchCheckpoint: Sendable {
     }
 
     /// Decodes checkpoint bytes. `name` only labels messages.
-    public static func decode(_ bytes: [UInt8], name: String, options: Options = Options()) throws -> PyTorchCheckpoint {
+    public static func decode(_ bytes: [UInt8], name: String, options: Options = Options()) throws -> PyTorchCheckpoint
+    {
         let arena = PTArena()
         defer { arena.clear() }
         let loaded: PTLoaded
@@ -123,8 +124,10 @@ public struct PyTorchCheckpoint: Sendable {
 
     private static let nestedStateDictKeys = ["state_dict", "model_state_dict", "model", "net"]
 
-    private static func assemble(_ loaded: PTLoaded, bytes: [UInt8], name: String,
-                                 limits: Limits) throws -> PyTorchCheckpoint {
+    private static func assemble(
+        _ loaded: PTLoaded, bytes: [UInt8], name: String,
+        limits: Limits
+    ) throws -> PyTorchCheckpoint {
         guard case .dict(let top) = loaded.top else {
             if case .foreign(let g) = loaded.top { throw PyTorchImportError.disallowedGlobal(g) }
             throw PyTorchImportError.noStateDict("the file holds a \(loaded.top.kindName), not a dict")
@@ -139,7 +142,9 @@ public struct PyTorchCheckpoint: Sendable {
             stateDict = top
         } else {
             let candidates: [(name: String, dict: PTDict)] = entries.compactMap { k, v in
-                guard case .string(let s) = k, nestedStateDictKeys.contains(s), case .dict(let d) = v else { return nil }
+                guard case .string(let s) = k, nestedStateDictKeys.contains(s), case .dict(let d) = v else {
+                    return nil
+                }
                 return (s, d)
             }
             guard let chosen = candidates.first else {
@@ -149,7 +154,8 @@ public struct PyTorchCheckpoint: Sendable {
                     }
                 }
                 let keys = entries.prefix(12).map { describeKey($0.0) }.joined(separator: ", ")
-                throw PyTorchImportError.noStateDict("no tensors and no state_dict entry at the top level (keys: \(keys))")
+                throw PyTorchImportError.noStateDict(
+                    "no tensors and no state_dict entry at the top level (keys: \(keys))")
             }
             guard candidates.count == 1 else {
                 throw PyTorchImportError.ambiguousStateDict(candidates.map(\.name))
@@ -203,9 +209,10 @@ public struct PyTorchCheckpoint: Sendable {
 
         var warnings = loaded.warnings
         if stripped > 0 {
-            warnings.append(stripped == order.count
-                ? "removed the 'module.' prefix from all \(stripped) keys"
-                : "removed the 'module.' prefix from \(stripped) of \(order.count) keys (mixed prefixes)")
+            warnings.append(
+                stripped == order.count
+                    ? "removed the 'module.' prefix from all \(stripped) keys"
+                    : "removed the 'module.' prefix from \(stripped) of \(order.count) keys (mixed prefixes)")
         }
         if !cudaStorages.isEmpty {
             warnings.append("\(cudaStorages.count) storages were saved on a CUDA device; read as CPU bytes")
@@ -214,9 +221,10 @@ public struct PyTorchCheckpoint: Sendable {
         for (k, v) in ignored {
             if let text = plainText(v) { metadata[describeKey(k)] = text }
         }
-        return PyTorchCheckpoint(name: name, format: loaded.format, stateDict: tensors, keyOrder: order,
-                                 stateDictEntry: entryName, ignoredEntries: ignored.map { describeKey($0.key) },
-                                 metadata: metadata, warnings: warnings)
+        return PyTorchCheckpoint(
+            name: name, format: loaded.format, stateDict: tensors, keyOrder: order,
+            stateDictEntry: entryName, ignoredEntries: ignored.map { describeKey($0.key) },
+            metadata: metadata, warnings: warnings)
     }
 
     private static func describeKey(_ k: PTValue) -> String {
@@ -282,14 +290,17 @@ public struct PyTorchCheckpoint: Sendable {
         guard let dtype = spec.scalarType.dtype else {
             throw PyTorchImportError.unsupportedDType(key: key, dtype: spec.scalarType.rawValue)
         }
-        guard let range = spec.storage.record.fileRange else { throw PyTorchImportError.storageMissing(spec.storage.record.key) }
+        guard let range = spec.storage.record.fileRange else {
+            throw PyTorchImportError.storageMissing(spec.storage.record.key)
+        }
         let elementSize = dtype.byteSize
         // The view inside the file; `PTTensorBuilder.rebuild` checked every addressed element against its size.
         let viewStart = range.lowerBound + spec.storage.byteOffset
         let viewEnd = viewStart + spec.storage.byteCount
         guard viewEnd <= range.upperBound else {
-            throw PyTorchImportError.storageTooSmall(storage: spec.storage.record.key, neededBytes: viewEnd - range.lowerBound,
-                                                     availableBytes: range.count)
+            throw PyTorchImportError.storageTooSmall(
+                storage: spec.storage.record.key, neededBytes: viewEnd - range.lowerBound,
+                availableBytes: range.count)
         }
         func tensor(_ storage: [UInt8]) throws -> Tensor {
             do {
@@ -304,8 +315,9 @@ public struct PyTorchCheckpoint: Sendable {
         if isContiguous(shape: spec.shape, stride: spec.stride) {
             let (byteCount, overflow) = spec.count.multipliedReportingOverflow(by: elementSize)
             guard !overflow, start >= viewStart, byteCount <= available else {
-                throw PyTorchImportError.storageTooSmall(storage: spec.storage.record.key, neededBytes: overflow ? Int.max : start - viewStart + byteCount,
-                                                         availableBytes: spec.storage.byteCount)
+                throw PyTorchImportError.storageTooSmall(
+                    storage: spec.storage.record.key, neededBytes: overflow ? Int.max : start - viewStart + byteCount,
+                    availableBytes: spec.storage.byteCount)
             }
             return try tensor(Array(bytes[start..<(start + byteCount)]))
         }
@@ -313,15 +325,19 @@ public struct PyTorchCheckpoint: Sendable {
         guard spec.count <= spec.storage.byteCount / elementSize else {
             throw PyTorchImportError.nonContiguousTensor(key: key, shape: spec.shape, stride: spec.stride)
         }
-        return try tensor(gather(bytes, start: start, viewEnd: viewEnd, shape: spec.shape, stride: spec.stride,
-                                 elementSize: elementSize, count: spec.count))
+        return try tensor(
+            gather(
+                bytes, start: start, viewEnd: viewEnd, shape: spec.shape, stride: spec.stride,
+                elementSize: elementSize, count: spec.count))
     }
 
     /// Copies a strided view into row-major order: runs of the innermost dimension when its stride is 1,
     /// element by element otherwise. Every source offset was bounds-checked by `PTTensorBuilder.rebuild`;
     /// the range checks here are a second guard.
-    private static func gather(_ bytes: [UInt8], start: Int, viewEnd: Int, shape: [Int], stride: [Int],
-                               elementSize: Int, count: Int) throws -> [UInt8] {
+    private static func gather(
+        _ bytes: [UInt8], start: Int, viewEnd: Int, shape: [Int], stride: [Int],
+        elementSize: Int, count: Int
+    ) throws -> [UInt8] {
         let rank = shape.count
         let inner = shape[rank - 1], innerStride = stride[rank - 1]
         let outerCount = count / inner
@@ -335,17 +351,20 @@ public struct PyTorchCheckpoint: Sendable {
                     let rowStart = start + element * elementSize
                     let rowLastByte = rowStart + ((inner - 1) * innerStride + 1) * elementSize
                     guard rowStart >= 0, rowLastByte <= viewEnd else {
-                        throw PyTorchImportError.storageTooSmall(storage: "(strided view)", neededBytes: rowLastByte,
-                                                                 availableBytes: viewEnd)
+                        throw PyTorchImportError.storageTooSmall(
+                            storage: "(strided view)", neededBytes: rowLastByte,
+                            availableBytes: viewEnd)
                     }
                     if innerStride == 1 {
                         let n = inner * elementSize
-                        dst.baseAddress!.advanced(by: written).copyMemory(from: src.baseAddress!.advanced(by: rowStart), byteCount: n)
+                        dst.baseAddress!.advanced(by: written).copyMemory(
+                            from: src.baseAddress!.advanced(by: rowStart), byteCount: n)
                         written += n
                     } else {
                         for j in 0..<inner {
                             dst.baseAddress!.advanced(by: written).copyMemory(
-                                from: src.baseAddress!.advanced(by: rowStart + j * innerStride * elementSize), byteCount: elementSize)
+                                from: src.baseAddress!.advanced(by: rowStart + j * innerStride * elementSize),
+                                byteCount: elementSize)
                             written += elementSize
                         }
                     }

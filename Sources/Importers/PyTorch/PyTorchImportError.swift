@@ -170,9 +170,11 @@ public enum PyTorchImportError: Error, Equatable, Sendable, CustomStringConverti
         case .unsupportedDType(let key, let dtype):
             return "state dict entry \(key) has dtype \(dtype), which this project's tensors cannot hold"
         case .nonContiguousTensor(let key, let shape, let stride):
-            return "state dict entry \(key) is a strided view (shape \(shape), stride \(stride)) with more elements than its storage; refusing to expand it"
+            return
+                "state dict entry \(key) is a strided view (shape \(shape), stride \(stride)) with more elements than its storage; refusing to expand it"
         case .stateDictTooLarge(let bytes, let limit):
-            return "the state dict's tensors would take \(bytes == Int.max ? "more than \(limit)" : String(bytes)) bytes, over the limit of \(limit) (many keys sharing one storage?)"
+            return
+                "the state dict's tensors would take \(bytes == Int.max ? "more than \(limit)" : String(bytes)) bytes, over the limit of \(limit) (many keys sharing one storage?)"
         }
     }
 }

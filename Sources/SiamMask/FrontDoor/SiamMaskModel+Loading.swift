@@ -24,7 +24,10 @@ extension SiamMaskNetwork {
 
     /// A tracker for one target on this network (an int8 model runs its per-frame graphs in int8).
     /// - Parameter davisProtocol: resolves `.auto` as for a DAVIS sequence (see `TrackerPreset.auto`).
-    public func makeTracker(preset: TrackerPreset = .auto, threads: Int = 1, davisProtocol: Bool = false) throws -> SiamMaskTracker {
-        try SiamMaskTracker(network: self, preset: preset.resolved(for: model, davisProtocol: davisProtocol), threads: threads)
+    public func makeTracker(
+        preset: TrackerPreset = .auto, threads: Int = 1, davisProtocol: Bool = false
+    ) throws -> SiamMaskTracker {
+        try SiamMaskTracker(
+            network: self, preset: preset.resolved(for: model, davisProtocol: davisProtocol), threads: threads)
     }
 }

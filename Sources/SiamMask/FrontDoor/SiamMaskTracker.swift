@@ -50,12 +50,16 @@ public final class SiamMaskTracker {
     /// `maxFrames` further frames, calling `body` with each frame's index (1 for the frame after the first), the
     /// frame and the result.
     @discardableResult
-    public func track(_ frames: FrameSource, maxFrames: Int? = nil,
-                      target: (Image) throws -> TrackerInitialization,
-                      _ body: (Int, Image, TrackResult) throws -> Void) throws -> TrackingLoop.Summary {
+    public func track(
+        _ frames: FrameSource, maxFrames: Int? = nil,
+        target: (Image) throws -> TrackerInitialization,
+        _ body: (Int, Image, TrackResult) throws -> Void
+    ) throws -> TrackingLoop.Summary {
         isStarted = false
-        let summary = try TrackingLoop.run([session], frames: frames, maxFrames: maxFrames, target: target,
-                                           started: { _, _ in self.isStarted = true }) { index, frame, results in
+        let summary = try TrackingLoop.run(
+            [session], frames: frames, maxFrames: maxFrames, target: target,
+            started: { _, _ in self.isStarted = true }
+        ) { index, frame, results in
             try body(index, frame, results[0])
         }
         return summary

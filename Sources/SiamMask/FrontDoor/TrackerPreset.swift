@@ -39,7 +39,9 @@ public enum TrackerPreset: Equatable, Sendable {
     public func resolved(for model: SiamMaskModel, davisProtocol: Bool = false) throws -> ResolvedTrackerPreset {
         if case .custom(let p) = self { return ResolvedTrackerPreset(name: "custom", parameters: p) }
         let n = name(for: model, davisProtocol: davisProtocol)
-        guard let p = model.presets[n] else { throw TrackerError.unknownPreset(n, available: model.presets.keys.sorted()) }
+        guard let p = model.presets[n] else {
+            throw TrackerError.unknownPreset(n, available: model.presets.keys.sorted())
+        }
         return ResolvedTrackerPreset(name: n, parameters: p)
     }
 }

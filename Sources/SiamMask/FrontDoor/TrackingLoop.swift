@@ -55,7 +55,8 @@ public enum TrackingLoopError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .noFrames: return "the sequence has no frames"
-        case .reading(let f, let e): return f == 0 ? "cannot read the first frame: \(e)" : "cannot read frame \(f): \(e)"
+        case .reading(let f, let e):
+            return f == 0 ? "cannot read the first frame: \(e)" : "cannot read frame \(f): \(e)"
         case .starting(let e): return "cannot initialise: \(e)"
         case .tracking(let f, let e): return "frame \(f): \(e)"
         }
@@ -81,11 +82,13 @@ public enum TrackingLoop {
     ///   - beforeFrame: called with a frame's index before the trackers see it (to replay or copy states).
     ///   - body: called with each frame's index (1 for the frame after the first), the frame and every tracker's result.
     @discardableResult
-    public static func run(_ sessions: [TrackerSession], frames: FrameSource, maxFrames: Int? = nil,
-                           target: (Image) throws -> TrackerInitialization,
-                           started: ((Image, TrackerInitialization) throws -> Void)? = nil,
-                           beforeFrame: ((Int) -> Void)? = nil,
-                           _ body: (Int, Image, [TrackResult]) throws -> Void) throws -> Summary {
+    public static func run(
+        _ sessions: [TrackerSession], frames: FrameSource, maxFrames: Int? = nil,
+        target: (Image) throws -> TrackerInitialization,
+        started: ((Image, TrackerInitialization) throws -> Void)? = nil,
+        beforeFrame: ((Int) -> Void)? = nil,
+        _ body: (Int, Image, [TrackResult]) throws -> Void
+    ) throws -> Summary {
         var summary = Summary()
         let first: Image
         do {
@@ -107,7 +110,9 @@ public enum TrackingLoop {
             summary.decodeSeconds += Date().timeIntervalSince(d0)
             beforeFrame?(index)
             let results: [TrackResult]
-            do { results = try sessions.map { try $0.track(frame) } } catch { throw TrackingLoopError.tracking(frame: index, error) }
+            do { results = try sessions.map { try $0.track(frame) } } catch {
+                throw TrackingLoopError.tracking(frame: index, error)
+            }
             for r in results {
                 summary.cropSeconds += r.timings.crop
                 summary.networkSeconds += r.timings.network

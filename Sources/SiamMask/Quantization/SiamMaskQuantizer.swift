@@ -23,7 +23,8 @@ public enum QuantizerError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .alreadyQuantized: return "the model is already quantised; quantise its float32 original"
-        case .missingCalibration(let t, let n): return "the calibration table has no entry for '\(t)' (needed by \(n)); calibrate with this model"
+        case .missingCalibration(let t, let n):
+            return "the calibration table has no entry for '\(t)' (needed by \(n)); calibrate with this model"
         case .unknownLayer(let n): return "no per-frame layer is named '\(n)'"
         case .unsupportedWeightBits(let b): return "weights can be quantised to 8 or 7 bits, not \(b)"
         }
@@ -42,11 +43,15 @@ public enum SiamMaskQuantizer {
             for node in graph.nodes {
                 switch node.operation {
                 case .conv2d(let w, _, _, _, _):
-                    nodes.append(QuantizableNode(name: node.name, kind: .convolution, module: w.name,
-                                                 inputSource: graph.encodingSource(of: node.inputs[0])))
+                    nodes.append(
+                        QuantizableNode(
+                            name: node.name, kind: .convolution, module: w.name,
+                            inputSource: graph.encodingSource(of: node.inputs[0])))
                 case .depthwiseCrossCorrelation:
-                    nodes.append(QuantizableNode(name: node.name, kind: .correlation, module: nil,
-                                                 inputSource: graph.encodingSource(of: node.inputs[0])))
+                    nodes.append(
+                        QuantizableNode(
+                            name: node.name, kind: .correlation, module: nil,
+                            inputSource: graph.encodingSource(of: node.inputs[0])))
                 default: break
                 }
             }
@@ -69,8 +74,10 @@ public enum SiamMaskQuantizer {
     ///   - weightBits: 8 (weights in [-127, 127]) or 7 ([-63, 63], recorded as the setting `weight_bits`): the
     ///     int8-compute layers of a 7-bit model run on AVX2 CPUs without VNNI through vpmaddubsw, about 1.3x the
     ///     products per instruction of the exact 8-bit path, at the accuracy cost measured by `siammask drift`.
-    public static func quantize(_ model: SiamMaskModel, encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [],
-                                settings: [String: String] = [:], weightBits: Int = 8) throws -> SiamMaskModel {
+    public static func quantize(
+        _ model: SiamMaskModel, encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [],
+        settings: [String: String] = [:], weightBits: Int = 8
+    ) throws -> SiamMaskModel {
         guard model.quantization == nil else { throw QuantizerError.alreadyQuantized }
         guard weightBits == 7 || weightBits == 8 else { throw QuantizerError.unsupportedWeightBits(weightBits) }
         let limit: Int8 = weightBits == 7 ? 63 : 127
@@ -78,21 +85,28 @@ public enum SiamMaskQuantizer {
         let nodes = try quantizableNodes(network)
         let weightOnly = try weightOnlyModules(network)
         let names = Set(nodes.map(\.name) + weightOnly)
-        if let unknown = float32Nodes.first(where: { !names.contains($0) }) { throw QuantizerError.unknownLayer(unknown) }
+        if let unknown = float32Nodes.first(where: { !names.contains($0) }) {
+            throw QuantizerError.unknownLayer(unknown)
+        }
         var layers: [String: QuantizedLayer] = [:]
         var activations: [String: UInt8Encoding] = [:]
         var weights = model.weights
         for node in nodes where !float32Nodes.contains(node.name) {
-            guard let input = encodings[node.inputSource] else { throw QuantizerError.missingCalibration(tensor: node.inputSource, node: node.name) }
-            guard let output = encodings[node.name] else { throw QuantizerError.missingCalibration(tensor: node.name, node: node.name) }
+            guard let input = encodings[node.inputSource] else {
+                throw QuantizerError.missingCalibration(tensor: node.inputSource, node: node.name)
+            }
+            guard let output = encodings[node.name] else {
+                throw QuantizerError.missingCalibration(tensor: node.name, node: node.name)
+            }
             activations[node.inputSource] = input
             activations[node.name] = output
             guard let module = node.module else { continue }
             let w = model.weights[module + ".weight"]!, b = model.weights[module + ".bias"]!
             let q = PerChannelInt8.symmetric(weights: w.floats, outChannels: w.shape[0], limit: limit)
             let bias = PerChannelInt8.int32Bias(b.floats, inputScale: input.scale, weightScales: q.scales)
-            let layer = QuantizedLayer(values: q.values, shape: w.shape, weightScales: q.scales, bias: bias,
-                                       biasScales: q.scales.map { input.scale * $0 })
+            let layer = QuantizedLayer(
+                values: q.values, shape: w.shape, weightScales: q.scales, bias: bias,
+                biasScales: q.scales.map { input.scale * $0 })
             layers[module] = layer
             // The float32 paths (template branch) run what the int8 layer stands for.
             weights.replace(module + ".weight", with: Tensor(shape: w.shape, floats: layer.dequantizedWeights))
@@ -109,19 +123,23 @@ public enum SiamMaskQuantizer {
         }
         var result = model
         result.weights = weights
-        result.quantization = ModelQuantization(layers: layers, activations: activations,
-                                                float32Nodes: (nodes.map(\.name) + weightOnly).filter { float32Nodes.contains($0) },
-                                                settings: settings)
+        result.quantization = ModelQuantization(
+            layers: layers, activations: activations,
+            float32Nodes: (nodes.map(\.name) + weightOnly).filter { float32Nodes.contains($0) },
+            settings: settings)
         if weightBits != 8 { result.quantization?.settings["weight_bits"] = String(weightBits) }
         return result
     }
 
     /// Node names matching any of the glob patterns (`*` any run of characters, `?` one), by node or module name,
     /// and the matching weight-only modules.
-    public static func nodes(matching patterns: [String], in nodes: [QuantizableNode], weightOnly: [String] = []) -> Set<String> {
-        Set(nodes.filter { n in
-            patterns.contains { p in glob(p, n.name) || (n.module.map { glob(p, $0) } ?? false) }
-        }.map(\.name) + weightOnly.filter { m in patterns.contains { glob($0, m) } })
+    public static func nodes(
+        matching patterns: [String], in nodes: [QuantizableNode], weightOnly: [String] = []
+    ) -> Set<String> {
+        Set(
+            nodes.filter { n in
+                patterns.contains { p in glob(p, n.name) || (n.module.map { glob(p, $0) } ?? false) }
+            }.map(\.name) + weightOnly.filter { m in patterns.contains { glob($0, m) } })
     }
 
     static func glob(_ pattern: String, _ text: String) -> Bool {

@@ -10,17 +10,20 @@ public enum SubwindowCrop {
         Int((pos - Double(size + 1) / 2).rounded(.toNearestOrEven))
     }
 
-    public static func crop(_ image: Image, center: (x: Double, y: Double), modelSize: Int, originalSize: Int,
-                            averageColour: [Double]) -> Tensor {
+    public static func crop(
+        _ image: Image, center: (x: Double, y: Double), modelSize: Int, originalSize: Int,
+        averageColour: [Double]
+    ) -> Tensor {
         precondition(image.channels == 3 && originalSize >= 1 && modelSize >= 1)
         let x0 = origin(center.x, size: originalSize), y0 = origin(center.y, size: originalSize)
         let fill = averageColour.map { UInt8(truncatingIfNeeded: Int(max(0, min(255, $0)))) }
         // The padded square is never built (it reaches 2.6k x 2.6k pixels, 21 MB, for a target filling an 854x480
         // frame, and a buffer that size each frame made the resident set step up with every new largest target):
         // the kernel forms only the rows the resize reads. Same bytes as padding, then resizing.
-        let resized = ImageKernels.cropResizeBilinear(image.pixels, width: image.width, height: image.height, channels: 3,
-                                                      x0: x0, y0: y0, side: originalSize, fill: fill, toWidth: modelSize,
-                                                      toHeight: modelSize)
+        let resized = ImageKernels.cropResizeBilinear(
+            image.pixels, width: image.width, height: image.height, channels: 3,
+            x0: x0, y0: y0, side: originalSize, fill: fill, toWidth: modelSize,
+            toHeight: modelSize)
         // HWC uint8 -> CHW float32 (values 0...255, BGR, no normalisation).
         let plane = modelSize * modelSize
         var chw = [Float](repeating: 0, count: 3 * plane)

@@ -50,7 +50,9 @@ public enum TrackerGeometry {
     /// `np.hanning(n)` exactly as numpy evaluates it: k = 1-n, 3-n, ..., n-1; 0.5 + 0.5 cos(pi k / (n - 1)).
     public static func hanning(_ n: Int) -> [Double] {
         guard n > 1 else { return [1] }
-        return stride(from: 1 - n, to: n, by: 2).map { k -> Double in 0.5 + 0.5 * cos(Double.pi * Double(k) / Double(n - 1)) }
+        return stride(from: 1 - n, to: n, by: 2).map { k -> Double in
+            0.5 + 0.5 * cos(Double.pi * Double(k) / Double(n - 1))
+        }
     }
 
     /// The cosine window, flattened and tiled once per anchor (anchor-major, like the flat index n).
@@ -63,7 +65,8 @@ public enum TrackerGeometry {
     }
 
     /// `generate_anchor`: float32 (cx, cy, w, h) per flat index n = a*S*S + i*S + j, centres 8*(j - S/2), 8*(i - S/2).
-    public static func anchorGrid(_ config: AnchorConfig, scoreSize: Int) -> [(x: Float, y: Float, w: Float, h: Float)] {
+    public static func anchorGrid(_ config: AnchorConfig, scoreSize: Int) -> [(x: Float, y: Float, w: Float, h: Float)]
+    {
         let sizes = config.anchorSizes
         let origin = -(scoreSize / 2) * config.stride
         var out: [(Float, Float, Float, Float)] = []

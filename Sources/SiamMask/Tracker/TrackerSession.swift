@@ -29,7 +29,8 @@ public enum TrackerError: Error, Equatable, CustomStringConvertible {
         case .notAColourFrame: return "frames must be 3-channel BGR"
         case .unknownPreset(let p, let a): return "unknown preset '\(p)' (the model has \(a.joined(separator: ", ")))"
         case .notStarted: return "the tracker has not been started on a first frame"
-        case .invalidThreadCount(let n): return "the thread count must be between 1 and \(SiamMaskTracker.maximumThreads), not \(n)"
+        case .invalidThreadCount(let n):
+            return "the thread count must be between 1 and \(SiamMaskTracker.maximumThreads), not \(n)"
         }
     }
 }
@@ -108,19 +109,23 @@ public final class TrackerSession {
 
     /// - Parameter int8: run the search and refine graphs of a quantised model in int8 (default); false runs the
     ///   model's dequantised weights in float32.
-    public init(network: SiamMaskNetwork, parameters: TrackerHyperParameters, threads: Int = 1, int8: Bool = true) throws {
+    public init(
+        network: SiamMaskNetwork, parameters: TrackerHyperParameters, threads: Int = 1, int8: Bool = true
+    ) throws {
         self.network = network
         self.parameters = parameters
         self.threads = threads
         templateExecutor = try Executor(graph: network.templateKernelsGraph(), threads: threads)
         frameNetwork = try FrameNetwork(network: network, threads: threads, int8: int8)
         anchors = TrackerGeometry.anchorGrid(network.model.anchors, scoreSize: Self.scoreSize)
-        window = TrackerGeometry.cosineWindow(scoreSize: Self.scoreSize, anchors: anchors.count / (Self.scoreSize * Self.scoreSize))
+        window = TrackerGeometry.cosineWindow(
+            scoreSize: Self.scoreSize, anchors: anchors.count / (Self.scoreSize * Self.scoreSize))
     }
 
     /// Convenience: a session with a named preset of the model file ("vot", "davis"; nil or "auto": the model's
     /// default, see `TrackerPreset`).
-    public convenience init(network: SiamMaskNetwork, preset: String? = nil, threads: Int = 1, int8: Bool = true) throws {
+    public convenience init(network: SiamMaskNetwork, preset: String? = nil, threads: Int = 1, int8: Bool = true) throws
+    {
         let resolved = try TrackerPreset(preset ?? "auto").resolved(for: network.model)
         try self.init(network: network, parameters: resolved.parameters, threads: threads, int8: int8)
     }
@@ -152,7 +157,9 @@ public final class TrackerSession {
         case .box(let x, let y, let bw, let bh):
             (cx, cy, w, h) = (x + bw / 2, y + bh / 2, bw, bh)
         case .polygon(let v):
-            guard v.count == 8, v.allSatisfy(\.isFinite) else { throw TrackerError.invalidTarget("a VOT polygon has 8 finite values") }
+            guard v.count == 8, v.allSatisfy(\.isFinite) else {
+                throw TrackerError.invalidTarget("a VOT polygon has 8 finite values")
+            }
             (cx, cy, w, h) = TrackerGeometry.votPolygonToBox(v)
         case .mask(let m, let mw, let mh):
             guard mw == frame.width, mh == frame.height, m.count == mw * mh else {
@@ -163,13 +170,17 @@ public final class TrackerSession {
             }
             (cx, cy, w, h) = (Double(r.x) + Double(r.w) / 2, Double(r.y) + Double(r.h) / 2, Double(r.w), Double(r.h))
         }
-        guard w.isFinite, h.isFinite, w > 0, h > 0 else { throw TrackerError.invalidTarget("size \(w)x\(h) must be positive") }
+        guard w.isFinite, h.isFinite, w > 0, h > 0 else {
+            throw TrackerError.invalidTarget("size \(w)x\(h) must be positive")
+        }
         let k = Self.maximumInitialTargetScale
         guard w <= k * Double(frame.width), h <= k * Double(frame.height) else {
-            throw TrackerError.invalidTarget("size \(w)x\(h) exceeds \(Int(k)) times the \(frame.width)x\(frame.height) frame")
+            throw TrackerError.invalidTarget(
+                "size \(w)x\(h) exceeds \(Int(k)) times the \(frame.width)x\(frame.height) frame")
         }
         guard cx.isFinite, cy.isFinite, cx >= 0, cy >= 0, cx <= Double(frame.width), cy <= Double(frame.height) else {
-            throw TrackerError.invalidTarget("centre (\(cx), \(cy)) lies outside the \(frame.width)x\(frame.height) frame")
+            throw TrackerError.invalidTarget(
+                "centre (\(cx), \(cy)) lies outside the \(frame.width)x\(frame.height) frame")
         }
         frameSize = (frame.width, frame.height)
         isTargetLost = false
@@ -178,8 +189,9 @@ public final class TrackerSession {
         avgChans = TrackerGeometry.averageColour(frame)
         let context = parameters.contextAmount * (w + h)
         let sz = Int(((w + context) * (h + context)).squareRoot().rounded(.toNearestOrEven))
-        let z = SubwindowCrop.crop(frame, center: center, modelSize: parameters.exemplarSize, originalSize: max(sz, 1),
-                                   averageColour: avgChans)
+        let z = SubwindowCrop.crop(
+            frame, center: center, modelSize: parameters.exemplarSize, originalSize: max(sz, 1),
+            averageColour: avgChans)
         kernels = try templateExecutor.run(["template": z])
         templateFeatures = kernels.removeValue(forKey: "zf")
     }
@@ -193,11 +205,15 @@ public final class TrackerSession {
             v.isFinite ? max(lo, min(hi, v)) : old
         }
         guard frameSize.width > 0 else {   // not started: nothing to clamp against (initialize replaces it anyway)
-            if center.x.isFinite, center.y.isFinite, size.width.isFinite, size.height.isFinite { (self.center, self.size) = (center, size) }
+            if center.x.isFinite, center.y.isFinite, size.width.isFinite, size.height.isFinite {
+                (self.center, self.size) = (center, size)
+            }
             return
         }
         self.center = (clamp(center.x, self.center.x, 0, W), clamp(center.y, self.center.y, 0, H))
-        self.size = (clamp(size.width, self.size.width, 10, max(10, W)), clamp(size.height, self.size.height, 10, max(10, H)))
+        self.size = (
+            clamp(size.width, self.size.width, 10, max(10, W)), clamp(size.height, self.size.height, 10, max(10, H))
+        )
     }
 
     /// `siamese_track` with the mask and refine branches on.
@@ -205,7 +221,8 @@ public final class TrackerSession {
         guard frameSize.width > 0 else { throw TrackerError.notStarted }
         guard frame.channels == 3 else { throw TrackerError.notAColourFrame }
         guard frame.width == frameSize.width, frame.height == frameSize.height else {
-            throw TrackerError.frameSizeChanged(expected: "\(frameSize.width)x\(frameSize.height)", actual: "\(frame.width)x\(frame.height)")
+            throw TrackerError.frameSizeChanged(
+                expected: "\(frameSize.width)x\(frameSize.height)", actual: "\(frame.width)x\(frame.height)")
         }
         let p = parameters
         let t0 = Date()
@@ -217,8 +234,9 @@ public final class TrackerSession {
         let sX = sX0 + 2 * pad
         let side = sX.rounded(.toNearestOrEven)
         let cropBox = (x: center.x - side / 2, y: center.y - side / 2, side: side)
-        let x = SubwindowCrop.crop(frame, center: center, modelSize: p.instanceSize, originalSize: max(Int(side), 1),
-                                   averageColour: avgChans)
+        let x = SubwindowCrop.crop(
+            frame, center: center, modelSize: p.instanceSize, originalSize: max(Int(side), 1),
+            averageColour: avgChans)
         let t1 = Date()
         lastSearchCrop = x
         let (cls, loc) = try frameNetwork.search(crop: x, kernels: kernels)
@@ -297,15 +315,18 @@ public final class TrackerSession {
         let (W, H) = (frameSize.width, frameSize.height)
         let s = cropBox.side / Double(p.instanceSize)
         let half = Double(p.baseSize) / 2, stride = Double(network.model.anchors.stride)
-        let sub = (x: cropBox.x + (Double(col) - half) * stride * s, y: cropBox.y + (Double(row) - half) * stride * s,
-                   w: s * Double(p.exemplarSize), h: s * Double(p.exemplarSize))
+        let sub = (
+            x: cropBox.x + (Double(col) - half) * stride * s, y: cropBox.y + (Double(row) - half) * stride * s,
+            w: s * Double(p.exemplarSize), h: s * Double(p.exemplarSize)
+        )
         let s2 = Double(p.outSize) / sub.w
         let back = (x: -sub.x * s2, y: -sub.y * s2, w: Double(W) * s2, h: Double(H) * s2)
         // crop_back(mask, back_box, (W, H)): a = (W - 1) / back.w, b = (H - 1) / back.h.
         let a = Double(W - 1) / back.w, b = Double(H - 1) / back.h
         let matrix = [a, 0, -a * back.x, 0, b, -b * back.y]
-        let probability = ImageKernels.warpAffine(mask127, width: p.outSize, height: p.outSize, matrix: matrix,
-                                                  outputWidth: W, outputHeight: H, borderValue: -1)
+        let probability = ImageKernels.warpAffine(
+            mask127, width: p.outSize, height: p.outSize, matrix: matrix,
+            outputWidth: W, outputHeight: H, borderValue: -1)
         let threshold = Float(p.segmentationThreshold)
         let binary = probability.map { $0 > threshold ? UInt8(1) : 0 }
         let contours = ImageKernels.findExternalContours(binary, width: W, height: H)
@@ -316,7 +337,10 @@ public final class TrackerSession {
             polygon = ImageKernels.boxPoints(ImageKernels.minAreaRect(contour)).map { (Double($0.x), Double($0.y)) }
         } else {
             let x0 = newCenter.x - newSize.width / 2, y0 = newCenter.y - newSize.height / 2
-            polygon = [(x0, y0), (x0 + newSize.width, y0), (x0 + newSize.width, y0 + newSize.height), (x0, y0 + newSize.height)]
+            polygon = [
+                (x0, y0), (x0 + newSize.width, y0), (x0 + newSize.width, y0 + newSize.height),
+                (x0, y0 + newSize.height),
+            ]
         }
         // Clamping comes after the polygon (spec pitfall 18).
         newCenter.x = max(0, min(Double(W), newCenter.x))
@@ -331,9 +355,12 @@ public final class TrackerSession {
         } else if fg[best] > foundScoreThreshold {
             isTargetLost = false
         }
-        return TrackResult(center: center, size: size, polygon: polygon, score: fg[best], best: best,
-                           bestPScore: bestScore, secondPScore: secondScore, probability: probability, mask: binary,
-                           timings: (t1.timeIntervalSince(t0), t2.timeIntervalSince(t1) + t3.timeIntervalSince(t2),
-                                     t4.timeIntervalSince(t3)), isTargetLost: isTargetLost)
+        return TrackResult(
+            center: center, size: size, polygon: polygon, score: fg[best], best: best,
+            bestPScore: bestScore, secondPScore: secondScore, probability: probability, mask: binary,
+            timings: (
+                t1.timeIntervalSince(t0), t2.timeIntervalSince(t1) + t3.timeIntervalSince(t2),
+                t4.timeIntervalSince(t3)
+            ), isTargetLost: isTargetLost)
     }
 }

@@ -29,8 +29,10 @@ final class ONNXCorruptionTests: XCTestCase {
     static func bytes(_ name: String) throws -> [UInt8] { try ONNXFixture.bytes(name) }
 
     /// Decodes a fixture, lets `edit` change it, re-encodes it.
-    static func edited(_ name: String, extras: [String: TensorExtras] = [:], includeGraph: Bool = true,
-                       _ edit: (inout ONNXModel) throws -> Void = { _ in }) throws -> [UInt8] {
+    static func edited(
+        _ name: String, extras: [String: TensorExtras] = [:], includeGraph: Bool = true,
+        _ edit: (inout ONNXModel) throws -> Void = { _ in }
+    ) throws -> [UInt8] {
         var model = try ONNXFixture.model(name)
         try edit(&model)
         return ONNXTestEncoder.encode(model, includeGraph: includeGraph, extras: extras)
@@ -62,7 +64,9 @@ final class ONNXCorruptionTests: XCTestCase {
         var i = 0
         func varint() -> UInt64 {
             var value: UInt64 = 0, shift: UInt64 = 0
-            while i < bytes.count { let b = bytes[i]; i += 1; value |= UInt64(b & 0x7f) << shift; shift += 7; if b < 0x80 { break } }
+            while i < bytes.count {
+                let b = bytes[i]; i += 1; value |= UInt64(b & 0x7f) << shift; shift += 7; if b < 0x80 { break }
+            }
             return value
         }
         while i < bytes.count {
@@ -90,205 +94,476 @@ final class ONNXCorruptionTests: XCTestCase {
         let stemWeight = try ONNXFixture.model(template).graph.nodes.first { $0.opType == "Conv" }!.inputs[1]
 
         var table: [Corruption] = [
-            Corruption(label: "empty file", sources: { [("empty.onnx", [])] },
-                       expect: { if case .notONNX = $0 { return true } else { return false } }, mentions: "empty"),
-            Corruption(label: "a PyTorch zip checkpoint", sources: { [("model.pth", [0x50, 0x4b, 0x03, 0x04] + [UInt8](repeating: 0, count: 60))] },
-                       expect: { if case .notONNX = $0 { return true } else { return false } }, mentions: "zip"),
-            Corruption(label: "a legacy pickle", sources: { [("model.pth", [0x80, 0x02, 0x8a, 0x0a] + [UInt8](repeating: 0x6c, count: 20))] },
-                       expect: { if case .notONNX = $0 { return true } else { return false } }, mentions: "pickle"),
-            Corruption(label: "not-ONNX bytes", sources: { [("notes.txt", [0xff, 0xff, 0xff, 0xff] + Array("not a model at all".utf8))] },
-                       expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: "notes.txt"),
-            Corruption(label: "truncated after one byte", sources: { [(template, Array(templateBytes.prefix(1)))] },
-                       expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: "not a valid ONNX protobuf"),
-            Corruption(label: "truncated in the graph", sources: { [(template, Array(templateBytes.prefix(templateBytes.count / 2)))] },
-                       expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: template),
-            Corruption(label: "truncated one byte short", sources: { [(template, Array(templateBytes.dropLast()))] },
-                       expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: template),
-            Corruption(label: "truncated just before the graph field", sources: { [(template, Array(templateBytes.prefix(graphOffset)))] },
-                       expect: { if case .noGraph = $0 { return true } else { return false } }, mentions: "no graph"),
-            Corruption(label: "graph field with the varint wire type", sources: {
-                var b = templateBytes
-                b[graphOffset] = 7 << 3 | 0
-                return [(template, b)]
-            }, expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: template),
-            Corruption(label: "huge length prefix", sources: {
-                var w = ProtoWriter()
-                w.int(1, 8)
-                w.tag(7, 2)
-                w.varint(0xffff_ffff_ff)
-                return [("huge.onnx", w.bytes + [UInt8](repeating: 0, count: 32))]
-            }, expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: "huge.onnx"),
-            Corruption(label: "a file with no graph", sources: { [(template, try edited(template, includeGraph: false))] },
-                       expect: { if case .noGraph = $0 { return true } else { return false } }, mentions: "no graph"),
-            Corruption(label: "raw_data size not matching dims", sources: {
-                [(template, try edited(template) { m in
-                    let i = try initializer(m, stemWeight)
-                    let t = m.graph.initializers[i]
-                    guard case .raw(let raw) = t.payload else { throw XCTSkip("fixture weights are not raw_data") }
-                    m.graph.initializers[i] = ONNXTensor(name: t.name, dims: t.dims, dataType: t.dataType, payload: .raw(Array(raw.dropLast(4))))
-                })]
-            }, expect: { if case .dataSizeMismatch(_, stemWeight, "raw_data", _, _) = $0 { return true } else { return false } },
-               mentions: "raw_data"),
-            Corruption(label: "negative dims", sources: {
-                [(template, try edited(template, extras: [stemWeight: TensorExtras(rawDims: [-4, 3, 7, 7])]))]
-            }, expect: { if case .invalidDims(_, stemWeight, [-4, 3, 7, 7]) = $0 { return true } else { return false } },
-               mentions: "invalid dims"),
-            Corruption(label: "huge dims", sources: {
-                [(template, try edited(template, extras: [stemWeight: TensorExtras(rawDims: [1 << 30, 1 << 30, 7, 7])]))]
-            }, expect: { if case .invalidDims = $0 { return true } else { return false } }, mentions: stemWeight),
-            Corruption(label: "unsupported data_type", sources: {
-                [(template, try edited(template) { m in
-                    let i = try initializer(m, stemWeight)
-                    let t = m.graph.initializers[i]
-                    m.graph.initializers[i] = ONNXTensor(name: t.name, dims: t.dims, dataType: 8, payload: t.payload)
-                })]
-            }, expect: { if case .unsupportedDataType(_, stemWeight, 8) = $0 { return true } else { return false } },
-               mentions: "string"),
-            Corruption(label: "external data", sources: {
-                [(template, try edited(template, extras: [stemWeight: TensorExtras(dataLocationExternal: true, externalLocation: "weights.bin")]))]
-            }, expect: { if case .externalData(_, stemWeight, "weights.bin") = $0 { return true } else { return false } },
-               mentions: "external"),
-            Corruption(label: "segmented tensor", sources: {
-                [(template, try edited(template, extras: [stemWeight: TensorExtras(segment: true)]))]
-            }, expect: { if case .segmentedTensor = $0 { return true } else { return false } }, mentions: "segmented"),
-            Corruption(label: "missing initializer referenced by a Conv", sources: {
-                [(template, try edited(template) { m in m.graph.initializers.remove(at: try initializer(m, stemWeight)) })]
-            }, expect: { if case .missingInitializer(_, let node, stemWeight) = $0 { return node.opType == "Conv" } else { return false } },
-               mentions: "no initializer"),
-            Corruption(label: "Conv weight with wrong rank", sources: {
-                [(template, try edited(template) { m in
-                    let i = try initializer(m, stemWeight)
-                    let t = m.graph.initializers[i]
-                    m.graph.initializers[i] = ONNXTensor(name: t.name, dims: [t.dims[0], t.elementCount / t.dims[0]],
-                                                         dataType: t.dataType, payload: t.payload)
-                })]
-            }, expect: { if case .wrongRank(_, _, stemWeight, 4, 2) = $0 { return true } else { return false } }, mentions: "rank 2"),
-            Corruption(label: "a node reading an undefined value", sources: {
-                [(template, try edited(template) { m in
-                    let i = try nodeIndex(m) { $0.opType == "Relu" }
-                    m.graph.nodes[i].inputs[0] = "nowhere"
-                })]
-            }, expect: { if case .undefinedValue(_, _, "nowhere") = $0 { return true } else { return false } }, mentions: "nowhere"),
-            Corruption(label: "nodes out of topological order", sources: {
-                [(template, try edited(template) { m in
-                    let first = m.graph.nodes.removeFirst()
-                    m.graph.nodes.append(first)
-                    for i in m.graph.nodes.indices { m.graph.nodes[i].index = i }
-                })]
-            }, expect: { if case .structureNotRecognized = $0 { return true } else { return false } }, mentions: "topologically"),
-            Corruption(label: "an extra unmatched conv", sources: {
-                [(template, try edited(template) { m in
-                    let values = [Float](repeating: 0.5, count: 5 * 3 * 3 * 3)
-                    m.graph.initializers.append(.float32(name: "extra.weight", dims: [5, 3, 3, 3], values))
-                    m.graph.nodes.append(ONNXNode(index: m.graph.nodes.count, name: "extra", opType: "Conv", domain: "",
-                                                  inputs: [m.graph.inputs[0].name, "extra.weight"], outputs: ["extra_out"],
-                                                  attributes: [:]))
-                })]
-            }, expect: { if case .unmatchedConvolution(_, let node, [5, 3, 3, 3]) = $0 { return node.name == "extra" } else { return false } },
-               mentions: "matches no SiamMask convolution"),
-            Corruption(label: "a conv with the wrong stride", sources: {
-                [(template, try edited(template) { m in
-                    let i = try conv(m, weight: stemWeight)
-                    m.graph.nodes[i].attributes["strides"] = .ints([1, 1])
-                })]
-            }, expect: { if case .attributeMismatch(_, _, "features.features.conv1", "strides", [2, 2], [1, 1]) = $0 { return true } else { return false } },
-               mentions: "strides"),
-            Corruption(label: "a conv weight of the wrong shape", sources: {
-                [(template, try edited(template) { m in
-                    // layer2.1.conv2 (the 3x3 of an identity block) loses its spatial extent: 3x3 -> 1x1.
-                    let convs = m.graph.nodes.filter { $0.opType == "Conv" }
-                    let node = convs.first { n in
-                        n.attributes["pads"]?.intsValue == [1, 1, 1, 1] && (m.graph.initializers.first { $0.name == n.inputs[1] }?.dims[1] ?? 0) > 4
-                    }!
-                    let i = try initializer(m, node.inputs[1])
-                    let t = m.graph.initializers[i]
-                    let dims = [t.dims[0], t.dims[1], 1, 1]
-                    m.graph.initializers[i] = .float32(name: t.name, dims: dims, [Float](repeating: 0.1, count: dims.reduce(1, *)))
-                })]
-            }, expect: { if case .shapeMismatch(_, _, let tensor, let e, let a) = $0 { return tensor.hasSuffix("conv2.weight") && e[2] == 3 && a[2] == 1 } else { return false } },
-               mentions: "conv2.weight"),
-            Corruption(label: "a BatchNormalization whose params have the wrong length", sources: {
-                [(unfolded[0], try edited(unfolded[0]) { m in
-                    let i = try initializer(m, "features.features.layer1.0.bn2.running_mean")
-                    let t = m.graph.initializers[i]
-                    m.graph.initializers[i] = .float32(name: t.name, dims: [t.dims[0] + 1], [Float](repeating: 0, count: t.dims[0] + 1))
-                })]
-            }, expect: { if case .batchNormParameterLength(_, let node, let p, _, _) = $0 { return node.opType == "BatchNormalization" && p.contains("running_mean") } else { return false } },
-               mentions: "output channels"),
-            Corruption(label: "a BatchNormalization that follows no convolution", sources: {
-                [(unfolded[0], try edited(unfolded[0]) { m in
-                    var bn = m.graph.nodes.first { $0.opType == "BatchNormalization" }!
-                    bn.inputs[0] = m.graph.inputs[0].name
-                    bn.outputs = ["stray_bn_out"]
-                    bn.name = "stray"
-                    bn.index = m.graph.nodes.count
-                    m.graph.nodes.append(bn)
-                })]
-            }, expect: { if case .unattachedBatchNorm(_, let node) = $0 { return node.name == "stray" } else { return false } },
-               mentions: "does not directly follow"),
-            Corruption(label: "a BatchNormalization in training mode", sources: {
-                [(unfolded[0], try edited(unfolded[0]) { m in
-                    let i = try nodeIndex(m) { $0.opType == "BatchNormalization" }
-                    m.graph.nodes[i].attributes["training_mode"] = .int(1)
-                })]
-            }, expect: { if case .invalidAttribute(_, _, "training_mode", _) = $0 { return true } else { return false } },
-               mentions: "eval mode"),
-            Corruption(label: "a correlation head with an unknown output count", sources: {
-                [(folded[1], try edited(folded[1]) { m in
-                    let i = try initializer(m, "rpn_model.cls.head.3.weight")
-                    let t = m.graph.initializers[i]
-                    let dims = [11] + t.dims.dropFirst()
-                    m.graph.initializers[i] = .float32(name: t.name, dims: dims, [Float](repeating: 0, count: dims.reduce(1, *)))
-                    let b = try initializer(m, "rpn_model.cls.head.3.bias")
-                    m.graph.initializers[b] = .float32(name: "rpn_model.cls.head.3.bias", dims: [11], [Float](repeating: 0, count: 11))
-                })]
-            }, expect: { if case .structureNotRecognized(_, _, let detail) = $0 { return detail.contains("11 outputs") } else { return false } },
-               mentions: "cls (10)"),
-            Corruption(label: "a weight named as another layer than where it sits", sources: {
-                [(folded[1], try edited(folded[1]) { m in
-                    // The stem's anonymous folded weight gets the official name of layer1.0.conv1.
-                    let i = try initializer(m, try XCTUnwrap(m.graph.nodes.first { $0.opType == "Conv" }).inputs[1])
-                    let old = m.graph.initializers[i].name
-                    let t = m.graph.initializers[i]
-                    m.graph.initializers[i] = ONNXTensor(name: "features.features.layer1.0.conv1.weight", dims: t.dims, dataType: t.dataType, payload: t.payload)
-                    for n in m.graph.nodes.indices { m.graph.nodes[n].inputs = m.graph.nodes[n].inputs.map { $0 == old ? "features.features.layer1.0.conv1.weight" : $0 } }
-                })]
-            }, expect: { if case .nameContradictsStructure(_, _, "features.features.layer1.0.conv1", "features.features.conv1") = $0 { return true } else { return false } },
-               mentions: "named as"),
-            Corruption(label: "a BN-followed conv with neither BN nor bias", sources: {
-                try set(unfolded, replacing: 0, with: try edited(unfolded[0]) { m in
-                    // Drop layer1.0.bn1 and let its readers use the convolution's output directly.
-                    let i = try nodeIndex(m) { $0.opType == "BatchNormalization" && $0.inputs[1] == "features.features.layer1.0.bn1.weight" }
-                    let bn = m.graph.nodes.remove(at: i)
-                    for n in m.graph.nodes.indices {
-                        m.graph.nodes[n].index = n
-                        m.graph.nodes[n].inputs = m.graph.nodes[n].inputs.map { $0 == bn.outputs[0] ? bn.inputs[0] : $0 }
+            Corruption(
+                label: "empty file", sources: { [("empty.onnx", [])] },
+                expect: { if case .notONNX = $0 { return true } else { return false } }, mentions: "empty"),
+            Corruption(
+                label: "a PyTorch zip checkpoint",
+                sources: { [("model.pth", [0x50, 0x4b, 0x03, 0x04] + [UInt8](repeating: 0, count: 60))] },
+                expect: { if case .notONNX = $0 { return true } else { return false } }, mentions: "zip"),
+            Corruption(
+                label: "a legacy pickle",
+                sources: { [("model.pth", [0x80, 0x02, 0x8a, 0x0a] + [UInt8](repeating: 0x6c, count: 20))] },
+                expect: { if case .notONNX = $0 { return true } else { return false } }, mentions: "pickle"),
+            Corruption(
+                label: "not-ONNX bytes",
+                sources: { [("notes.txt", [0xff, 0xff, 0xff, 0xff] + Array("not a model at all".utf8))] },
+                expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: "notes.txt"
+            ),
+            Corruption(
+                label: "truncated after one byte", sources: { [(template, Array(templateBytes.prefix(1)))] },
+                expect: { if case .malformedProtobuf = $0 { return true } else { return false } },
+                mentions: "not a valid ONNX protobuf"),
+            Corruption(
+                label: "truncated in the graph",
+                sources: { [(template, Array(templateBytes.prefix(templateBytes.count / 2)))] },
+                expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: template),
+            Corruption(
+                label: "truncated one byte short", sources: { [(template, Array(templateBytes.dropLast()))] },
+                expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: template),
+            Corruption(
+                label: "truncated just before the graph field",
+                sources: { [(template, Array(templateBytes.prefix(graphOffset)))] },
+                expect: { if case .noGraph = $0 { return true } else { return false } }, mentions: "no graph"),
+            Corruption(
+                label: "graph field with the varint wire type",
+                sources: {
+                    var b = templateBytes
+                    b[graphOffset] = 7 << 3 | 0
+                    return [(template, b)]
+                }, expect: { if case .malformedProtobuf = $0 { return true } else { return false } }, mentions: template
+            ),
+            Corruption(
+                label: "huge length prefix",
+                sources: {
+                    var w = ProtoWriter()
+                    w.int(1, 8)
+                    w.tag(7, 2)
+                    w.varint(0xffff_ffff_ff)
+                    return [("huge.onnx", w.bytes + [UInt8](repeating: 0, count: 32))]
+                }, expect: { if case .malformedProtobuf = $0 { return true } else { return false } },
+                mentions: "huge.onnx"),
+            Corruption(
+                label: "a file with no graph", sources: { [(template, try edited(template, includeGraph: false))] },
+                expect: { if case .noGraph = $0 { return true } else { return false } }, mentions: "no graph"),
+            Corruption(
+                label: "raw_data size not matching dims",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                let i = try initializer(m, stemWeight)
+                                let t = m.graph.initializers[i]
+                                guard case .raw(let raw) = t.payload else {
+                                    throw XCTSkip("fixture weights are not raw_data")
+                                }
+                                m.graph.initializers[i] = ONNXTensor(
+                                    name: t.name, dims: t.dims, dataType: t.dataType,
+                                    payload: .raw(Array(raw.dropLast(4))))
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .dataSizeMismatch(_, stemWeight, "raw_data", _, _) = $0 {
+                        return true
+                    } else {
+                        return false
                     }
-                })
-            }, expect: { if case .missingBatchNorm(_, _, "features.features.layer1.0.conv1") = $0 { return true } else { return false } },
-               mentions: "neither"),
-            Corruption(label: "a NaN in a weight", sources: {
-                try set(folded, replacing: 2, with: try edited(refine) { m in
-                    let i = try initializer(m, "refine_model.post1.weight")
-                    let t = m.graph.initializers[i]
-                    var values = try t.floatValues()
-                    values[0] = .nan
-                    m.graph.initializers[i] = .float32(name: t.name, dims: t.dims, values)
-                })
-            }, expect: { if case .invalidWeights(_, _, let detail) = $0 { return detail.contains("NaN") } else { return false } },
-               mentions: "post1"),
+                },
+                mentions: "raw_data"),
+            Corruption(
+                label: "negative dims",
+                sources: {
+                    [(template, try edited(template, extras: [stemWeight: TensorExtras(rawDims: [-4, 3, 7, 7])]))]
+                },
+                expect: {
+                    if case .invalidDims(_, stemWeight, [-4, 3, 7, 7]) = $0 { return true } else { return false }
+                },
+                mentions: "invalid dims"),
+            Corruption(
+                label: "huge dims",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template, extras: [stemWeight: TensorExtras(rawDims: [1 << 30, 1 << 30, 7, 7])])
+                        )
+                    ]
+                }, expect: { if case .invalidDims = $0 { return true } else { return false } }, mentions: stemWeight),
+            Corruption(
+                label: "unsupported data_type",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                let i = try initializer(m, stemWeight)
+                                let t = m.graph.initializers[i]
+                                m.graph.initializers[i] = ONNXTensor(
+                                    name: t.name, dims: t.dims, dataType: 8, payload: t.payload)
+                            }
+                        )
+                    ]
+                },
+                expect: { if case .unsupportedDataType(_, stemWeight, 8) = $0 { return true } else { return false } },
+                mentions: "string"),
+            Corruption(
+                label: "external data",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(
+                                template,
+                                extras: [
+                                    stemWeight: TensorExtras(
+                                        dataLocationExternal: true, externalLocation: "weights.bin")
+                                ])
+                        )
+                    ]
+                },
+                expect: {
+                    if case .externalData(_, stemWeight, "weights.bin") = $0 { return true } else { return false }
+                },
+                mentions: "external"),
+            Corruption(
+                label: "segmented tensor",
+                sources: {
+                    [(template, try edited(template, extras: [stemWeight: TensorExtras(segment: true)]))]
+                }, expect: { if case .segmentedTensor = $0 { return true } else { return false } },
+                mentions: "segmented"),
+            Corruption(
+                label: "missing initializer referenced by a Conv",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in m.graph.initializers.remove(at: try initializer(m, stemWeight))
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .missingInitializer(_, let node, stemWeight) = $0 {
+                        return node.opType == "Conv"
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "no initializer"),
+            Corruption(
+                label: "Conv weight with wrong rank",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                let i = try initializer(m, stemWeight)
+                                let t = m.graph.initializers[i]
+                                m.graph.initializers[i] = ONNXTensor(
+                                    name: t.name, dims: [t.dims[0], t.elementCount / t.dims[0]],
+                                    dataType: t.dataType, payload: t.payload)
+                            }
+                        )
+                    ]
+                }, expect: { if case .wrongRank(_, _, stemWeight, 4, 2) = $0 { return true } else { return false } },
+                mentions: "rank 2"),
+            Corruption(
+                label: "a node reading an undefined value",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                let i = try nodeIndex(m) { $0.opType == "Relu" }
+                                m.graph.nodes[i].inputs[0] = "nowhere"
+                            }
+                        )
+                    ]
+                }, expect: { if case .undefinedValue(_, _, "nowhere") = $0 { return true } else { return false } },
+                mentions: "nowhere"),
+            Corruption(
+                label: "nodes out of topological order",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                let first = m.graph.nodes.removeFirst()
+                                m.graph.nodes.append(first)
+                                for i in m.graph.nodes.indices { m.graph.nodes[i].index = i }
+                            }
+                        )
+                    ]
+                }, expect: { if case .structureNotRecognized = $0 { return true } else { return false } },
+                mentions: "topologically"),
+            Corruption(
+                label: "an extra unmatched conv",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                let values = [Float](repeating: 0.5, count: 5 * 3 * 3 * 3)
+                                m.graph.initializers.append(.float32(name: "extra.weight", dims: [5, 3, 3, 3], values))
+                                m.graph.nodes.append(
+                                    ONNXNode(
+                                        index: m.graph.nodes.count, name: "extra", opType: "Conv", domain: "",
+                                        inputs: [m.graph.inputs[0].name, "extra.weight"], outputs: ["extra_out"],
+                                        attributes: [:]))
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .unmatchedConvolution(_, let node, [5, 3, 3, 3]) = $0 {
+                        return node.name == "extra"
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "matches no SiamMask convolution"),
+            Corruption(
+                label: "a conv with the wrong stride",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                let i = try conv(m, weight: stemWeight)
+                                m.graph.nodes[i].attributes["strides"] = .ints([1, 1])
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .attributeMismatch(_, _, "features.features.conv1", "strides", [2, 2], [1, 1]) = $0 {
+                        return true
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "strides"),
+            Corruption(
+                label: "a conv weight of the wrong shape",
+                sources: {
+                    [
+                        (
+                            template,
+                            try edited(template) { m in
+                                // layer2.1.conv2 (the 3x3 of an identity block) loses its spatial extent: 3x3 -> 1x1.
+                                let convs = m.graph.nodes.filter { $0.opType == "Conv" }
+                                let node = convs.first { n in
+                                    n.attributes["pads"]?.intsValue == [1, 1, 1, 1]
+                                        && (m.graph.initializers.first { $0.name == n.inputs[1] }?.dims[1] ?? 0) > 4
+                                }!
+                                let i = try initializer(m, node.inputs[1])
+                                let t = m.graph.initializers[i]
+                                let dims = [t.dims[0], t.dims[1], 1, 1]
+                                m.graph.initializers[i] = .float32(
+                                    name: t.name, dims: dims, [Float](repeating: 0.1, count: dims.reduce(1, *)))
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .shapeMismatch(_, _, let tensor, let e, let a) = $0 {
+                        return tensor.hasSuffix("conv2.weight") && e[2] == 3 && a[2] == 1
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "conv2.weight"),
+            Corruption(
+                label: "a BatchNormalization whose params have the wrong length",
+                sources: {
+                    [
+                        (
+                            unfolded[0],
+                            try edited(unfolded[0]) { m in
+                                let i = try initializer(m, "features.features.layer1.0.bn2.running_mean")
+                                let t = m.graph.initializers[i]
+                                m.graph.initializers[i] = .float32(
+                                    name: t.name, dims: [t.dims[0] + 1], [Float](repeating: 0, count: t.dims[0] + 1))
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .batchNormParameterLength(_, let node, let p, _, _) = $0 {
+                        return node.opType == "BatchNormalization" && p.contains("running_mean")
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "output channels"),
+            Corruption(
+                label: "a BatchNormalization that follows no convolution",
+                sources: {
+                    [
+                        (
+                            unfolded[0],
+                            try edited(unfolded[0]) { m in
+                                var bn = m.graph.nodes.first { $0.opType == "BatchNormalization" }!
+                                bn.inputs[0] = m.graph.inputs[0].name
+                                bn.outputs = ["stray_bn_out"]
+                                bn.name = "stray"
+                                bn.index = m.graph.nodes.count
+                                m.graph.nodes.append(bn)
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .unattachedBatchNorm(_, let node) = $0 { return node.name == "stray" } else { return false }
+                },
+                mentions: "does not directly follow"),
+            Corruption(
+                label: "a BatchNormalization in training mode",
+                sources: {
+                    [
+                        (
+                            unfolded[0],
+                            try edited(unfolded[0]) { m in
+                                let i = try nodeIndex(m) { $0.opType == "BatchNormalization" }
+                                m.graph.nodes[i].attributes["training_mode"] = .int(1)
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .invalidAttribute(_, _, "training_mode", _) = $0 { return true } else { return false }
+                },
+                mentions: "eval mode"),
+            Corruption(
+                label: "a correlation head with an unknown output count",
+                sources: {
+                    [
+                        (
+                            folded[1],
+                            try edited(folded[1]) { m in
+                                let i = try initializer(m, "rpn_model.cls.head.3.weight")
+                                let t = m.graph.initializers[i]
+                                let dims = [11] + t.dims.dropFirst()
+                                m.graph.initializers[i] = .float32(
+                                    name: t.name, dims: dims, [Float](repeating: 0, count: dims.reduce(1, *)))
+                                let b = try initializer(m, "rpn_model.cls.head.3.bias")
+                                m.graph.initializers[b] = .float32(
+                                    name: "rpn_model.cls.head.3.bias", dims: [11], [Float](repeating: 0, count: 11))
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .structureNotRecognized(_, _, let detail) = $0 {
+                        return detail.contains("11 outputs")
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "cls (10)"),
+            Corruption(
+                label: "a weight named as another layer than where it sits",
+                sources: {
+                    [
+                        (
+                            folded[1],
+                            try edited(folded[1]) { m in
+                                // The stem's anonymous folded weight gets the official name of layer1.0.conv1.
+                                let i = try initializer(
+                                    m, try XCTUnwrap(m.graph.nodes.first { $0.opType == "Conv" }).inputs[1])
+                                let old = m.graph.initializers[i].name
+                                let t = m.graph.initializers[i]
+                                m.graph.initializers[i] = ONNXTensor(
+                                    name: "features.features.layer1.0.conv1.weight", dims: t.dims, dataType: t.dataType,
+                                    payload: t.payload)
+                                for n in m.graph.nodes.indices {
+                                    m.graph.nodes[n].inputs = m.graph.nodes[n].inputs.map {
+                                        $0 == old ? "features.features.layer1.0.conv1.weight" : $0
+                                    }
+                                }
+                            }
+                        )
+                    ]
+                },
+                expect: {
+                    if case .nameContradictsStructure(
+                        _, _, "features.features.layer1.0.conv1", "features.features.conv1") = $0
+                    {
+                        return true
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "named as"),
+            Corruption(
+                label: "a BN-followed conv with neither BN nor bias",
+                sources: {
+                    try set(
+                        unfolded, replacing: 0,
+                        with: try edited(unfolded[0]) { m in
+                            // Drop layer1.0.bn1 and let its readers use the convolution's output directly.
+                            let i = try nodeIndex(m) {
+                                $0.opType == "BatchNormalization"
+                                    && $0.inputs[1] == "features.features.layer1.0.bn1.weight"
+                            }
+                            let bn = m.graph.nodes.remove(at: i)
+                            for n in m.graph.nodes.indices {
+                                m.graph.nodes[n].index = n
+                                m.graph.nodes[n].inputs = m.graph.nodes[n].inputs.map {
+                                    $0 == bn.outputs[0] ? bn.inputs[0] : $0
+                                }
+                            }
+                        })
+                },
+                expect: {
+                    if case .missingBatchNorm(_, _, "features.features.layer1.0.conv1") = $0 {
+                        return true
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "neither"),
+            Corruption(
+                label: "a NaN in a weight",
+                sources: {
+                    try set(
+                        folded, replacing: 2,
+                        with: try edited(refine) { m in
+                            let i = try initializer(m, "refine_model.post1.weight")
+                            let t = m.graph.initializers[i]
+                            var values = try t.floatValues()
+                            values[0] = .nan
+                            m.graph.initializers[i] = .float32(name: t.name, dims: t.dims, values)
+                        })
+                },
+                expect: {
+                    if case .invalidWeights(_, _, let detail) = $0 {
+                        return detail.contains("NaN")
+                    } else {
+                        return false
+                    }
+                },
+                mentions: "post1"),
         ]
         var small = ONNXReadLimits()
         small.maxFileBytes = 1000
-        table.append(Corruption(label: "a file over the size limit", sources: { [(template, templateBytes)] },
-                                options: ONNXImportOptions(limits: small),
-                                expect: { if case .fileTooLarge(_, _, 1000) = $0 { return true } else { return false } }, mentions: "limit"))
+        table.append(
+            Corruption(
+                label: "a file over the size limit", sources: { [(template, templateBytes)] },
+                options: ONNXImportOptions(limits: small),
+                expect: { if case .fileTooLarge(_, _, 1000) = $0 { return true } else { return false } },
+                mentions: "limit"))
         var tight = ONNXReadLimits()
         tight.decodeBudgetFactor = 1
         tight.decodeBudgetBase = 0
-        table.append(Corruption(label: "decoding over the memory budget", sources: { [(template, templateBytes)] },
-                                options: ONNXImportOptions(limits: tight),
-                                expect: { if case .decodedSizeLimit = $0 { return true } else { return false } }, mentions: "memory"))
+        table.append(
+            Corruption(
+                label: "decoding over the memory budget", sources: { [(template, templateBytes)] },
+                options: ONNXImportOptions(limits: tight),
+                expect: { if case .decodedSizeLimit = $0 { return true } else { return false } }, mentions: "memory"))
         return table
     }
 
@@ -297,7 +572,9 @@ final class ONNXCorruptionTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(table.count, 15)
         for c in table {
             let sources: [Source]
-            do { sources = try c.sources() } catch { XCTFail("\(c.label): building the case failed: \(error)"); continue }
+            do { sources = try c.sources() } catch {
+                XCTFail("\(c.label): building the case failed: \(error)"); continue
+            }
             do {
                 _ = try ONNXImporter.importWeights(from: sources, options: c.options)
                 XCTFail("\(c.label): imported without error")
@@ -316,7 +593,8 @@ final class ONNXCorruptionTests: XCTestCase {
     /// Random edits of real exports, of their bytes and of their decoded graphs: every outcome must be a result or
     /// an ONNXImportError, never a crash.
     func testRandomMutationsNeverCrash() throws {
-        var rng = SplitMix64(seed: ProcessInfo.processInfo.environment["ONNX_MUTATION_SEED"].flatMap(UInt64.init) ?? 0x5eed_0_0e)
+        var rng = SplitMix64(
+            seed: ProcessInfo.processInfo.environment["ONNX_MUTATION_SEED"].flatMap(UInt64.init) ?? 0x5eed_0_0e)
         let files = ONNXFixture.folded + ONNXFixture.unfolded
         let originals = try files.map { (file: $0, bytes: try ONNXFixture.bytes($0)) }
         let decoded = try originals.map { (file: $0.file, model: try ONNXModel.decode($0.bytes, file: $0.file)) }
@@ -382,12 +660,19 @@ final class ONNXCorruptionTests: XCTestCase {
         let values = g.nodes.flatMap(\.outputs) + g.initializers.map(\.name) + g.inputs.map(\.name) + ["", "ghost"]
         let n = pick(g.nodes.count), t = pick(g.initializers.count)
         switch rng.next() % 12 {
-        case 0: if !g.nodes[n].inputs.isEmpty { g.nodes[n].inputs[pick(g.nodes[n].inputs.count)] = values[pick(values.count)] }
+        case 0:
+            if !g.nodes[n].inputs.isEmpty {
+                g.nodes[n].inputs[pick(g.nodes[n].inputs.count)] = values[pick(values.count)]
+            }
         case 1: g.nodes.remove(at: n)
         case 2: g.nodes.insert(g.nodes[n], at: pick(g.nodes.count))
-        case 3: g.nodes[n].opType = ["Conv", "ConvTranspose", "BatchNormalization", "Relu", "Add", "Identity", "Shape", "Constant"][pick(8)]
-        case 4: g.nodes[n].attributes[["group", "strides", "pads", "dilations", "kernel_shape", "epsilon", "training_mode"][pick(7)]] =
-                    rng.next() % 2 == 0 ? .int(wild()) : .ints((0..<pick(5)).map { _ in wild() })
+        case 3:
+            g.nodes[n].opType =
+                ["Conv", "ConvTranspose", "BatchNormalization", "Relu", "Add", "Identity", "Shape", "Constant"][pick(8)]
+        case 4:
+            g.nodes[n].attributes[
+                ["group", "strides", "pads", "dilations", "kernel_shape", "epsilon", "training_mode"][pick(7)]] =
+                rng.next() % 2 == 0 ? .int(wild()) : .ints((0..<pick(5)).map { _ in wild() })
         case 5: g.nodes.swapAt(n, pick(g.nodes.count))
         case 6:
             let old = g.initializers[t]
@@ -396,18 +681,24 @@ final class ONNXCorruptionTests: XCTestCase {
             g.initializers[t] = .float32(name: old.name, dims: dims, [Float](repeating: 0.25, count: dims.reduce(1, *)))
         case 7:
             let old = g.initializers[t]
-            g.initializers[t] = ONNXTensor(name: old.name, dims: old.dims, dataType: Int32(pick(22)), payload: old.payload)
+            g.initializers[t] = ONNXTensor(
+                name: old.name, dims: old.dims, dataType: Int32(pick(22)), payload: old.payload)
         case 8:
             let old = g.initializers[t]
             g.initializers[t] = ONNXTensor(name: old.name, dims: old.dims, dataType: old.dataType, payload: .none)
         case 9: g.initializers.remove(at: t)
         case 10:
             let old = g.initializers[t]
-            g.initializers[t] = ONNXTensor(name: ["features.features.conv1.weight", "refine_model.deconv.weight",
-                                                  "module.rpn_model.loc.head.3.weight", old.name + ".weight"][pick(4)],
-                                           dims: old.dims, dataType: old.dataType, payload: old.payload)
+            g.initializers[t] = ONNXTensor(
+                name: [
+                    "features.features.conv1.weight", "refine_model.deconv.weight",
+                    "module.rpn_model.loc.head.3.weight", old.name + ".weight",
+                ][pick(4)],
+                dims: old.dims, dataType: old.dataType, payload: old.payload)
         default:
-            if let out = g.nodes[n].outputs.first { g.nodes[n].outputs[0] = values[pick(values.count)].isEmpty ? out : values[pick(values.count)] }
+            if let out = g.nodes[n].outputs.first {
+                g.nodes[n].outputs[0] = values[pick(values.count)].isEmpty ? out : values[pick(values.count)]
+            }
         }
         for i in g.nodes.indices { g.nodes[i].index = i }
         model.graph = g

@@ -21,8 +21,10 @@ enum ONNXFixture {
     /// Relative agreement between canonical weight sets (see ONNXImportOptions.agreementTolerance).
     static let tolerance = 1e-6
 
-    static func assertSameWeights(_ a: CanonicalWeights, _ b: CanonicalWeights, tolerance: Double = tolerance,
-                                  _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+    static func assertSameWeights(
+        _ a: CanonicalWeights, _ b: CanonicalWeights, tolerance: Double = tolerance,
+        _ label: String, file: StaticString = #filePath, line: UInt = #line
+    ) {
         XCTAssertEqual(a.widths, b.widths, "\(label): widths", file: file, line: line)
         XCTAssertEqual(a.tensors.map(\.name), b.tensors.map(\.name), "\(label): tensor names", file: file, line: line)
         for (x, y) in zip(a.tensors, b.tensors) {
@@ -38,7 +40,9 @@ final class ONNXImporterTests: XCTestCase {
     func testFoldedAndUnfoldedExportsGiveTheSameCanonicalWeights() throws {
         let folded = try ONNXImporter.importWeights(from: ONNXFixture.folded.map(ONNXFixture.url))
         let unfolded = try ONNXImporter.importWeights(from: ONNXFixture.unfolded.map(ONNXFixture.url))
-        XCTAssertEqual(folded.weights.tensors.map(\.name), SiamMaskLayers(widths: folded.weights.widths).canonicalTensors.map(\.name))
+        XCTAssertEqual(
+            folded.weights.tensors.map(\.name),
+            SiamMaskLayers(widths: folded.weights.widths).canonicalTensors.map(\.name))
         ONNXFixture.assertSameWeights(folded.weights, unfolded.weights, "folded vs unfolded")
 
         // How each tensor was found: the unfolded exports keep every official name and their BatchNormalization
@@ -52,19 +56,27 @@ final class ONNXImporterTests: XCTestCase {
         let refine = folded.sources.first { $0.tensor == "refine_model.post2.weight" }
         XCTAssertEqual(refine?.batchNorm, ONNXTensorSource.BatchNorm.none)
         // The template and the search graph both hold the backbone; the copies must have been compared.
-        XCTAssertFalse(folded.sources.first { $0.tensor == "features.features.layer3.5.conv3.weight" }?.duplicates.isEmpty ?? true)
-        XCTAssertEqual(folded.report.split(separator: "\n").count, folded.sources.count + 1 + (folded.ignoredModules.isEmpty ? 0 : 1))
+        XCTAssertFalse(
+            folded.sources.first { $0.tensor == "features.features.layer3.5.conv3.weight" }?.duplicates.isEmpty ?? true)
+        XCTAssertEqual(
+            folded.report.split(separator: "\n").count,
+            folded.sources.count + 1 + (folded.ignoredModules.isEmpty ? 0 : 1))
     }
 
     func testStructuralMatchingOfUnfoldedExportsAgreesWithNames() throws {
         // Ignoring names forces the data-flow walk over graphs with BatchNormalization nodes (folded by us).
         let options = ONNXImportOptions(matching: .structureOnly)
-        let structural = try ONNXImporter.importWeights(from: ONNXFixture.unfolded.map(ONNXFixture.url), options: options)
-        let named = try ONNXImporter.importWeights(from: ONNXFixture.unfolded.map(ONNXFixture.url),
-                                                   options: ONNXImportOptions(matching: .nameOnly))
+        let structural = try ONNXImporter.importWeights(
+            from: ONNXFixture.unfolded.map(ONNXFixture.url), options: options)
+        let named = try ONNXImporter.importWeights(
+            from: ONNXFixture.unfolded.map(ONNXFixture.url),
+            options: ONNXImportOptions(matching: .nameOnly))
         XCTAssertEqual(structural.weights, named.weights)
         XCTAssertTrue(structural.sources.allSatisfy { $0.match == .structure })
-        XCTAssertTrue(structural.sources.filter { $0.tensor.hasPrefix("features.") }.allSatisfy { $0.batchNorm == .foldedByImporter })
+        XCTAssertTrue(
+            structural.sources.filter { $0.tensor.hasPrefix("features.") }.allSatisfy {
+                $0.batchNorm == .foldedByImporter
+            })
     }
 
     func testMixedFoldedAndUnfoldedFilesAgree() throws {
@@ -127,14 +139,16 @@ final class ONNXImporterTests: XCTestCase {
         let index = try XCTUnwrap(model.graph.initializers.firstIndex { $0.name == name })
         var values = try model.graph.initializers[index].floatValues()
         values[3] *= 1.001
-        model.graph.initializers[index] = ONNXTensor.float32(name: name, dims: model.graph.initializers[index].dims, values)
+        model.graph.initializers[index] = ONNXTensor.float32(
+            name: name, dims: model.graph.initializers[index].dims, values)
         let sources: [(file: String, bytes: [UInt8])] = [
             ("template-edited.onnx", ONNXTestEncoder.encode(model)),
             (ONNXFixture.folded[1], try ONNXFixture.bytes(ONNXFixture.folded[1])),
             (ONNXFixture.folded[2], try ONNXFixture.bytes(ONNXFixture.folded[2])),
         ]
         XCTAssertThrowsError(try ONNXImporter.importWeights(from: sources)) { error in
-            guard case ONNXImportError.conflictingWeights(let tensor, let first, let second, let difference) = error else {
+            guard case ONNXImportError.conflictingWeights(let tensor, let first, let second, let difference) = error
+            else {
                 return XCTFail("expected conflictingWeights, got \(error)")
             }
             XCTAssertEqual(tensor, name)
@@ -145,14 +159,21 @@ final class ONNXImporterTests: XCTestCase {
         }
         // A change below the tolerance passes.
         values[3] = try model.graph.initializers[index].floatValues()[3] / 1.001 * (1 + 1e-7)
-        model.graph.initializers[index] = ONNXTensor.float32(name: name, dims: model.graph.initializers[index].dims, values)
-        XCTAssertNoThrow(try ONNXImporter.importWeights(from: [("t.onnx", ONNXTestEncoder.encode(model))] + sources.dropFirst()))
+        model.graph.initializers[index] = ONNXTensor.float32(
+            name: name, dims: model.graph.initializers[index].dims, values)
+        XCTAssertNoThrow(
+            try ONNXImporter.importWeights(from: [("t.onnx", ONNXTestEncoder.encode(model))] + sources.dropFirst()))
     }
 
     func testNameOnlyMatchingRejectsAnonymousWeights() throws {
-        XCTAssertThrowsError(try ONNXImporter.importWeights(from: ONNXFixture.folded.map(ONNXFixture.url),
-                                                            options: ONNXImportOptions(matching: .nameOnly))) { error in
-            guard case ONNXImportError.structureNotRecognized(_, let node?, let detail) = error else { return XCTFail("\(error)") }
+        XCTAssertThrowsError(
+            try ONNXImporter.importWeights(
+                from: ONNXFixture.folded.map(ONNXFixture.url),
+                options: ONNXImportOptions(matching: .nameOnly))
+        ) { error in
+            guard case ONNXImportError.structureNotRecognized(_, let node?, let detail) = error else {
+                return XCTFail("\(error)")
+            }
             XCTAssertEqual(node.opType, "Conv")
             XCTAssertTrue(detail.contains("no official name"))
         }
@@ -163,15 +184,17 @@ final class ONNXImporterTests: XCTestCase {
         // Template and search graph both hold the stem, so both change (else their copies would disagree).
         var models = try ONNXFixture.unfolded.map { (file: $0, model: try ONNXFixture.model($0)) }
         for i in 0..<2 {
-            let bn = try XCTUnwrap(models[i].model.graph.nodes.firstIndex {
-                $0.opType == "BatchNormalization" && $0.inputs[1] == "features.features.bn1.weight"
-            })
+            let bn = try XCTUnwrap(
+                models[i].model.graph.nodes.firstIndex {
+                    $0.opType == "BatchNormalization" && $0.inputs[1] == "features.features.bn1.weight"
+                })
             models[i].model.graph.nodes[bn].attributes["epsilon"] = .float(1e-3)
         }
         let changed = try ONNXImporter.importWeights(from: models)
         let model = models[0].model
         let reference = try ONNXImporter.importWeights(from: ONNXFixture.unfolded.map(ONNXFixture.url))
-        let variance = try XCTUnwrap(model.graph.initializers.first { $0.name == "features.features.bn1.running_var" }).floatValues()
+        let variance = try XCTUnwrap(model.graph.initializers.first { $0.name == "features.features.bn1.running_var" })
+            .floatValues()
         let a = try XCTUnwrap(changed.weights["features.features.conv1.weight"]).floats
         let b = try XCTUnwrap(reference.weights["features.features.conv1.weight"]).floats
         let perChannel = a.count / variance.count
@@ -188,9 +211,11 @@ final class ONNXImporterTests: XCTestCase {
         for (i, t) in model.graph.initializers.enumerated() where t.dataType == ONNXDataType.float {
             var raw: [UInt8] = []
             for v in try t.floatValues() { withUnsafeBytes(of: Float16(v).bitPattern.littleEndian) { raw += $0 } }
-            model.graph.initializers[i] = ONNXTensor(name: t.name, dims: t.dims, dataType: ONNXDataType.float16, payload: .raw(raw))
+            model.graph.initializers[i] = ONNXTensor(
+                name: t.name, dims: t.dims, dataType: ONNXDataType.float16, payload: .raw(raw))
         }
-        let sources = [(file: "refine-fp16.onnx", bytes: ONNXTestEncoder.encode(model))]
+        let sources =
+            [(file: "refine-fp16.onnx", bytes: ONNXTestEncoder.encode(model))]
             + (try ONNXFixture.folded.prefix(2).map { (file: $0, bytes: try ONNXFixture.bytes($0)) })
         let half = try ONNXImporter.importWeights(from: sources)
         let full = try ONNXImporter.importWeights(from: ONNXFixture.folded.map(ONNXFixture.url))
@@ -204,9 +229,13 @@ final class ONNXImporterTests: XCTestCase {
             let model = try ONNXFixture.model(name)
             let again = try ONNXModel.decode(ONNXTestEncoder.encode(model), file: name)
             XCTAssertEqual(again.graph.nodes.count, model.graph.nodes.count)
-            for (a, b) in zip(again.graph.nodes, model.graph.nodes) where a != b { XCTFail("\(name): \(b.reference) differs") }
+            for (a, b) in zip(again.graph.nodes, model.graph.nodes) where a != b {
+                XCTFail("\(name): \(b.reference) differs")
+            }
             XCTAssertEqual(again.graph.initializers.map(\.name), model.graph.initializers.map(\.name))
-            for (a, b) in zip(again.graph.initializers, model.graph.initializers) where a != b { XCTFail("\(name): \(b.name) differs") }
+            for (a, b) in zip(again.graph.initializers, model.graph.initializers) where a != b {
+                XCTFail("\(name): \(b.name) differs")
+            }
             XCTAssertEqual(again.graph.inputs, model.graph.inputs)
             XCTAssertEqual(again.graph.outputs, model.graph.outputs)
             XCTAssertEqual(again, model)
@@ -219,12 +248,17 @@ final class ONNXImporterTests: XCTestCase {
         XCTAssertEqual(try raw.floatValues(), values)
         let typed = ONNXTensor(name: "t", dims: [2, 2], dataType: ONNXDataType.float, payload: .floats(values))
         XCTAssertEqual(try typed.floatValues(), values)
-        let doubles = ONNXTensor(name: "d", dims: [4], dataType: ONNXDataType.double, payload: .doubles(values.map(Double.init)))
+        let doubles = ONNXTensor(
+            name: "d", dims: [4], dataType: ONNXDataType.double, payload: .doubles(values.map(Double.init)))
         XCTAssertEqual(try doubles.floatValues(), values)
         // float16 1.0 = 0x3c00, -2.0 = 0xc000, smallest subnormal 0x0001 = 2^-24, 65504 = 0x7bff.
-        let half = ONNXTensor(name: "h", dims: [4], dataType: ONNXDataType.float16, payload: .raw([0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00, 0xff, 0x7b]))
+        let half = ONNXTensor(
+            name: "h", dims: [4], dataType: ONNXDataType.float16,
+            payload: .raw([0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00, 0xff, 0x7b]))
         XCTAssertEqual(try half.floatValues(), [1, -2, Float(sign: .plus, exponent: -24, significand: 1), 65504])
-        let int64 = ONNXTensor(name: "i", dims: [2], dataType: ONNXDataType.int64, payload: .raw([1, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
+        let int64 = ONNXTensor(
+            name: "i", dims: [2], dataType: ONNXDataType.int64,
+            payload: .raw([1, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]))
         XCTAssertEqual(try int64.int64Values(), [1, -2])
         XCTAssertThrowsError(try int64.floatValues()) { error in
             guard case ONNXImportError.unsupportedDataType(_, "i", 7) = error else { return XCTFail("\(error)") }

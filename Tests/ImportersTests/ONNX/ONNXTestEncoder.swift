@@ -17,7 +17,9 @@ struct ProtoWriter {
         tag(field, 5)
         for i in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: value >> (8 * UInt32(i)))) }
     }
-    mutating func bytesField(_ field: Int, _ value: [UInt8]) { tag(field, 2); varint(UInt64(value.count)); bytes += value }
+    mutating func bytesField(_ field: Int, _ value: [UInt8]) {
+        tag(field, 2); varint(UInt64(value.count)); bytes += value
+    }
     mutating func string(_ field: Int, _ value: String) { bytesField(field, Array(value.utf8)) }
     mutating func message(_ field: Int, _ build: (inout ProtoWriter) -> Void) {
         var inner = ProtoWriter()
@@ -47,7 +49,9 @@ enum ONNXTestEncoder {
         if let v = model.producerVersion { w.string(3, v) }
         if includeGraph { w.message(7) { encodeGraph(model.graph, into: &$0, extras: extras) } }
         for o in model.opsetImports {
-            w.message(8) { m in m.string(1, o.domain); m.int(2, o.version) }
+            w.message(8) { m in
+                m.string(1, o.domain); m.int(2, o.version)
+            }
         }
         return w.bytes
     }
@@ -93,7 +97,8 @@ enum ONNXTestEncoder {
         case .floats(let fs): for f in fs { w.fixed32(7, f.bitPattern) }; w.int(20, 6)
         case .ints(let values): for v in values { w.int(8, v) }; w.int(20, 7)
         case .strings(let ss): for s in ss { w.bytesField(9, s) }; w.int(20, 8)
-        case .tensors(let ts): for t in ts { w.message(10) { encodeTensor(t, into: &$0, extras: .init()) } }; w.int(20, 9)
+        case .tensors(let ts):
+            for t in ts { w.message(10) { encodeTensor(t, into: &$0, extras: .init()) } }; w.int(20, 9)
         case .unsupported(let type): w.int(20, Int64(type))
         }
     }
@@ -101,25 +106,35 @@ enum ONNXTestEncoder {
     static func encodeTensor(_ t: ONNXTensor, into w: inout ProtoWriter, extras: TensorExtras) {
         w.packedInts(1, extras.rawDims ?? t.dims.map(Int64.init))
         w.int(2, Int64(t.dataType))
-        if extras.segment { w.message(3) { $0.int(1, 0); $0.int(2, 1) } }
+        if extras.segment {
+            w.message(3) {
+                $0.int(1, 0); $0.int(2, 1)
+            }
+        }
         w.string(8, t.name)
         switch t.payload {
         case .raw(let bytes): w.bytesField(9, bytes)
         case .floats(let values):
             var inner = ProtoWriter()
-            for v in values { for i in 0..<4 { inner.bytes.append(UInt8(truncatingIfNeeded: v.bitPattern >> (8 * UInt32(i)))) } }
+            for v in values {
+                for i in 0..<4 { inner.bytes.append(UInt8(truncatingIfNeeded: v.bitPattern >> (8 * UInt32(i)))) }
+            }
             w.bytesField(4, inner.bytes)
         case .int32s(let values): w.packedInts(5, values.map(Int64.init))
         case .int64s(let values): w.packedInts(7, values)
         case .doubles(let values):
             var inner = ProtoWriter()
-            for v in values { for i in 0..<8 { inner.bytes.append(UInt8(truncatingIfNeeded: v.bitPattern >> (8 * UInt64(i)))) } }
+            for v in values {
+                for i in 0..<8 { inner.bytes.append(UInt8(truncatingIfNeeded: v.bitPattern >> (8 * UInt64(i)))) }
+            }
             w.bytesField(10, inner.bytes)
         case .none: break
         }
         if extras.dataLocationExternal || extras.externalLocation != nil {
             if let location = extras.externalLocation {
-                w.message(13) { $0.string(1, "location"); $0.string(2, location) }
+                w.message(13) {
+                    $0.string(1, "location"); $0.string(2, location)
+                }
             }
             if extras.dataLocationExternal { w.int(14, 1) }
         }

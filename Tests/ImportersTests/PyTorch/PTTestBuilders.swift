@@ -41,9 +41,14 @@ indirect enum PV: Sendable {
             switch v {
             case .storage(let k), .tensor(let k, _, _, _): if !keys.contains(k) { keys.append(k) }
             case .tuple(let items), .list(let items): items.forEach(visit)
-            case .dict(let pairs), .odictPy2(let pairs): pairs.forEach { visit($0.0); visit($0.1) }
+            case .dict(let pairs), .odictPy2(let pairs):
+                pairs.forEach {
+                    visit($0.0); visit($0.1)
+                }
             case .odict(let pairs, let metadata):
-                pairs.forEach { visit($0.0); visit($0.1) }
+                pairs.forEach {
+                    visit($0.0); visit($0.1)
+                }
                 if let m = metadata { visit(m) }
             case .call(let c, let args): visit(c); args.forEach(visit)
             case .build(let o, let s): visit(o); visit(s)
@@ -66,8 +71,9 @@ indirect enum PV: Sendable {
 
     /// A numpy float64 scalar as numpy pickles it (foreign globals, inert inside ignored entries).
     static func numpyScalar(_ value: Double) -> PV {
-        let dtype = PV.build(.call(.global("numpy", "dtype"), [.str("f8"), .bool(false), .bool(true)]),
-                             .tuple([.int(3), .str("<"), .none, .none, .none, .int(-1), .int(-1), .int(0)]))
+        let dtype = PV.build(
+            .call(.global("numpy", "dtype"), [.str("f8"), .bool(false), .bool(true)]),
+            .tuple([.int(3), .str("<"), .none, .none, .none, .int(-1), .int(-1), .int(0)]))
         let bits = withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }
         return .call(.global("numpy.core.multiarray", "scalar"), [dtype, .bytes(bits)])
     }
@@ -118,8 +124,10 @@ struct PickleEncoder {
         self.location = location
     }
 
-    static func pickle(_ v: PV, legacy: Bool = false, storages: [TestStorage] = [], location: String = "cpu",
-                       proto: UInt8 = 2) -> [UInt8] {
+    static func pickle(
+        _ v: PV, legacy: Bool = false, storages: [TestStorage] = [], location: String = "cpu",
+        proto: UInt8 = 2
+    ) -> [UInt8] {
         var e = PickleEncoder(legacy: legacy, storages: storages, location: location)
         e.out = [0x80, proto]
         e.encode(v)
@@ -219,10 +227,14 @@ struct PickleEncoder {
             encode(.tuple(pid))
             out.append(0x51)
         case .tensor(let storage, let offset, let shape, let stride):
-            encode(.call(.global("torch._utils", "_rebuild_tensor_v2"),
-                         [.storage(storage), .int(offset), .tuple(shape.map { .int($0) }),
-                          .tuple((stride ?? PV.contiguousStride(shape)).map { .int($0) }), .bool(false),
-                          .odict([], metadata: nil)]))
+            encode(
+                .call(
+                    .global("torch._utils", "_rebuild_tensor_v2"),
+                    [
+                        .storage(storage), .int(offset), .tuple(shape.map { .int($0) }),
+                        .tuple((stride ?? PV.contiguousStride(shape)).map { .int($0) }), .bool(false),
+                        .odict([], metadata: nil),
+                    ]))
         case .raw(let bytes):
             out += bytes
         }
@@ -280,7 +292,8 @@ struct TestZip {
             bytes += nameBytes + extra
             dataOffset[name] = bytes.count
             bytes += data
-            var c: [UInt8] = le32(0x0201_4b50) + le16(0x031e) + le16(zip64 ? 45 : 20) + le16(0) + le16(0) + le16(0) + le16(0)
+            var c: [UInt8] =
+                le32(0x0201_4b50) + le16(0x031e) + le16(zip64 ? 45 : 20) + le16(0) + le16(0) + le16(0) + le16(0)
             c += le32u(crc)
             let extra64: [UInt8] = zip64 ? le16(1) + le16(24) + le64(data.count) + le64(data.count) + le64(offset) : []
             c += zip64 ? le32(-1) + le32(-1) : le32(data.count) + le32(data.count)
@@ -302,7 +315,10 @@ struct TestZip {
         }
         endOfCentralDirectory = bytes.count
         bytes += le32(0x0605_4b50) + le16(0) + le16(0)
-        bytes += zip64 ? le16(0xffff) + le16(0xffff) + le32(-1) + le32(-1) : le16(count) + le16(count) + le32(central.count) + le32(centralDirectory)
+        bytes +=
+            zip64
+            ? le16(0xffff) + le16(0xffff) + le32(-1) + le32(-1)
+            : le16(count) + le16(count) + le32(central.count) + le32(centralDirectory)
         bytes += le16(0)
     }
 }
@@ -311,10 +327,11 @@ struct TestZip {
 struct TestLegacyStream {
     var magic: [UInt8] = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]
     var protocolVersion: [UInt8] = PickleEncoder.pickle(.int(1001))
-    var sysInfo: [UInt8] = PickleEncoder.pickle(.dict([
-        (.str("protocol_version"), .int(1001)), (.str("little_endian"), .bool(true)),
-        (.str("type_sizes"), .dict([(.str("short"), .int(2)), (.str("int"), .int(4)), (.str("long"), .int(4))])),
-    ]))
+    var sysInfo: [UInt8] = PickleEncoder.pickle(
+        .dict([
+            (.str("protocol_version"), .int(1001)), (.str("little_endian"), .bool(true)),
+            (.str("type_sizes"), .dict([(.str("short"), .int(2)), (.str("int"), .int(4)), (.str("long"), .int(4))])),
+        ]))
     var object: [UInt8]
     var keys: [UInt8]
     /// Each storage as int64 element count + raw bytes.
@@ -352,9 +369,12 @@ struct TestCheckpoint {
     func legacyStream() -> TestLegacyStream {
         let referenced = object.storageKeys
         let listed = storages.filter { referenced.contains($0.key) }
-        return TestLegacyStream(object: dataPickle(legacy: true),
-                                keys: PickleEncoder.pickle(.list(listed.map { .str($0.key) })),
-                                storageBlocks: listed.map { TestLegacyStream.block(count: Int64($0.bytes.count / $0.elementSize), $0.bytes) })
+        return TestLegacyStream(
+            object: dataPickle(legacy: true),
+            keys: PickleEncoder.pickle(.list(listed.map { .str($0.key) })),
+            storageBlocks: listed.map {
+                TestLegacyStream.block(count: Int64($0.bytes.count / $0.elementSize), $0.bytes)
+            })
     }
 
     /// The official wrapper around a small state dict with a module. prefix, a numpy scalar and an optimizer
@@ -362,16 +382,37 @@ struct TestCheckpoint {
     static func wrapped(stateDict: [(PV, PV)]? = nil, storages: [TestStorage]? = nil) -> TestCheckpoint {
         let sd = stateDict ?? standardStateDict
         let optimizer = PV.dict([
-            (.str("state"), .dict([(.int(0), .dict([(.str("momentum_buffer"), .tensor(storage: "3", offset: 0, shape: [2], stride: nil))]))])),
-            (.str("param_groups"), .list([.dict([(.str("lr"), PV.numpyScalar(0.01)), (.str("momentum"), .float(0.9)),
-                                                  (.str("params"), .list([.int(0), .int(1)]))])])),
+            (
+                .str("state"),
+                .dict([
+                    (
+                        .int(0),
+                        .dict([(.str("momentum_buffer"), .tensor(storage: "3", offset: 0, shape: [2], stride: nil))])
+                    )
+                ])
+            ),
+            (
+                .str("param_groups"),
+                .list([
+                    .dict([
+                        (.str("lr"), PV.numpyScalar(0.01)), (.str("momentum"), .float(0.9)),
+                        (.str("params"), .list([.int(0), .int(1)])),
+                    ])
+                ])
+            ),
         ])
         let object = PV.dict([
             (.str("epoch"), .int(20)), (.str("arch"), .str("Custom")),
-            (.str("state_dict"), .odict(sd, metadata: .odict([(.str(""), .dict([(.str("version"), .int(1))]))], metadata: nil))),
+            (
+                .str("state_dict"),
+                .odict(sd, metadata: .odict([(.str(""), .dict([(.str("version"), .int(1))]))], metadata: nil))
+            ),
             (.str("best_acc"), PV.numpyScalar(0.5)),
             (.str("optimizer"), optimizer),
-            (.str("anchor_cfg"), .dict([(.str("stride"), .int(8)), (.str("ratios"), .list([.float(0.33), .float(0.5)]))])),
+            (
+                .str("anchor_cfg"),
+                .dict([(.str("stride"), .int(8)), (.str("ratios"), .list([.float(0.33), .float(0.5)]))])
+            ),
         ])
         return TestCheckpoint(object: object, storages: storages ?? standardStorages)
     }
@@ -383,17 +424,21 @@ struct TestCheckpoint {
         .doubles("3", [1, 2]),
     ]
 
-    static var standardStateDict: [(PV, PV)] { [
-        (.str("module.conv.weight"), .tensor(storage: "0", offset: 0, shape: [3, 2], stride: nil)),
-        (.str("module.conv.bias"), .tensor(storage: "1", offset: 0, shape: [3], stride: nil)),
-        (.str("module.bn.num_batches_tracked"), .tensor(storage: "2", offset: 0, shape: [], stride: [])),
-    ] }
+    static var standardStateDict: [(PV, PV)] {
+        [
+            (.str("module.conv.weight"), .tensor(storage: "0", offset: 0, shape: [3, 2], stride: nil)),
+            (.str("module.conv.bias"), .tensor(storage: "1", offset: 0, shape: [3], stride: nil)),
+            (.str("module.bn.num_batches_tracked"), .tensor(storage: "2", offset: 0, shape: [], stride: [])),
+        ]
+    }
 }
 
 /// Asserts that `body` throws the PyTorchImportError with `code`; returns it.
 @discardableResult
-func assertImportError(_ code: String, _ message: String = "", file: StaticString = #filePath, line: UInt = #line,
-                       _ body: () throws -> Any) -> PyTorchImportError? {
+func assertImportError(
+    _ code: String, _ message: String = "", file: StaticString = #filePath, line: UInt = #line,
+    _ body: () throws -> Any
+) -> PyTorchImportError? {
     do {
         _ = try body()
         XCTFail("\(message): expected \(code), decoded successfully", file: file, line: line)

@@ -23,7 +23,8 @@ final class PyTorchFixtureTests: XCTestCase {
 
     private static let variants = [
         Variant(file: "siammask_legacy_wrapped.pth", format: .legacy, wrapped: true, modulePrefix: false, cuda: false),
-        Variant(file: "siammask_legacy_wrapped_cuda.pth", format: .legacy, wrapped: true, modulePrefix: false, cuda: true),
+        Variant(
+            file: "siammask_legacy_wrapped_cuda.pth", format: .legacy, wrapped: true, modulePrefix: false, cuda: true),
         Variant(file: "siammask_zip_wrapped.pth", format: .zip, wrapped: true, modulePrefix: false, cuda: false),
         Variant(file: "siammask_zip_bare_module.pth", format: .zip, wrapped: false, modulePrefix: true, cuda: false),
     ]
@@ -77,12 +78,19 @@ final class PyTorchFixtureTests: XCTestCase {
             XCTAssertEqual(c.stateDict[key]?.shape, [], key)
             XCTAssertEqual(c.stateDict[key]?.int64s, [120_000], key)
         }
-        XCTAssertTrue(c.keyOrder.filter { !$0.hasSuffix("num_batches_tracked") }.allSatisfy { c.stateDict[$0]?.dtype == .float32 })
-        let parameters = c.keyOrder.filter { !$0.hasSuffix("running_mean") && !$0.hasSuffix("running_var") && !$0.hasSuffix("num_batches_tracked") }
+        XCTAssertTrue(
+            c.keyOrder.filter { !$0.hasSuffix("num_batches_tracked") }.allSatisfy { c.stateDict[$0]?.dtype == .float32 }
+        )
+        let parameters = c.keyOrder.filter {
+            !$0.hasSuffix("running_mean") && !$0.hasSuffix("running_var") && !$0.hasSuffix("num_batches_tracked")
+        }
         XCTAssertEqual(parameters.reduce(0) { $0 + c.stateDict[$1]!.count }, 150_594)   // Models/README.md
         let weights = try Canonicalizer.canonicalize(stateDict: c.stateDict, options: CanonicalizationOptions())
-        XCTAssertEqual(weights.widths, SiamMaskWidths(stem: 4, planes: [4, 8, 16], adjust: 16, correlation: 16,
-                                                      refineV0: [1, 1], refineV1: [4, 1], refineV2: [8, 2]))
+        XCTAssertEqual(
+            weights.widths,
+            SiamMaskWidths(
+                stem: 4, planes: [4, 8, 16], adjust: 16, correlation: 16,
+                refineV0: [1, 1], refineV1: [4, 1], refineV2: [8, 2]))
     }
 
     func testKeysAndShapesMatchTheArchitecture() throws {
@@ -93,11 +101,13 @@ final class PyTorchFixtureTests: XCTestCase {
             XCTAssertEqual(c.stateDict[k.key]?.shape, k.shape, k.key)
         }
         // File order is the module registration order (spec appendix).
-        XCTAssertEqual(Array(c.keyOrder.prefix(7)), [
-            "features.features.conv1.weight", "features.features.bn1.weight", "features.features.bn1.bias",
-            "features.features.bn1.running_mean", "features.features.bn1.running_var",
-            "features.features.bn1.num_batches_tracked", "features.features.layer1.0.conv1.weight",
-        ])
+        XCTAssertEqual(
+            Array(c.keyOrder.prefix(7)),
+            [
+                "features.features.conv1.weight", "features.features.bn1.weight", "features.features.bn1.bias",
+                "features.features.bn1.running_mean", "features.features.bn1.running_var",
+                "features.features.bn1.num_batches_tracked", "features.features.layer1.0.conv1.weight",
+            ])
     }
 
     /// A few hundred mutations of a real fixture's object pickle (the stream's first bytes), for memo-heavy input.

@@ -15,21 +15,25 @@ final class PyTorchFuzzTests: XCTestCase {
             guard !b.isEmpty else { return b }
             let i = Int.random(in: 0..<b.count, using: &rng)
             switch Int.random(in: 0..<9, using: &rng) {
-            case 0: b[i] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng)           // bit flip
-            case 1: b[i] = UInt8.random(in: 0...255, using: &rng)                       // random byte
-            case 2: b[i] = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe].randomElement(using: &rng)!  // boundary byte
+            case 0: b[i] ^= UInt8(1) << UInt8.random(in: 0...7, using: &rng)   // bit flip
+            case 1: b[i] = UInt8.random(in: 0...255, using: &rng)   // random byte
+            case 2: b[i] = [0x00, 0xff, 0x7f, 0x80, 0x01, 0xfe].randomElement(using: &rng)!   // boundary byte
             case 3: b.removeSubrange(i..<min(b.count, i + Int.random(in: 1...16, using: &rng)))   // delete
-            case 4: b.insert(contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: i)
-            case 5: b = Array(b.prefix(i))                                              // truncate
-            case 6:                                                                     // 32-bit field set to an extreme
+            case 4:
+                b.insert(
+                    contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in
+                        UInt8.random(in: 0...255, using: &rng)
+                    }, at: i)
+            case 5: b = Array(b.prefix(i))   // truncate
+            case 6:   // 32-bit field set to an extreme
                 if i + 4 <= b.count {
                     let v: UInt32 = [0xffff_ffff, 0x7fff_ffff, 0x8000_0000, 0, 0x0001_0000].randomElement(using: &rng)!
                     for k in 0..<4 { b[i + k] = UInt8((v >> (8 * UInt32(k))) & 0xff) }
                 }
-            case 7:                                                                     // duplicate a chunk
+            case 7:   // duplicate a chunk
                 let n = min(b.count - i, Int.random(in: 1...32, using: &rng))
                 b.insert(contentsOf: b[i..<(i + n)], at: Int.random(in: 0...b.count, using: &rng))
-            default:                                                                    // swap two bytes
+            default:   // swap two bytes
                 let j = Int.random(in: 0..<b.count, using: &rng)
                 b.swapAt(i, j)
             }
@@ -37,11 +41,15 @@ final class PyTorchFuzzTests: XCTestCase {
         return b
     }
 
-    private func fuzz(_ seedInput: [UInt8], label: String, iterations: Int, seed: UInt64,
-                      options: PyTorchCheckpoint.Options = .init()) -> (decoded: Int, rejected: Int) {
+    private func fuzz(
+        _ seedInput: [UInt8], label: String, iterations: Int, seed: UInt64,
+        options: PyTorchCheckpoint.Options = .init()
+    ) -> (decoded: Int, rejected: Int) {
         var rng = SeededGenerator(seed: seed)
         var decoded = 0, rejected = 0
-        XCTAssertNoThrow(try PyTorchCheckpoint.decode(seedInput, name: label, options: options), "\(label): the seed input must decode")
+        XCTAssertNoThrow(
+            try PyTorchCheckpoint.decode(seedInput, name: label, options: options),
+            "\(label): the seed input must decode")
         for n in 0..<iterations {
             let mutant = mutate(seedInput, &rng)
             do {

@@ -38,9 +38,9 @@ static inline __m256i sm_avx2_mask(int32_t lanes) {
 
 // The micro-kernel: acc[MR][NV] += A(kc x MR) * B(kc x NV*8); MASKED: the last vector is partial (mask m).
 static inline __attribute__((always_inline)) void sm_avx2_micro(const int NV, const int MASKED, int32_t kc,
-                                                                 const float *restrict a, const float *restrict b,
-                                                                 ptrdiff_t ldb, float *c, ptrdiff_t ldc, __m256i m,
-                                                                 const sm_tile_epilogue *e) {
+                                                                const float *restrict a, const float *restrict b,
+                                                                ptrdiff_t ldb, float *c, ptrdiff_t ldc, __m256i m,
+                                                                const sm_tile_epilogue *e) {
     __m256 acc[SM_MR][SM_NV];
     for (int r = 0; r < SM_MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm256_setzero_ps();
@@ -72,18 +72,16 @@ static inline __attribute__((always_inline)) void sm_avx2_micro(const int NV, co
                 x = _mm256_add_ps(x, part ? _mm256_maskload_ps(cr + v * 8, m) : _mm256_loadu_ps(cr + v * 8));
             }
             if (e->last && e->relu) x = _mm256_max_ps(x, zero);
-            if (part)
-                _mm256_maskstore_ps(cr + v * 8, m, x);
-            else
-                _mm256_storeu_ps(cr + v * 8, x);
+            if (part) _mm256_maskstore_ps(cr + v * 8, m, x);
+            else _mm256_storeu_ps(cr + v * 8, x);
         }
     }
 }
 
-#define SM_AVX2_MICRO(NV, MASKED)                                                                                \
-    static void sm_avx2_micro_##NV##_##MASKED(int32_t kc, const float *a, const float *b, ptrdiff_t ldb,         \
-                                               float *c, ptrdiff_t ldc, __m256i m, const sm_tile_epilogue *e) {   \
-        sm_avx2_micro(NV, MASKED, kc, a, b, ldb, c, ldc, m, e);                                                  \
+#define SM_AVX2_MICRO(NV, MASKED)                                                                                  \
+    static void sm_avx2_micro_##NV##_##MASKED(int32_t kc, const float *a, const float *b, ptrdiff_t ldb, float *c, \
+                                              ptrdiff_t ldc, __m256i m, const sm_tile_epilogue *e) {               \
+        sm_avx2_micro(NV, MASKED, kc, a, b, ldb, c, ldc, m, e);                                                    \
     }
 SM_AVX2_MICRO(1, 0)
 SM_AVX2_MICRO(1, 1)
@@ -101,8 +99,8 @@ static void sm_avx2_tile(int32_t nv, int32_t last_lanes, int32_t kc, const float
     const int masked = last_lanes != SM_VL;
     const __m256i m = sm_avx2_mask(last_lanes);
     switch (nv * 2 + masked) {
-#define SM_CASE(NV)                                                                                              \
-    case NV * 2: sm_avx2_micro_##NV##_0(kc, a, b, ldb, c, ldc, m, e); break;                                     \
+#define SM_CASE(NV)                                                          \
+    case NV * 2: sm_avx2_micro_##NV##_0(kc, a, b, ldb, c, ldc, m, e); break; \
     case NV * 2 + 1: sm_avx2_micro_##NV##_1(kc, a, b, ldb, c, ldc, m, e); break;
         SM_CASE(1)
 #if SM_NV >= 2
@@ -153,37 +151,37 @@ typedef __m256 sm_vf;
 #define SM_VF_FMADD(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define SM_VF_SET1(x) _mm256_set1_ps(x)
 // 4x4 transpose within each 128-bit half: (r0, r1, r2, r3) rows -> columns.
-#define SM_AVX2_TRANSPOSE4(r0, r1, r2, r3)                                                                      \
-    do {                                                                                                        \
-        const __m256 t0_ = _mm256_unpacklo_ps(r0, r1), t1_ = _mm256_unpackhi_ps(r0, r1);                        \
-        const __m256 t2_ = _mm256_unpacklo_ps(r2, r3), t3_ = _mm256_unpackhi_ps(r2, r3);                        \
-        r0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0_), _mm256_castps_pd(t2_)));                \
-        r1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0_), _mm256_castps_pd(t2_)));                \
-        r2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1_), _mm256_castps_pd(t3_)));                \
-        r3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1_), _mm256_castps_pd(t3_)));                \
+#define SM_AVX2_TRANSPOSE4(r0, r1, r2, r3)                                                       \
+    do {                                                                                         \
+        const __m256 t0_ = _mm256_unpacklo_ps(r0, r1), t1_ = _mm256_unpackhi_ps(r0, r1);         \
+        const __m256 t2_ = _mm256_unpacklo_ps(r2, r3), t3_ = _mm256_unpackhi_ps(r2, r3);         \
+        r0 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t0_), _mm256_castps_pd(t2_))); \
+        r1 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t0_), _mm256_castps_pd(t2_))); \
+        r2 = _mm256_castpd_ps(_mm256_unpacklo_pd(_mm256_castps_pd(t1_), _mm256_castps_pd(t3_))); \
+        r3 = _mm256_castpd_ps(_mm256_unpackhi_pd(_mm256_castps_pd(t1_), _mm256_castps_pd(t3_))); \
     } while (0)
 // Each 128-bit half of the 4 loads is one tile's 4 values (tiles 0..7); pair tiles t and t+4 in one register, then
 // transpose each half.
-#define SM_VF_DEINTERLEAVE4(src, q0, q1, q2, q3)                                                                 \
-    do {                                                                                                        \
-        const __m256 v0_ = _mm256_loadu_ps(src), v1_ = _mm256_loadu_ps((src) + 8);                             \
-        const __m256 v2_ = _mm256_loadu_ps((src) + 16), v3_ = _mm256_loadu_ps((src) + 24);                      \
-        __m256 r0_ = _mm256_permute2f128_ps(v0_, v2_, 0x20), r1_ = _mm256_permute2f128_ps(v0_, v2_, 0x31);      \
-        __m256 r2_ = _mm256_permute2f128_ps(v1_, v3_, 0x20), r3_ = _mm256_permute2f128_ps(v1_, v3_, 0x31);      \
-        SM_AVX2_TRANSPOSE4(r0_, r1_, r2_, r3_);                                                                 \
-        q0 = r0_;                                                                                               \
-        q1 = r1_;                                                                                               \
-        q2 = r2_;                                                                                               \
-        q3 = r3_;                                                                                               \
+#define SM_VF_DEINTERLEAVE4(src, q0, q1, q2, q3)                                                           \
+    do {                                                                                                   \
+        const __m256 v0_ = _mm256_loadu_ps(src), v1_ = _mm256_loadu_ps((src) + 8);                         \
+        const __m256 v2_ = _mm256_loadu_ps((src) + 16), v3_ = _mm256_loadu_ps((src) + 24);                 \
+        __m256 r0_ = _mm256_permute2f128_ps(v0_, v2_, 0x20), r1_ = _mm256_permute2f128_ps(v0_, v2_, 0x31); \
+        __m256 r2_ = _mm256_permute2f128_ps(v1_, v3_, 0x20), r3_ = _mm256_permute2f128_ps(v1_, v3_, 0x31); \
+        SM_AVX2_TRANSPOSE4(r0_, r1_, r2_, r3_);                                                            \
+        q0 = r0_;                                                                                          \
+        q1 = r1_;                                                                                          \
+        q2 = r2_;                                                                                          \
+        q3 = r3_;                                                                                          \
     } while (0)
-#define SM_VF_INTERLEAVE4(a, b, c, d, dst)                                                                       \
-    do {                                                                                                        \
-        __m256 r0_ = (a), r1_ = (b), r2_ = (c), r3_ = (d);                                                      \
-        SM_AVX2_TRANSPOSE4(r0_, r1_, r2_, r3_);   /* r0: tiles 0 | 4, r1: 1 | 5, r2: 2 | 6, r3: 3 | 7 */        \
-        _mm256_storeu_ps((dst), _mm256_permute2f128_ps(r0_, r1_, 0x20));                                        \
-        _mm256_storeu_ps((dst) + 8, _mm256_permute2f128_ps(r2_, r3_, 0x20));                                    \
-        _mm256_storeu_ps((dst) + 16, _mm256_permute2f128_ps(r0_, r1_, 0x31));                                   \
-        _mm256_storeu_ps((dst) + 24, _mm256_permute2f128_ps(r2_, r3_, 0x31));                                   \
+#define SM_VF_INTERLEAVE4(a, b, c, d, dst)                                                             \
+    do {                                                                                               \
+        __m256 r0_ = (a), r1_ = (b), r2_ = (c), r3_ = (d);                                             \
+        SM_AVX2_TRANSPOSE4(r0_, r1_, r2_, r3_); /* r0: tiles 0 | 4, r1: 1 | 5, r2: 2 | 6, r3: 3 | 7 */ \
+        _mm256_storeu_ps((dst), _mm256_permute2f128_ps(r0_, r1_, 0x20));                               \
+        _mm256_storeu_ps((dst) + 8, _mm256_permute2f128_ps(r2_, r3_, 0x20));                           \
+        _mm256_storeu_ps((dst) + 16, _mm256_permute2f128_ps(r0_, r1_, 0x31));                          \
+        _mm256_storeu_ps((dst) + 24, _mm256_permute2f128_ps(r2_, r3_, 0x31));                          \
     } while (0)
 #include "../../winograd/winograd_f43_body.h"
 #include "../conv_entry_points.h"

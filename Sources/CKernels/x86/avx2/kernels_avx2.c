@@ -140,8 +140,8 @@ static void sm_avx2_max_pool2d(const float *input, int32_t channels, int32_t in_
 // ---- depth-wise cross-correlation: 4 output rows x 8 columns per block ----
 
 static inline __attribute__((always_inline)) void sm_avx2_xcorr_block(const int R, const float *s, int32_t sw,
-                                                                       const float *k, int32_t kh, int32_t kw,
-                                                                       float *out, int32_t ow, __m256i m) {
+                                                                      const float *k, int32_t kh, int32_t kw,
+                                                                      float *out, int32_t ow, __m256i m) {
     __m256 acc[4];
     for (int r = 0; r < R; r++) acc[r] = _mm256_setzero_ps();
     for (int32_t u = 0; u < kh; u++) {

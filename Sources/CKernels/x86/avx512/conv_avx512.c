@@ -31,15 +31,13 @@
 #endif
 #define SM_FN(name) sm_avx512_##name
 
-static inline __mmask16 sm_avx512_mask(int32_t lanes) {
-    return (__mmask16)((1u << lanes) - 1u);
-}
+static inline __mmask16 sm_avx512_mask(int32_t lanes) { return (__mmask16)((1u << lanes) - 1u); }
 
 // The micro-kernel: acc[MR][NV] += A(kc x MR) * B(kc x NV*16); MASKED: the last vector has `last_lanes` lanes.
 static inline __attribute__((always_inline)) void sm_avx512_micro(const int NV, const int MASKED, int32_t kc,
-                                                                   const float *restrict a, const float *restrict b,
-                                                                   ptrdiff_t ldb, float *c, ptrdiff_t ldc,
-                                                                   __mmask16 m, const sm_tile_epilogue *e) {
+                                                                  const float *restrict a, const float *restrict b,
+                                                                  ptrdiff_t ldb, float *c, ptrdiff_t ldc, __mmask16 m,
+                                                                  const sm_tile_epilogue *e) {
     __m512 acc[SM_MR][SM_NV];
     for (int r = 0; r < SM_MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
@@ -76,11 +74,10 @@ static inline __attribute__((always_inline)) void sm_avx512_micro(const int NV, 
     }
 }
 
-#define SM_AVX512_MICRO(NV, MASKED)                                                                              \
-    static void sm_avx512_micro_##NV##_##MASKED(int32_t kc, const float *a, const float *b, ptrdiff_t ldb,       \
-                                                 float *c, ptrdiff_t ldc, __mmask16 m,                            \
-                                                 const sm_tile_epilogue *e) {                                     \
-        sm_avx512_micro(NV, MASKED, kc, a, b, ldb, c, ldc, m, e);                                                \
+#define SM_AVX512_MICRO(NV, MASKED)                                                                                  \
+    static void sm_avx512_micro_##NV##_##MASKED(int32_t kc, const float *a, const float *b, ptrdiff_t ldb, float *c, \
+                                                ptrdiff_t ldc, __mmask16 m, const sm_tile_epilogue *e) {             \
+        sm_avx512_micro(NV, MASKED, kc, a, b, ldb, c, ldc, m, e);                                                    \
     }
 SM_AVX512_MICRO(1, 0)
 SM_AVX512_MICRO(1, 1)
@@ -105,29 +102,29 @@ SM_AVX512_MICRO(6, 0)
 SM_AVX512_MICRO(6, 1)
 #endif
 
-static void sm_avx512_tile(int32_t nv, int32_t last_lanes, int32_t kc, const float *a, const float *b,
-                           ptrdiff_t ldb, float *c, ptrdiff_t ldc, const sm_tile_epilogue *e) {
+static void sm_avx512_tile(int32_t nv, int32_t last_lanes, int32_t kc, const float *a, const float *b, ptrdiff_t ldb,
+                           float *c, ptrdiff_t ldc, const sm_tile_epilogue *e) {
     const int masked = last_lanes != SM_VL;
     const __mmask16 m = sm_avx512_mask(last_lanes);
     switch (nv * 2 + masked) {
-#define SM_CASE(NV) \
+#define SM_CASE(NV)                                                            \
     case NV * 2: sm_avx512_micro_##NV##_0(kc, a, b, ldb, c, ldc, m, e); break; \
     case NV * 2 + 1: sm_avx512_micro_##NV##_1(kc, a, b, ldb, c, ldc, m, e); break;
-    SM_CASE(1)
+        SM_CASE(1)
 #if SM_NV >= 2
-    SM_CASE(2)
+        SM_CASE(2)
 #endif
 #if SM_NV >= 3
-    SM_CASE(3)
+        SM_CASE(3)
 #endif
 #if SM_NV >= 4
-    SM_CASE(4)
+        SM_CASE(4)
 #endif
 #if SM_NV >= 5
-    SM_CASE(5)
+        SM_CASE(5)
 #endif
 #if SM_NV >= 6
-    SM_CASE(6)
+        SM_CASE(6)
 #endif
 #undef SM_CASE
     default: break;
@@ -157,8 +154,8 @@ static void sm_avx512_copy_strided(float *dst, const float *src, int32_t n, int3
             __m512 lo = _mm512_loadu_ps(src + 2 * i), hi = _mm512_loadu_ps(src + 2 * i + 16);
             _mm512_storeu_ps(dst + i, _mm512_permutex2var_ps(lo, evens, hi));
         }
-        int32_t left = n - i;                 // 1..16
-        int32_t need = 2 * left - 1;          // elements src[2i .. 2i + need)
+        int32_t left = n - i;          // 1..16
+        int32_t need = 2 * left - 1;   // elements src[2i .. 2i + need)
         __mmask16 mlo = sm_avx512_mask(need < 16 ? need : 16);
         __mmask16 mhi = sm_avx512_mask(need > 16 ? need - 16 : 0);
         __m512 lo = _mm512_maskz_loadu_ps(mlo, src + 2 * i), hi = _mm512_maskz_loadu_ps(mhi, src + 2 * i + 16);
@@ -190,28 +187,29 @@ static inline __m512 sm_avx512_zip_lo(__m512 a, __m512 b) {
     return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
 }
 static inline __m512 sm_avx512_zip_hi(__m512 a, __m512 b) {
-    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b);
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31),
+                                  b);
 }
-#define SM_VF_DEINTERLEAVE4(src, q0, q1, q2, q3)                                                                 \
-    do {                                                                                                        \
-        const __m512 v0_ = _mm512_loadu_ps(src), v1_ = _mm512_loadu_ps((src) + 16);                             \
-        const __m512 v2_ = _mm512_loadu_ps((src) + 32), v3_ = _mm512_loadu_ps((src) + 48);                      \
-        const __m512 a_ = sm_avx512_even(v0_, v1_), b_ = sm_avx512_odd(v0_, v1_);    /* src[2t], src[2t+1] */    \
-        const __m512 c_ = sm_avx512_even(v2_, v3_), d_ = sm_avx512_odd(v2_, v3_);                               \
-        q0 = sm_avx512_even(a_, c_);                                                                            \
-        q2 = sm_avx512_odd(a_, c_);                                                                             \
-        q1 = sm_avx512_even(b_, d_);                                                                            \
-        q3 = sm_avx512_odd(b_, d_);                                                                             \
+#define SM_VF_DEINTERLEAVE4(src, q0, q1, q2, q3)                                                           \
+    do {                                                                                                   \
+        const __m512 v0_ = _mm512_loadu_ps(src), v1_ = _mm512_loadu_ps((src) + 16);                        \
+        const __m512 v2_ = _mm512_loadu_ps((src) + 32), v3_ = _mm512_loadu_ps((src) + 48);                 \
+        const __m512 a_ = sm_avx512_even(v0_, v1_), b_ = sm_avx512_odd(v0_, v1_); /* src[2t], src[2t+1] */ \
+        const __m512 c_ = sm_avx512_even(v2_, v3_), d_ = sm_avx512_odd(v2_, v3_);                          \
+        q0 = sm_avx512_even(a_, c_);                                                                       \
+        q2 = sm_avx512_odd(a_, c_);                                                                        \
+        q1 = sm_avx512_even(b_, d_);                                                                       \
+        q3 = sm_avx512_odd(b_, d_);                                                                        \
     } while (0)
-#define SM_VF_INTERLEAVE4(a, b, c, d, dst)                                                                       \
-    do {                                                                                                        \
-        const __m512 a_ = (a), b_ = (b), c_ = (c), d_ = (d);                                                    \
-        const __m512 elo_ = sm_avx512_zip_lo(a_, c_), ehi_ = sm_avx512_zip_hi(a_, c_);  /* a0 c0 a1 c1 ... */     \
-        const __m512 flo_ = sm_avx512_zip_lo(b_, d_), fhi_ = sm_avx512_zip_hi(b_, d_);                          \
-        _mm512_storeu_ps((dst), sm_avx512_zip_lo(elo_, flo_));                                                  \
-        _mm512_storeu_ps((dst) + 16, sm_avx512_zip_hi(elo_, flo_));                                             \
-        _mm512_storeu_ps((dst) + 32, sm_avx512_zip_lo(ehi_, fhi_));                                             \
-        _mm512_storeu_ps((dst) + 48, sm_avx512_zip_hi(ehi_, fhi_));                                             \
+#define SM_VF_INTERLEAVE4(a, b, c, d, dst)                                                                   \
+    do {                                                                                                     \
+        const __m512 a_ = (a), b_ = (b), c_ = (c), d_ = (d);                                                 \
+        const __m512 elo_ = sm_avx512_zip_lo(a_, c_), ehi_ = sm_avx512_zip_hi(a_, c_); /* a0 c0 a1 c1 ... */ \
+        const __m512 flo_ = sm_avx512_zip_lo(b_, d_), fhi_ = sm_avx512_zip_hi(b_, d_);                       \
+        _mm512_storeu_ps((dst), sm_avx512_zip_lo(elo_, flo_));                                               \
+        _mm512_storeu_ps((dst) + 16, sm_avx512_zip_hi(elo_, flo_));                                          \
+        _mm512_storeu_ps((dst) + 32, sm_avx512_zip_lo(ehi_, fhi_));                                          \
+        _mm512_storeu_ps((dst) + 48, sm_avx512_zip_hi(ehi_, fhi_));                                          \
     } while (0)
 #include "../../winograd/winograd_f43_body.h"
 #include "../conv_entry_points.h"

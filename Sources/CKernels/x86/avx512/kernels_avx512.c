@@ -95,16 +95,16 @@ static void sm_avx512_max_pool2d(const float *input, int32_t channels, int32_t i
     if (ox_hi > out_width) ox_hi = out_width;
     if (ox_lo > ox_hi) ox_lo = ox_hi;
     const __m512i evens = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512i lane_times_stride = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
-                                                                           12, 13, 14, 15),
-                                                         _mm512_set1_epi32(stride));
+    const __m512i lane_times_stride = _mm512_mullo_epi32(
+        _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(stride));
     for (int32_t c = 0; c < channels; c++) {
         const float *plane = input + (size_t)c * H * W;
         for (int32_t oy = row_begin; oy < row_end; oy++) {
             float *out = output + ((size_t)c * out_height + oy) * out_width;
             const int32_t iy0 = oy * stride - pad;
             int32_t ky_lo = iy0 < 0 ? -iy0 : 0, ky_hi = H - iy0 < kernel ? H - iy0 : kernel;
-            for (int32_t ox = 0; ox < ox_lo; ox++) out[ox] = sm_pool_scalar(plane, H, W, iy0, ox * stride - pad, kernel);
+            for (int32_t ox = 0; ox < ox_lo; ox++)
+                out[ox] = sm_pool_scalar(plane, H, W, iy0, ox * stride - pad, kernel);
             for (int32_t ox = ox_hi; ox < out_width; ox++)
                 out[ox] = sm_pool_scalar(plane, H, W, iy0, ox * stride - pad, kernel);
             for (int32_t ox = ox_lo; ox < ox_hi; ox += 16) {
@@ -138,8 +138,8 @@ static void sm_avx512_max_pool2d(const float *input, int32_t channels, int32_t i
 // ---- depth-wise cross-correlation: 4 output rows x 16 columns per block ----
 
 static inline __attribute__((always_inline)) void sm_avx512_xcorr_block(const int R, const float *s, int32_t sw,
-                                                                         const float *k, int32_t kh, int32_t kw,
-                                                                         float *out, int32_t ow, __mmask16 m) {
+                                                                        const float *k, int32_t kh, int32_t kw,
+                                                                        float *out, int32_t ow, __mmask16 m) {
     __m512 acc[4];
     for (int r = 0; r < R; r++) acc[r] = _mm512_setzero_ps();
     for (int32_t u = 0; u < kh; u++) {
