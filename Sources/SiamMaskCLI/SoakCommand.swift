@@ -180,6 +180,7 @@ struct SoakRun {
         tracker: SiamMaskTracker, frames: SyntheticFrames, count: Int, progress: (Int) -> Void = { _ in }
     ) throws -> SoakRun {
         var run = SoakRun()
+        run.reserve(count)
         let target = try frames.initialTarget()
         var lastCPU = ProcessProbe.cpuSeconds(), lastRender = frames.renderCPUSeconds
         try tracker.track(frames, maxFrames: count, target: { _ in target }) { index, frame, result in
@@ -193,6 +194,14 @@ struct SoakRun {
             progress(index)
         }
         return run
+    }
+
+    /// Sizes every per-frame series for `count` frames up front: a series doubling its buffer mid-run (at 4,096 and
+    /// 8,192 frames) would be the soak's own memory growth, measured as the tracker's.
+    mutating func reserve(_ count: Int) {
+        residentKiB.reserveCapacity(count); peakKiB.reserveCapacity(count)
+        wallMs.reserveCapacity(count); cpuMs.reserveCapacity(count)
+        scores.reserveCapacity(count); lost.reserveCapacity(count); sizes.reserveCapacity(count)
     }
 
     /// Records frame `index` (1-based): its result, the state after it and the tracker's CPU seconds on it.

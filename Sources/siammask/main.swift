@@ -1,2 +1,3 @@
 import SiamMaskCLI
+Allocator.configure()
 SiamMaskCommand.main()
