@@ -36,9 +36,9 @@ func fuzzSequence(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         }
         for i in 1...frameCount {
             let name = String(format: "%08d", i)
-            fm.createFile(atPath: frames.appendingPathComponent(name + ".jpg").path, contents: Data())
+            _ = fm.createFile(atPath: frames.appendingPathComponent(name + ".jpg").path, contents: Data())
             if layout == 3, i % 2 == 1 {
-                fm.createFile(atPath: sequence.appendingPathComponent("masks/\(name).png").path, contents: Data())
+                _ = fm.createFile(atPath: sequence.appendingPathComponent("masks/\(name).png").path, contents: Data())
             }
         }
         try text.write(to: sequence.appendingPathComponent(groundTruth))
