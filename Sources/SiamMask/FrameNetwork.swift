@@ -54,12 +54,13 @@ public final class FrameNetwork {
     /// the search executor for `refine` and `features`.
     public func search(crop: Tensor, kernels: [String: Tensor]) throws -> (cls: [Float], loc: [Float]) {
         let maskName = SiamMaskNetwork.kernelInputNames[2]
+        maskKernel = nil
+        // Checked before the search runs: refine needs it, and a missing kernel should cost nothing.
+        guard let mask = kernels[maskName] else { throw GraphError.missingInput(maskName) }
         var feeds = kernels
         feeds["search"] = crop
         feeds[maskName] = nil
-        maskKernel = nil
         try searchExecutor.evaluate(feeds)
-        guard let mask = kernels[maskName] else { throw GraphError.missingInput(maskName) }
         maskKernel = mask
         return (try searchExecutor.withOutput("cls") { Array($0) }, try searchExecutor.withOutput("loc") { Array($0) })
     }
