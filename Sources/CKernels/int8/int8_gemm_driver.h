@@ -14,7 +14,9 @@
 //   1x1 stride-1 convolutions without padding (both orders coincide): the G input planes are interleaved directly.
 // Packed weights (after the header and the per-channel terms): panels of SM_I8_MR output channels,
 //   A[((panel * Kp/G + g) * MR + r) * G + t] = w[panel * MR + r][k(g, t)]    (0 past O or K)
-// B block (workspace): Kp/G rows of ldp pixel slots x G elements.
+// B block (workspace), tile-major so that a micro-kernel reads it as one sequential stream (no strided rows: no L1
+// set conflicts, no TLB misses): tile j (pixels [j * NR, j * NR + NR)) holds Kp/G rows of NR slots x G elements,
+//   B[(j * Kp/G + g) * NR * G + (p - j * NR) * G + t] = element t of k-group g at pixel p.
 // Activations are transformed on the way in when the tier needs it (q ^ 0x80 on NEON, zero-extension on AVX2).
 //
 // Loop nest: pixel blocks (B block of Kp x nc within SM_I8_B_BUDGET bytes, equal sizes, built once) > channel
@@ -83,14 +85,8 @@ static inline size_t SM_I8_FN(nc_for)(size_t P, size_t Kp) {
     return P < nc ? P : nc;
 }
 
-// Pixel slots per B row: whole tiles, and an odd number of 64-byte lines so that k-group rows spread over the
-// cache sets.
-static inline size_t SM_I8_FN(ldp_for)(size_t nc) {
-    const size_t slot = SM_I8_G * sizeof(SM_I8_BTYPE);   // 4 bytes in every tier
-    size_t lines = (sm_i8_round_up(nc, SM_I8_NR) * slot + 63) / 64;
-    if (lines % 2 == 0) lines++;
-    return lines * 64 / slot;
-}
+// Pixel slots per k-group of the B block: whole tiles.
+static inline size_t SM_I8_FN(ldp_for)(size_t nc) { return sm_i8_round_up(nc, SM_I8_NR); }
 
 // The source of im2col: the input itself when no tap of the requested outputs reaches outside it, else a copy of
 // the needed input rows with the padding written out as the zero point (planes of rows x ld bytes), so that every
@@ -200,21 +196,30 @@ static void SM_I8_FN(pad_input)(const sm_conv2d_shape *s, const uint8_t *input, 
 }
 
 // Channel groups: nc pixel slots (G elements each, 4 bytes) starting at output pixel (oy, ox) from one interleaved
-// plane; the slot of output (oy, ox) is slot (oy * sh + off_y) * ld + ox * sw + off_x of the plane. (Bytes are
-// moved with memcpy: the slots hold uint8 or uint16 elements.)
+// plane; the slot of output (oy, ox) is slot (oy * sh + off_y) * ld + ox * sw + off_x of the plane. Slot p goes to
+// the B block's tile-major place: dst + (p / NR) * tile_bytes + (p % NR) * 4. (Bytes are moved with memcpy: the
+// slots hold uint8 or uint16 elements.)
 static void SM_I8_FN(gather_row)(const uint8_t *plane, size_t ld, int32_t sh, int32_t sw, int32_t OW, int32_t oy,
-                                 int32_t ox, size_t nc, int32_t off_y, int32_t off_x, uint8_t *dst) {
+                                 int32_t ox, size_t nc, int32_t off_y, int32_t off_x, uint8_t *dst, size_t tile_bytes) {
     size_t p = 0;
     while (p < nc) {
         int32_t seg = OW - ox;
         if ((size_t)seg > nc - p) seg = (int32_t)(nc - p);
         const uint8_t *src = plane + ((size_t)(oy * sh + off_y) * ld + (size_t)(ox * sw + off_x)) * 4;
-        if (sw == 1) {
-            memcpy(dst + p * 4, src, (size_t)seg * 4);
-        } else {
-            for (int32_t i = 0; i < seg; i++) memcpy(dst + (p + (size_t)i) * 4, src + (size_t)i * sw * 4, 4);
+        while (seg > 0) {   // split at tile boundaries
+            const size_t in_tile = p % SM_I8_NR;
+            int32_t run = (int32_t)(SM_I8_NR - in_tile);
+            if (run > seg) run = seg;
+            uint8_t *d = dst + (p / SM_I8_NR) * tile_bytes + in_tile * 4;
+            if (sw == 1) {
+                memcpy(d, src, (size_t)run * 4);
+            } else {
+                for (int32_t i = 0; i < run; i++) memcpy(d + (size_t)i * 4, src + (size_t)i * sw * 4, 4);
+            }
+            src += (size_t)run * sw * 4;
+            p += (size_t)run;
+            seg -= run;
         }
-        p += (size_t)seg;
         oy++;
         ox = 0;
     }
@@ -248,6 +253,17 @@ static void SM_I8_FN(interleave_input)(const sm_conv2d_shape *s, const uint8_t *
     }
 }
 
+// Zero slots [from, to) of one k-group row of the tile-major B block (row g's start `dst`, tiles tile_stride apart).
+static inline void SM_I8_FN(zero_row)(SM_I8_BTYPE *dst, size_t tile_stride, size_t from, size_t to) {
+    while (from < to) {
+        const size_t in_tile = from % SM_I8_NR;
+        size_t run = SM_I8_NR - in_tile;
+        if (run > to - from) run = to - from;
+        memset(dst + from / SM_I8_NR * tile_stride + in_tile * SM_I8_G, 0, run * SM_I8_G * sizeof(SM_I8_BTYPE));
+        from += run;
+    }
+}
+
 static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const void *packed,
                            const sm_int8_epilogue *epilogue, void *output, int32_t row_begin, int32_t row_end,
                            void *workspace) {
@@ -267,7 +283,8 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
     const SM_I8_ATYPE *A = (const SM_I8_ATYPE *)sm_i8_weights(packed);
     const size_t groups = Kp / SM_I8_G;
     const size_t nc_max = SM_I8_FN(nc_for)(P, Kp);
-    const size_t ldp = SM_I8_FN(ldp_for)(nc_max), ldb = ldp * SM_I8_G;
+    const size_t ldp = SM_I8_FN(ldp_for)(nc_max);
+    const size_t ldb = SM_I8_NR * SM_I8_G, tile_stride = groups * ldb;   // elements: k-group row, tile (tile-major)
     SM_I8_BTYPE *B = (SM_I8_BTYPE *)workspace;
     uint8_t *staging = (uint8_t *)workspace + Kp * ldp * sizeof(SM_I8_BTYPE);
     const size_t staging_ld = sm_i8_round_up(nc_max, 64);
@@ -315,13 +332,13 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
             for (size_t g = 0; g < groups; g++) {   // g = (channel group c, ky, kx)
                 SM_I8_BTYPE *dst = B + g * ldb;
                 if (g >= real_groups) {
-                    memset(dst, 0, n_tail * SM_I8_G * sizeof(SM_I8_BTYPE));
+                    SM_I8_FN(zero_row)(dst, tile_stride, 0, n_tail);
                     continue;
                 }
                 SM_I8_FN(gather_row)
                 (slots + (size_t)c * src_plane * 4, src_ld, s->stride_h, s->stride_w, s->out_width, oy0, ox0, nc,
-                 ky * s->dilation_h - r0, kx * s->dilation_w, (uint8_t *)dst);
-                if (n_tail > nc) memset(dst + nc * SM_I8_G, 0, (n_tail - nc) * SM_I8_G * sizeof(SM_I8_BTYPE));
+                 ky * s->dilation_h - r0, kx * s->dilation_w, (uint8_t *)dst, tile_stride * sizeof(SM_I8_BTYPE));
+                SM_I8_FN(zero_row)(dst, tile_stride, nc, n_tail);
                 if (++kx == s->kernel_w) {
                     kx = 0;
                     if (++ky == s->kernel_h) {
@@ -359,8 +376,12 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
                 }
             }
             SM_I8_BTYPE *dst = B + g * ldb;
-            SM_I8_FN(interleave)(dst, rows, nc);
-            if (n_tail > nc) memset(dst + nc * SM_I8_G, 0, (n_tail - nc) * SM_I8_G * sizeof(SM_I8_BTYPE));
+            for (size_t p = 0; p < nc; p += SM_I8_NR) {   // one tile's row at a time
+                const uint8_t *part[SM_I8_G];
+                for (size_t t = 0; t < SM_I8_G; t++) part[t] = rows[t] + p;
+                SM_I8_FN(interleave)(dst + p / SM_I8_NR * tile_stride, part, nc - p < SM_I8_NR ? nc - p : SM_I8_NR);
+            }
+            SM_I8_FN(zero_row)(dst, tile_stride, nc, n_tail);
         }
         for (size_t ir = 0; ir < O; ir += SM_I8_MR) {
             const SM_I8_ATYPE *a = A + ir * Kp;   // panel ir / MR
@@ -369,8 +390,8 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
                 const size_t nr = nc - jr < SM_I8_NR ? nc - jr : SM_I8_NR;
                 const int32_t nv = (int32_t)((nr + SM_I8_VL - 1) / SM_I8_VL);
                 SM_I8_FN(tile)
-                (nv, (int32_t)groups, a, B + jr * SM_I8_G, ldb, &ep, (int32_t)ir, rows, ir * plane + pixel0 + jc + jr,
-                 plane, (int32_t)nr);
+                (nv, (int32_t)groups, a, B + jr / SM_I8_NR * tile_stride, ldb, &ep, (int32_t)ir, rows,
+                 ir * plane + pixel0 + jc + jr, plane, (int32_t)nr);
             }
         }
     }

@@ -7,8 +7,10 @@
 //
 // Packed weights (A): panels of SM_MR output channels, each panel K x SM_MR (k-major), zero rows past O:
 //   packed[(panel * K + k) * SM_MR + r] = w[panel * SM_MR + r][k]
-// B: a block of SM_KC x SM_NC built by im2col into the workspace with a padded leading dimension; for 1x1 stride-1
-// unpadded convolutions the input itself is B (leading dimension H*W) unless that stride aliases in the L1 cache.
+// B: a block of SM_KC x SM_NC built by im2col into the workspace (for 1x1 stride-1 unpadded convolutions a plain
+// copy of the input rows), tile-major so that each micro-kernel reads one sequential stream (no strided rows: no L1
+// set conflicts, no TLB misses): tile j (pixels [j * NR, j * NR + NR)) holds kc rows of NR floats,
+//   B[(j * kc + k) * NR + (p - j * NR)] = im2col(k, p).
 //
 // Loop nest (BLIS order): pixel blocks (SM_NC) > k blocks (SM_KC, im2col once per block) > channel blocks (SM_MC) >
 // pixel tiles (SM_NR, B micro-panel stays in L1) > channel panels (SM_MR, A streams from L2) > micro-kernel.
@@ -46,18 +48,15 @@ static void SM_FN(conv2d_pack)(const sm_conv2d_shape *s, const float *weights_oi
     }
 }
 
-// 1x1, stride 1, no padding, same width: B is the input itself.
+// 1x1, stride 1, no padding, same width: B's rows are contiguous runs of the input planes.
 static int SM_FN(is_direct)(const sm_conv2d_shape *s) {
     if (s->kernel_h != 1 || s->kernel_w != 1 || s->stride_h != 1 || s->stride_w != 1) return 0;
     if (s->pad_top != 0 || s->pad_left != 0) return 0;
-    if (s->out_width != s->in_width || s->out_height > s->in_height) return 0;
-    // A plane stride that is a multiple of 32 floats (128 bytes) maps the micro-panel's rows onto few L1 sets;
-    // copy those into a padded block instead.
-    return ((size_t)s->in_height * (size_t)s->in_width) % 32 != 0;
+    return s->out_width == s->in_width && s->out_height <= s->in_height;
 }
 
-// Leading dimension of the B block: a whole number of 64-byte lines, and an odd number of them so that rows spread
-// over all cache sets.
+// A leading dimension (Winograd's transformed blocks): a whole number of 64-byte lines, and an odd number of them so
+// that rows spread over all cache sets.
 static inline size_t SM_FN(ldb_for)(size_t nc) {
     size_t lines = (nc + 15) / 16;
     if (lines % 2 == 0) lines++;
@@ -67,16 +66,35 @@ static inline size_t SM_FN(ldb_for)(size_t nc) {
 static inline size_t SM_FN(nc_for)(size_t pixels) { return pixels < SM_NC ? pixels : SM_NC; }
 
 static size_t SM_FN(conv2d_workspace_bytes)(const sm_conv2d_shape *s, int32_t rows) {
-    if (SM_FN(is_direct)(s) || rows <= 0) return 0;
+    if (rows <= 0) return 0;
     size_t K = SM_FN(k_of)(s);
     size_t kc = K < SM_KC ? K : SM_KC;
     size_t nc = SM_FN(nc_for)((size_t)rows * (size_t)s->out_width);
-    return kc * SM_FN(ldb_for)(nc) * sizeof(float);
+    return kc * ((nc + SM_NR - 1) / SM_NR * SM_NR) * sizeof(float);
 }
 
-// im2col of k in [k0, k0+kc) and pixels [p0, p0+nc) of the row range starting at row_begin into dst (ld = ldb).
+// n elements of B row k starting at pixel p (src[i * stride], or zeros when src is NULL) into the tile-major block
+// (`dst` at row k of tile 0, tiles `tile` floats apart), split at tile boundaries.
+static inline void SM_FN(put_run)(float *dst, size_t tile, size_t p, const float *src, int32_t n, int32_t stride) {
+    while (n > 0) {
+        const size_t in_tile = p % SM_NR;
+        int32_t run = (int32_t)(SM_NR - in_tile);
+        if (run > n) run = n;
+        float *d = dst + p / SM_NR * tile + in_tile;
+        if (src) {
+            SM_FN(copy_strided)(d, src, run, stride);
+            src += (size_t)run * (size_t)stride;
+        } else {
+            SM_FN(zero)(d, run);
+        }
+        p += (size_t)run;
+        n -= run;
+    }
+}
+
+// im2col of k in [k0, k0+kc) and pixels [p0, p0+nc) of the row range starting at row_begin into the tile-major dst.
 static void SM_FN(im2col)(const sm_conv2d_shape *s, const float *input, int32_t row_begin, size_t p0, size_t nc,
-                          size_t k0, size_t kc, float *dst, size_t ldb) {
+                          size_t k0, size_t kc, float *dst) {
     const int32_t H = s->in_height, W = s->in_width, OW = s->out_width;
     const int32_t KH = s->kernel_h, KW = s->kernel_w, sh = s->stride_h, sw = s->stride_w;
     const int32_t first_oy = row_begin + (int32_t)(p0 / (size_t)OW), first_ox = (int32_t)(p0 % (size_t)OW);
@@ -93,25 +111,26 @@ static void SM_FN(im2col)(const sm_conv2d_shape *s, const float *input, int32_t 
         if (ox_hi > OW) ox_hi = OW;
         if (ox_lo > ox_hi) ox_lo = ox_hi;
         const float *plane = input + (size_t)c * H * W;
-        float *row = dst + kk * ldb;
+        float *row = dst + kk * SM_NR;
+        const size_t tile = kc * SM_NR;
         size_t p = 0;
         int32_t oy = first_oy, ox = first_ox;
         while (p < nc) {
             int32_t seg = OW - ox;
             if ((size_t)seg > nc - p) seg = (int32_t)(nc - p);
             const int32_t iy = oy * sh + off_y;
-            float *d = row + p;
             if (iy < 0 || iy >= H) {
-                SM_FN(zero)(d, seg);
+                SM_FN(put_run)(row, tile, p, NULL, seg, 0);
             } else {
                 int32_t a = ox > ox_lo ? ox : ox_lo;
                 int32_t b = ox + seg < ox_hi ? ox + seg : ox_hi;
                 if (a >= b) {
-                    SM_FN(zero)(d, seg);
+                    SM_FN(put_run)(row, tile, p, NULL, seg, 0);
                 } else {
-                    if (a > ox) SM_FN(zero)(d, a - ox);
-                    SM_FN(copy_strided)(d + (a - ox), plane + (size_t)iy * W + (a * sw + off_x), b - a, sw);
-                    if (ox + seg > b) SM_FN(zero)(d + (b - ox), ox + seg - b);
+                    if (a > ox) SM_FN(put_run)(row, tile, p, NULL, a - ox, 0);
+                    SM_FN(put_run)
+                    (row, tile, p + (size_t)(a - ox), plane + (size_t)iy * W + (a * sw + off_x), b - a, sw);
+                    if (ox + seg > b) SM_FN(put_run)(row, tile, p + (size_t)(b - ox), NULL, ox + seg - b, 0);
                 }
             }
             p += (size_t)seg;
@@ -149,22 +168,18 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
     const int direct = SM_FN(is_direct)(s);
     const size_t in_plane = (size_t)s->in_height * (size_t)s->in_width;
     const size_t nc_max = SM_FN(nc_for)(P);
-    const size_t ws_ld = SM_FN(ldb_for)(nc_max);
     float *ws = (float *)workspace;
 
     for (size_t jc = 0; jc < P; jc += nc_max) {
         const size_t nc = P - jc < nc_max ? P - jc : nc_max;
         for (size_t pc = 0; pc < K; pc += SM_KC) {
             const size_t kc = K - pc < SM_KC ? K - pc : SM_KC;
-            const float *B;
-            size_t ldb;
-            if (direct) {
-                B = input + pc * in_plane + pixel0 + jc;
-                ldb = in_plane;
+            if (direct) {   // contiguous input rows, copied into the tile-major block
+                for (size_t kk = 0; kk < kc; kk++)
+                    SM_FN(put_run)
+                    (ws + kk * SM_NR, kc * SM_NR, 0, input + (pc + kk) * in_plane + pixel0 + jc, (int32_t)nc, 1);
             } else {
-                SM_FN(im2col)(s, input, row_begin, jc, nc, pc, kc, ws, ws_ld);
-                B = ws;
-                ldb = ws_ld;
+                SM_FN(im2col)(s, input, row_begin, jc, nc, pc, kc, ws);
             }
             sm_tile_epilogue e;
             e.relu = relu;
@@ -182,7 +197,7 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
                         e.rows = O - ir < SM_MR ? (int32_t)(O - ir) : SM_MR;
                         e.bias = bias ? bias + ir : NULL;
                         e.residual = residual0 ? residual0 + ir * ldc + jc + jr : NULL;
-                        SM_FN(tile)(nv, last_lanes, (int32_t)kc, a, B + jr, (ptrdiff_t)ldb, c, (ptrdiff_t)ldc, &e);
+                        SM_FN(tile)(nv, last_lanes, (int32_t)kc, a, ws + jr * kc, SM_NR, c, (ptrdiff_t)ldc, &e);
                     }
                 }
             }
