@@ -563,6 +563,35 @@ final class OperationTableTests: XCTestCase {
         }
     }
 
+    /// Convolutions large enough to be split between workers: every thread count (rows split 2, 3 or 4 ways) gives the
+    /// same bytes as one thread, fp32 (im2col, 1x1, stride 2) and int8, on the active tiers.
+    func testRowSplitsGiveTheValuesOfOneThread() throws {
+        let e = Self.inputEncoding
+        for int8 in [false, true] {
+            let shape = ActivationShape(32, 37, 29)
+            var g = GraphBuilder()
+            let x = g.input("x", shape)
+            let a = try g.conv2d(
+                "a", x, convWeights("a", out: 48, in: 32, k: 3, seed: 901, int8: int8), stride: 2, padding: 1,
+                relu: true)
+            let b = try g.conv2d("b", x, convWeights("b", out: 40, in: 32, k: 1, seed: 902, int8: int8), relu: false)
+            g.output(
+                "y", int8 ? b : try g.conv2d("c", a, convWeights("c", out: 8, in: 48, k: 1, seed: 903), relu: false))
+            if int8 { g.output("z", a) }
+            let graph = g.build()
+            let feeds = ["x": Tensor(shape: shape.dims, floats: onGrid(shape.count, seed: 904))]
+            let config = int8 ? Int8Configuration(encodings: ["x": e]) : nil
+            let one = try Executor(graph: graph, threads: 1, int8: config).run(feeds)
+            for threads in [2, 3, 4] {
+                let many = try Executor(graph: graph, threads: threads, int8: config).run(feeds)
+                for name in one.keys.sorted() {
+                    XCTAssertEqual(
+                        one[name]!.floats, many[name]!.floats, "\(int8 ? "int8" : "fp32") \(name), \(threads) threads")
+                }
+            }
+        }
+    }
+
     /// int8 correlation: the search quantised with its encoding, the kernel per channel by the executor. Kernels of
     /// integers with a largest magnitude of 127 per channel quantise exactly (scale 1), so the reference is exact.
     func testInt8DepthwiseCrossCorrelation() throws {
