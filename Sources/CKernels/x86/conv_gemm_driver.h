@@ -7,10 +7,12 @@
 //
 // Packed weights (A): panels of SM_MR output channels, each panel K x SM_MR (k-major), zero rows past O:
 //   packed[(panel * K + k) * SM_MR + r] = w[panel * SM_MR + r][k]
-// B: a block of SM_KC x SM_NC built by im2col into the workspace (for 1x1 stride-1 unpadded convolutions a plain
-// copy of the input rows), tile-major so that each micro-kernel reads one sequential stream (no strided rows: no L1
-// set conflicts, no TLB misses): tile j (pixels [j * NR, j * NR + NR)) holds kc rows of NR floats,
-//   B[(j * kc + k) * NR + (p - j * NR)] = im2col(k, p).
+// B: a block of SM_KC x SM_NC in the workspace. For 1x1 stride-1 unpadded convolutions, a copy of the input rows,
+// tile-major so that each micro-kernel reads one sequential stream (reading the planes in place strides by the plane
+// and misses the TLB; measured 10-20% slower): tile j (pixels [j * NR, j * NR + NR)) holds kc rows of NR floats,
+//   B[(j * kc + k) * NR + (p - j * NR)] = input(k, p).
+// Otherwise built by im2col row by row with a padded leading dimension (ldb_for): writing whole rows is faster than
+// scattering them into tiles (measured 2-13% on the stride-2 and 7x7 layers).
 //
 // Loop nest (BLIS order): pixel blocks (SM_NC) > k blocks (SM_KC, im2col once per block) > channel blocks (SM_MC) >
 // pixel tiles (SM_NR, B micro-panel stays in L1) > channel panels (SM_MR, A streams from L2) > micro-kernel.
@@ -55,7 +57,7 @@ static int SM_FN(is_direct)(const sm_conv2d_shape *s) {
     return s->out_width == s->in_width && s->out_height <= s->in_height;
 }
 
-// A leading dimension (Winograd's transformed blocks): a whole number of 64-byte lines, and an odd number of them so
+// A leading dimension (im2col blocks, Winograd's transformed blocks): a whole number of 64-byte lines, and an odd number of them so
 // that rows spread over all cache sets.
 static inline size_t SM_FN(ldb_for)(size_t nc) {
     size_t lines = (nc + 15) / 16;
@@ -70,31 +72,23 @@ static size_t SM_FN(conv2d_workspace_bytes)(const sm_conv2d_shape *s, int32_t ro
     size_t K = SM_FN(k_of)(s);
     size_t kc = K < SM_KC ? K : SM_KC;
     size_t nc = SM_FN(nc_for)((size_t)rows * (size_t)s->out_width);
-    return kc * ((nc + SM_NR - 1) / SM_NR * SM_NR) * sizeof(float);
+    const size_t tiled = (nc + SM_NR - 1) / SM_NR * SM_NR, ld = SM_FN(ldb_for)(nc);
+    return kc * (tiled > ld ? tiled : ld) * sizeof(float);
 }
 
-// n elements of B row k starting at pixel p (src[i * stride], or zeros when src is NULL) into the tile-major block
-// (`dst` at row k of tile 0, tiles `tile` floats apart), split at tile boundaries.
-static inline void SM_FN(put_run)(float *dst, size_t tile, size_t p, const float *src, int32_t n, int32_t stride) {
-    while (n > 0) {
-        const size_t in_tile = p % SM_NR;
-        int32_t run = (int32_t)(SM_NR - in_tile);
-        if (run > n) run = n;
-        float *d = dst + p / SM_NR * tile + in_tile;
-        if (src) {
-            SM_FN(copy_strided)(d, src, run, stride);
-            src += (size_t)run * (size_t)stride;
-        } else {
-            SM_FN(zero)(d, run);
-        }
-        p += (size_t)run;
-        n -= run;
+// The 1x1 B block: rows [k0, k0 + kc) of the input planes (plane floats apart), pixels [p0, p0 + nc), tile-major.
+static void SM_FN(pack_rows)(const float *input, size_t plane, size_t k0, size_t kc, size_t p0, size_t nc, float *dst) {
+    for (size_t jr = 0; jr < nc; jr += SM_NR) {
+        const int32_t n = (int32_t)(nc - jr < SM_NR ? nc - jr : SM_NR);
+        float *tile = dst + jr * kc;
+        for (size_t kk = 0; kk < kc; kk++)
+            SM_FN(copy_strided)(tile + kk * SM_NR, input + (k0 + kk) * plane + p0 + jr, n, 1);
     }
 }
 
-// im2col of k in [k0, k0+kc) and pixels [p0, p0+nc) of the row range starting at row_begin into the tile-major dst.
+// im2col of k in [k0, k0+kc) and pixels [p0, p0+nc) of the row range starting at row_begin into dst (ld = ldb).
 static void SM_FN(im2col)(const sm_conv2d_shape *s, const float *input, int32_t row_begin, size_t p0, size_t nc,
-                          size_t k0, size_t kc, float *dst) {
+                          size_t k0, size_t kc, float *dst, size_t ldb) {
     const int32_t H = s->in_height, W = s->in_width, OW = s->out_width;
     const int32_t KH = s->kernel_h, KW = s->kernel_w, sh = s->stride_h, sw = s->stride_w;
     const int32_t first_oy = row_begin + (int32_t)(p0 / (size_t)OW), first_ox = (int32_t)(p0 % (size_t)OW);
@@ -111,26 +105,25 @@ static void SM_FN(im2col)(const sm_conv2d_shape *s, const float *input, int32_t 
         if (ox_hi > OW) ox_hi = OW;
         if (ox_lo > ox_hi) ox_lo = ox_hi;
         const float *plane = input + (size_t)c * H * W;
-        float *row = dst + kk * SM_NR;
-        const size_t tile = kc * SM_NR;
+        float *row = dst + kk * ldb;
         size_t p = 0;
         int32_t oy = first_oy, ox = first_ox;
         while (p < nc) {
             int32_t seg = OW - ox;
             if ((size_t)seg > nc - p) seg = (int32_t)(nc - p);
             const int32_t iy = oy * sh + off_y;
+            float *d = row + p;
             if (iy < 0 || iy >= H) {
-                SM_FN(put_run)(row, tile, p, NULL, seg, 0);
+                SM_FN(zero)(d, seg);
             } else {
                 int32_t a = ox > ox_lo ? ox : ox_lo;
                 int32_t b = ox + seg < ox_hi ? ox + seg : ox_hi;
                 if (a >= b) {
-                    SM_FN(put_run)(row, tile, p, NULL, seg, 0);
+                    SM_FN(zero)(d, seg);
                 } else {
-                    if (a > ox) SM_FN(put_run)(row, tile, p, NULL, a - ox, 0);
-                    SM_FN(put_run)
-                    (row, tile, p + (size_t)(a - ox), plane + (size_t)iy * W + (a * sw + off_x), b - a, sw);
-                    if (ox + seg > b) SM_FN(put_run)(row, tile, p + (size_t)(b - ox), NULL, ox + seg - b, 0);
+                    if (a > ox) SM_FN(zero)(d, a - ox);
+                    SM_FN(copy_strided)(d + (a - ox), plane + (size_t)iy * W + (a * sw + off_x), b - a, sw);
+                    if (ox + seg > b) SM_FN(zero)(d + (b - ox), ox + seg - b);
                 }
             }
             p += (size_t)seg;
@@ -174,13 +167,9 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
         const size_t nc = P - jc < nc_max ? P - jc : nc_max;
         for (size_t pc = 0; pc < K; pc += SM_KC) {
             const size_t kc = K - pc < SM_KC ? K - pc : SM_KC;
-            if (direct) {   // contiguous input rows, copied into the tile-major block
-                for (size_t kk = 0; kk < kc; kk++)
-                    SM_FN(put_run)
-                    (ws + kk * SM_NR, kc * SM_NR, 0, input + (pc + kk) * in_plane + pixel0 + jc, (int32_t)nc, 1);
-            } else {
-                SM_FN(im2col)(s, input, row_begin, jc, nc, pc, kc, ws);
-            }
+            const size_t ws_ld = SM_FN(ldb_for)(nc);
+            if (direct) SM_FN(pack_rows)(input, in_plane, pc, kc, pixel0 + jc, nc, ws);
+            else SM_FN(im2col)(s, input, row_begin, jc, nc, pc, kc, ws, ws_ld);
             sm_tile_epilogue e;
             e.relu = relu;
             e.first = pc == 0;
@@ -197,7 +186,9 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
                         e.rows = O - ir < SM_MR ? (int32_t)(O - ir) : SM_MR;
                         e.bias = bias ? bias + ir : NULL;
                         e.residual = residual0 ? residual0 + ir * ldc + jc + jr : NULL;
-                        SM_FN(tile)(nv, last_lanes, (int32_t)kc, a, ws + jr * kc, SM_NR, c, (ptrdiff_t)ldc, &e);
+                        const float *b = direct ? ws + jr * kc : ws + jr;   // tile-major or rows
+                        SM_FN(tile)
+                        (nv, last_lanes, (int32_t)kc, a, b, direct ? SM_NR : (ptrdiff_t)ws_ld, c, (ptrdiff_t)ldc, &e);
                     }
                 }
             }
