@@ -1,5 +1,5 @@
 // int8_avx512vnni.c — the AVX-512 VNNI int8 tier: vpdpbusd on zmm (u8 activations x s8 weights, 4 products per
-// int32 lane, exact, no saturation). Convolution: 8 channels x 48 pixels register tile (24 zmm accumulators, 3 zmm
+// int32 lane, exact, no saturation). Convolution: 6 channels x 64 pixels register tile (24 zmm accumulators, 4 zmm
 // of B, weights as 32-bit broadcasts), the driver in int8_gemm_driver.h. Cross-correlation: blocks of 4 output rows,
 // 4 phase accumulators each over 64 pixels (zmm), or 32 pixels (ymm) for the last <= 32 of a row; masked byte loads.
 #if defined(__x86_64__)
@@ -23,11 +23,13 @@
 
 #define SM_I8_FN(name) sm_i8_avx512vnni_##name
 #define SM_I8_TIER SM_INT8_TIER_AVX512VNNI
+// 6 x 64 rather than 8 x 48 (both 24 accumulators): fewer broadcasts per vpdpbusd; on the Xeon (family 6 model 207)
+// layer3's 1x1 layers 5-10% faster, layer1's 3-8% slower, the full-size int8 frame 1-6% faster (interleaved rounds).
 #ifndef SM_I8_MR
-#define SM_I8_MR 8
+#define SM_I8_MR 6
 #endif
 #ifndef SM_I8_NV
-#define SM_I8_NV 3
+#define SM_I8_NV 4
 #endif
 #define SM_I8_VL 16
 #define SM_I8_G 4

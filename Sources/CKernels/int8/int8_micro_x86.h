@@ -53,6 +53,12 @@ static void SM_I8_FN(tile)(int32_t nv, int32_t groups, const SM_I8_ATYPE *a, con
 #if SM_I8_NV >= 4
     case 4: SM_I8_FN(micro)(4, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
 #endif
+#if SM_I8_NV >= 5
+    case 5: SM_I8_FN(micro)(5, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+#endif
+#if SM_I8_NV >= 6
+    case 6: SM_I8_FN(micro)(6, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+#endif
     default: break;
     }
 }
