@@ -11,11 +11,22 @@ public struct Int8Configuration: Sendable {
     public var float32Nodes: Set<String>
     /// int8 kernel tier; nil: the active one (the best the CPU has, capped by SIAMMASK_MAX_TIER).
     public var tier: sm_int8_tier?
+    /// Graph outputs kept in uint8 (their producer's encoding) when the producer writes uint8 anyway, for another
+    /// executor to bind in place (`bindInput`); `withOutput` and `run` dequantise them. Others are float32.
+    public var uint8Outputs: Set<String>
+    /// Graph inputs held in uint8 with these encodings: bound to another executor's uint8 output, or quantised when
+    /// fed through `run` / `evaluate`.
+    public var uint8Inputs: [String: UInt8Encoding]
 
-    public init(encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [], tier: sm_int8_tier? = nil) {
+    public init(
+        encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [], tier: sm_int8_tier? = nil,
+        uint8Outputs: Set<String> = [], uint8Inputs: [String: UInt8Encoding] = [:]
+    ) {
         self.encodings = encodings
         self.float32Nodes = float32Nodes
         self.tier = tier
+        self.uint8Outputs = uint8Outputs
+        self.uint8Inputs = uint8Inputs
     }
 }
 
@@ -217,8 +228,9 @@ public final class Executor {
     }
 
     /// Makes graph input `name` read `source`'s output `output` in place on every following run, instead of a copy
-    /// fed through `run`. The output must have the input's shape; graph outputs are always float32 (the lowering
-    /// dequantises them) and stay untouched until `source` runs again, so the reader sees the source's last run.
+    /// fed through `run`. The output must have the input's shape and representation (float32, or uint8 with the same
+    /// encoding: `Int8Configuration.uint8Outputs` / `uint8Inputs`); it stays untouched until `source` runs again, so
+    /// the reader sees the source's last run.
     public func bindInput(_ name: String, to source: Executor, output: String) throws {
         guard let input = graph.inputs.first(where: { $0.name == name }) else { throw GraphError.unexpectedInput(name) }
         guard source !== self else {
@@ -233,8 +245,15 @@ public final class Executor {
         let have = source.graph.shapes[source.graph.outputs[k].value.index], want = graph.shapes[input.value.index]
         guard have == want else { throw GraphError.wrongInputShape(name: name, expected: want.dims, actual: have.dims) }
         let lowered = source.plan.outputs[k]
-        guard source.plan.values[lowered].encoding == nil, plan.values[input.value.index].encoding == nil else {
-            throw GraphError.badBinding(input: name, detail: "output '\(output)' is not float32")
+        let sourceEncoding = source.plan.values[lowered].encoding,
+            inputEncoding = plan.values[input.value.index].encoding
+        guard sourceEncoding == inputEncoding else {
+            func describe(_ e: UInt8Encoding?) -> String {
+                e.map { "uint8 (scale \($0.scale), zero point \($0.zeroPoint))" } ?? "float32"
+            }
+            throw GraphError.badBinding(
+                input: name,
+                detail: "output '\(output)' is \(describe(sourceEncoding)), the input takes \(describe(inputEncoding))")
         }
         var chain = source.bindings.values.map(\.source)
         while let e = chain.popLast() {   // no cycles: a source must not (indirectly) read this executor
@@ -243,6 +262,11 @@ public final class Executor {
         }
         bindings[name] = (source, output)
         valuePointers[input.value.index] = source.valuePointers[lowered]
+    }
+
+    /// The uint8 encoding output `name` is kept in (`Int8Configuration.uint8Outputs`), nil when it is float32.
+    public func outputEncoding(_ name: String) -> UInt8Encoding? {
+        graph.outputs.firstIndex { $0.name == name }.flatMap { plan.values[plan.outputs[$0]].encoding }
     }
 
     /// Names of the inputs bound to other executors' outputs.
@@ -258,15 +282,23 @@ public final class Executor {
         return result
     }
 
-    /// Calls `body` with output `name` of the last run, in place (float32, C x H x W). The memory is the executor's
-    /// and is overwritten by the next run: do not keep the pointer.
+    /// Calls `body` with output `name` of the last run, in place (float32, C x H x W; a uint8 output is dequantised
+    /// into a copy first). The memory is the executor's and is overwritten by the next run: do not keep the pointer.
     public func withOutput<R>(_ name: String, _ body: (UnsafeBufferPointer<Float>) throws -> R) throws -> R {
         guard let k = graph.outputs.firstIndex(where: { $0.name == name }) else {
             throw GraphError.shapeMismatch(node: name, detail: "the graph has no output of that name")
         }
         guard runCount > 0 else { throw GraphError.notRun("output '\(name)'") }
         let count = graph.shapes[graph.outputs[k].value.index].count
-        return try body(UnsafeBufferPointer(start: floats(plan.outputs[k]), count: count))
+        let v = plan.outputs[k]
+        guard let e = plan.values[v].encoding else {
+            return try body(UnsafeBufferPointer(start: floats(v), count: count))
+        }
+        var values = [Float](repeating: 0, count: count)   // a uint8 output (bound in place elsewhere): dequantised
+        values.withUnsafeMutableBufferPointer {
+            sm_dequantize_u8_f32(bytes(v), count, e.scale, e.zeroPoint, $0.baseAddress!)
+        }
+        return try values.withUnsafeBufferPointer { try body($0) }
     }
 
     /// Runs the graph, leaving the outputs in the executor's buffers (read them with `withOutput`). Inputs are
@@ -285,11 +317,7 @@ public final class Executor {
         }
         for (name, v) in graph.inputs {
             if bindings[name] != nil {
-                if let observer {
-                    observer(
-                        name, graph.shapes[v.index],
-                        UnsafeBufferPointer(start: floats(v.index), count: graph.shapes[v.index].count))
-                }
+                if let observer { observer(name, graph.shapes[v.index], observable(v.index)) }
                 continue
             }
             guard let t = inputs[name] else { throw GraphError.missingInput(name) }
@@ -298,14 +326,18 @@ public final class Executor {
             guard t.shape == s.dims || t.shape == Array(s.dims.dropFirst()) else {
                 throw GraphError.wrongInputShape(name: name, expected: s.dims, actual: t.shape)
             }
-            t.withUnsafeBytes { raw in
-                pointer(v.index).copyMemory(from: raw.baseAddress!, byteCount: s.count * 4)
+            if let e = plan.values[v.index].encoding {   // a uint8 input fed in float32: quantised on entry
+                t.withUnsafeBytes { raw in
+                    sm_quantize_f32_u8(
+                        raw.baseAddress!.assumingMemoryBound(to: Float.self), s.count, 1 / e.scale, e.zeroPoint,
+                        bytes(v.index))
+                }
+            } else {
+                t.withUnsafeBytes { raw in
+                    pointer(v.index).copyMemory(from: raw.baseAddress!, byteCount: s.count * 4)
+                }
             }
-            if let observer {
-                observer(
-                    name, s,
-                    UnsafeBufferPointer(start: pointer(v.index).assumingMemoryBound(to: Float.self), count: s.count))
-            }
+            if let observer { observer(name, s, observable(v.index)) }
         }
         lastProfile.removeAll(keepingCapacity: true)
         for (i, step) in plan.steps.enumerated() {
@@ -316,17 +348,8 @@ public final class Executor {
                 lastProfile.append((stepName(step), seconds))
             }
             if let observer, let n = step.node {
-                let value = plan.values[step.output]
-                var view = pointer(step.output).assumingMemoryBound(to: Float.self)
-                if let e = value.encoding, let scratch = observerScratch {
-                    sm_dequantize_u8_f32(
-                        pointer(step.output).assumingMemoryBound(to: UInt8.self), value.count, e.scale,
-                        e.zeroPoint, scratch.floats)
-                    view = scratch.floats
-                }
                 let node = graph.nodes[n]
-                observer(
-                    node.name, graph.shapes[node.output.index], UnsafeBufferPointer(start: view, count: value.count))
+                observer(node.name, graph.shapes[node.output.index], observable(step.output))
             }
         }
         runCount += 1
@@ -342,6 +365,15 @@ public final class Executor {
     }
 
     private func pointer(_ v: Int) -> UnsafeMutableRawPointer { valuePointers[v] }
+    /// Value v as float32 for the observer: in place, or dequantised into the observer's scratch when uint8.
+    private func observable(_ v: Int) -> UnsafeBufferPointer<Float> {
+        let value = plan.values[v]
+        guard let e = value.encoding, let scratch = observerScratch else {
+            return UnsafeBufferPointer(start: floats(v), count: value.count)
+        }
+        sm_dequantize_u8_f32(bytes(v), value.count, e.scale, e.zeroPoint, scratch.floats)
+        return UnsafeBufferPointer(start: scratch.floats, count: value.count)
+    }
     private func floats(_ v: Int) -> UnsafeMutablePointer<Float> { pointer(v).assumingMemoryBound(to: Float.self) }
     private func bytes(_ v: Int) -> UnsafeMutablePointer<UInt8> { pointer(v).assumingMemoryBound(to: UInt8.self) }
 

@@ -112,7 +112,8 @@ struct LoweredGraph {
 
     let values: [Value]
     let steps: [Step]
-    /// Lowered values of the graph inputs (float32, the graph's own value indices) and outputs (always float32).
+    /// Lowered values of the graph inputs (the graph's own value indices; float32 unless listed in `uint8Inputs`) and
+    /// outputs (float32 unless listed in `uint8Outputs` and written in uint8 by their producer).
     let inputs: [Int]
     private(set) var outputs: [Int] = []
 
@@ -120,6 +121,11 @@ struct LoweredGraph {
 
     init(_ graph: Graph, int8 configuration: Int8Configuration?) throws {
         var values = graph.shapes.map { Value(shape: $0, encoding: nil) }
+        for (name, v) in graph.inputs {
+            if let e = configuration?.uint8Inputs[name] {
+                values[v.index] = Value(shape: values[v.index].shape, encoding: e)
+            }
+        }
         var steps: [Step] = []
         inputs = graph.inputs.map(\.value.index)
         var consumers = [[(node: Int, slot: Int)]](repeating: [], count: graph.shapes.count)
@@ -127,6 +133,8 @@ struct LoweredGraph {
             for (slot, v) in node.inputs.enumerated() { consumers[v.index].append((i, slot)) }
         }
         let graphOutputs = Set(graph.outputs.map(\.value.index))
+        let uint8Outputs = Set(
+            graph.outputs.filter { configuration?.uint8Outputs.contains($0.name) ?? false }.map(\.value.index))
         let encodings = configuration?.encodings ?? [:]
         let float32Nodes = configuration?.float32Nodes ?? []
 
@@ -179,8 +187,11 @@ struct LoweredGraph {
         for (i, node) in graph.nodes.enumerated() {
             let out = node.output.index
             let int8Output: UInt8Encoding? = {
-                guard runsInt8[i], !graphOutputs.contains(out), let e = encodings[node.name], !consumers[out].isEmpty,
-                    consumers[out].allSatisfy({ takesUInt8($0.node, $0.slot) })
+                // A graph output stays uint8 only where asked (a bound reader takes it in place); an unread value
+                // has no reason to.
+                let output = graphOutputs.contains(out)
+                guard runsInt8[i], !output || uint8Outputs.contains(out), let e = encodings[node.name],
+                    output || !consumers[out].isEmpty, consumers[out].allSatisfy({ takesUInt8($0.node, $0.slot) })
                 else { return nil }
                 return e
             }()
@@ -229,7 +240,10 @@ struct LoweredGraph {
                 steps.append(Step(kind: .float(node.operation), inputs: operands, output: out, node: i))
             }
         }
-        outputs = graph.outputs.map { materialize($0.value.index, as: nil) }
+        outputs = graph.outputs.map { o in
+            let v = o.value.index
+            return uint8Outputs.contains(v) && values[v].encoding != nil ? v : materialize(v, as: nil)
+        }
         self.values = values
         self.steps = steps
     }

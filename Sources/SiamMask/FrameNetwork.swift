@@ -18,10 +18,16 @@ public final class FrameNetwork {
     /// - Parameter int8: run a quantised model's per-frame graphs in int8 (default); false runs its dequantised
     ///   weights in float32. A float32 model always runs in float32.
     public init(network: SiamMaskNetwork, threads: Int = 1, int8: Bool = true) throws {
-        let config = int8 ? network.int8Configuration : nil
+        var config = int8 ? network.int8Configuration : nil
         // One worker pool for the whole frame: the refine steps find the workers still spinning from the search.
         let pool = threads > 1 ? ThreadPool(threads: threads) : nil
+        // In int8 the features cross in uint8, in place: the search writes them in uint8 (its next layers read them
+        // so anyway) and the refine windows and convolutions read the same bytes, with no quantise step on either
+        // side; bit-identical to crossing in float32 when both sides' tables give a feature the same encoding.
+        config?.uint8Outputs = Set(Self.featureNames)
         searchExecutor = try Executor(graph: network.frameSearchGraph(), threads: threads, int8: config, pool: pool)
+        for name in Self.featureNames { config?.uint8Inputs[name] = searchExecutor.outputEncoding(name) }
+        config?.uint8Outputs = []
         refineExecutor = try Executor(
             graph: network.frameRefineGraph(row: 12, column: 12), threads: threads, int8: config,
             pool: pool)

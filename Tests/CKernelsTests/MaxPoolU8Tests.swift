@@ -29,6 +29,9 @@ final class MaxPoolU8Tests: XCTestCase {
         for (c, h, w, k, s, p) in [
             (4, 125, 125, 3, 2, 1), (3, 61, 61, 3, 2, 1), (2, 9, 10, 2, 2, 0), (2, 7, 7, 3, 1, 1),
             (1, 5, 2100, 3, 2, 1), (2, 1, 1, 3, 2, 1),
+            // the 3x3 stride-2 fast path's edges: widths around its first and last whole window
+            (1, 3, 2, 3, 2, 1), (1, 3, 3, 3, 2, 0), (1, 4, 4, 3, 2, 1), (1, 3, 5, 3, 2, 0), (1, 5, 6, 3, 2, 1),
+            (2, 6, 7, 3, 2, 2), (1, 3, 8, 3, 2, 0),
         ] {
             let oh = (h + 2 * p - k) / s + 1, ow = (w + 2 * p - k) / s + 1
             let x = (0..<(c * h * w)).map { _ in UInt8.random(in: 0...255, using: &g) }

@@ -592,6 +592,52 @@ final class OperationTableTests: XCTestCase {
         }
     }
 
+    /// A graph output kept in uint8 (`uint8Outputs`) bound to a uint8 graph input (`uint8Inputs`) of another executor:
+    /// the reader's results are the bytes of the float32 crossing with a quantise step, `withOutput` dequantises, a
+    /// uint8 input fed through `run` is quantised on entry, and a float32 / uint8 mismatch is refused.
+    func testUInt8OutputsBindToUInt8Inputs() throws {
+        let e = Self.inputEncoding, mid = UInt8Encoding(scale: 1.0 / 16, zeroPoint: 3)
+        let shape = ActivationShape(8, 9, 11)
+        var a = GraphBuilder()
+        a.output(
+            "y",
+            try a.conv2d(
+                "a", a.input("x", shape), convWeights("a", out: 8, in: 8, k: 3, seed: 950, int8: true), padding: 1,
+                relu: true))
+        var b = GraphBuilder()
+        let window = try b.window("w", b.input("f", ActivationShape(8, 9, 11)), top: 1, left: -2, height: 7, width: 12)
+        b.output(
+            "z", try b.conv2d("b", window, convWeights("b", out: 4, in: 8, k: 1, seed: 951, int8: true), relu: false))
+        let encodings = ["x": e, "a": mid, "f": mid]
+        let feeds = ["x": Tensor(shape: shape.dims, floats: onGrid(shape.count, seed: 952))]
+
+        let floatA = try Executor(graph: a.build(), int8: Int8Configuration(encodings: encodings))
+        let uint8A = try Executor(
+            graph: a.build(), int8: Int8Configuration(encodings: encodings, uint8Outputs: ["y"]))
+        XCTAssertNil(floatA.outputEncoding("y"))
+        XCTAssertEqual(uint8A.outputEncoding("y"), mid)
+        let y = try floatA.run(feeds)["y"]!
+        var bytes = [UInt8](repeating: 0, count: y.count), rounded = [Float](repeating: 0, count: y.count)
+        sm_quantize_f32_u8(y.floats, y.count, 1 / mid.scale, mid.zeroPoint, &bytes)
+        sm_dequantize_u8_f32(bytes, y.count, mid.scale, mid.zeroPoint, &rounded)
+        XCTAssertEqual(try uint8A.run(feeds)["y"]!.floats, rounded, "withOutput dequantises")
+
+        let copied = try Executor(graph: b.build(), int8: Int8Configuration(encodings: encodings)).run(["f": y])
+        let uint8B = try Executor(
+            graph: b.build(), int8: Int8Configuration(encodings: encodings, uint8Inputs: ["f": mid]))
+        XCTAssertEqual(uint8B.steps.filter { $0.node == nil }.map(\.name), [], "no conversion step")
+        XCTAssertEqual(try uint8B.run(["f": y])["z"]!.floats, copied["z"]!.floats, "fed: quantised on entry")
+        try uint8B.bindInput("f", to: uint8A, output: "y")
+        _ = try uint8A.run(feeds)
+        XCTAssertEqual(try uint8B.run([:])["z"]!.floats, copied["z"]!.floats, "bound in place")
+
+        let other = try Executor(
+            graph: b.build(), int8: Int8Configuration(encodings: encodings, uint8Inputs: ["f": mid]))
+        XCTAssertThrowsError(try other.bindInput("f", to: floatA, output: "y")) {
+            guard case GraphError.badBinding = $0 else { return XCTFail("\($0)") }
+        }
+    }
+
     /// int8 correlation: the search quantised with its encoding, the kernel per channel by the executor. Kernels of
     /// integers with a largest magnitude of 127 per channel quantise exactly (scale 1), so the reference is exact.
     func testInt8DepthwiseCrossCorrelation() throws {

@@ -112,8 +112,27 @@ final class FrameNetworkTests: XCTestCase {
         // readers quantise that: the observer sees it before rounding and clamping; clamped to the encoding's range it
         // is within half a step of the old uint8 view.
         let adjust = network.int8Configuration?.encodings["features.downsample"]
+        // In int8 the features f0, f1, f2 cross to refine in uint8 (FrameNetwork): their producers write uint8, so
+        // the observer sees the producer's output, the max-pool after conv1, the bound inputs and the refine crops
+        // rounded to the feature's encoding, exactly what the old path's quantise steps made of them.
+        var crossing: [String: UInt8Encoding] = [:]
+        if let encodings = network.int8Configuration?.encodings {
+            for (producer, names) in [
+                (
+                    "features.features.conv1",
+                    ["features.features.conv1", "features.features.maxpool", "f0", "refine_model.crop0"]
+                ),
+                ("features.features.layer1.2.conv3", ["features.features.layer1.2.conv3", "f1", "refine_model.crop1"]),
+                ("features.features.layer2.3.conv3", ["features.features.layer2.3.conv3", "f2", "refine_model.crop2"]),
+            ] {
+                for name in names { crossing[name] = encodings[producer] }
+            }
+        }
         for (a, b) in zip(newRest, oldRest) {
-            if a.name == "features.downsample", let e = adjust {
+            if let e = crossing[a.name] {
+                let q = AffineQuantization(scale: e.scale, zeroPoint: e.zeroPoint)
+                XCTAssertEqual(bits(a.values), bits(q.dequantize(q.quantize(b.values))), a.name, file: file, line: line)
+            } else if a.name == "features.downsample", let e = adjust {
                 let lo = Float(0 - e.zeroPoint) * e.scale, hi = Float(255 - e.zeroPoint) * e.scale
                 let worst = zip(a.values, b.values).map { abs(min(max($0, lo), hi) - $1) }.max() ?? 0
                 XCTAssertLessThanOrEqual(worst, e.scale * 0.5001, a.name, file: file, line: line)

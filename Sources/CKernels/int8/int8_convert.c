@@ -29,6 +29,17 @@ void sm_dequantize_u8_f32(const uint8_t *input, size_t count, float scale, int32
     for (size_t i = 0; i < count; i++) output[i] = (float)((int32_t)input[i] - zero_point) * scale;
 }
 
+// Output x of the column pass over one row of window-row maxima (taps outside the row left out).
+static uint8_t sm_pool_u8_edge(const uint8_t *rows_max, int32_t in_width, int32_t x, int32_t kernel, int32_t stride,
+                               int32_t padding) {
+    const int32_t x0 = x * stride - padding;
+    const int32_t kx0 = x0 < 0 ? -x0 : 0;
+    const int32_t kx1 = x0 + kernel > in_width ? in_width - x0 : kernel;
+    uint8_t m = 0;
+    for (int32_t kx = kx0; kx < kx1; kx++) m = rows_max[x0 + kx] > m ? rows_max[x0 + kx] : m;
+    return m;
+}
+
 void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height, int32_t in_width, int32_t kernel,
                       int32_t stride, int32_t padding, uint8_t *output, int32_t out_height, int32_t out_width,
                       int32_t row_begin, int32_t row_end) {
@@ -51,7 +62,22 @@ void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height,
                     for (int32_t i = 0; i < in_width; i++) rows_max[i] = row[i] > rows_max[i] ? row[i] : rows_max[i];
                 }
             }
-            for (int32_t x = 0; x < out_width; x++) {
+            int32_t x = 0;
+            if (separable && kernel == 3 && stride == 2) {
+                // The network's max-pool (3x3, stride 2): the outputs whose three columns are inside the row as one
+                // loop the compiler vectorises (deinterleaving loads); the edges take the general loop below.
+                const int32_t span = in_width - 3 + padding;   // x0 = 2x - padding >= 0 and x0 + 2 < W
+                int32_t lo = (padding + 1) / 2, hi = span < 0 ? 0 : span / 2 + 1;
+                if (hi > out_width) hi = out_width;
+                for (; x < lo && x < out_width; x++)
+                    dst[x] = sm_pool_u8_edge(rows_max, in_width, x, kernel, stride, padding);
+                for (; x < hi; x++) {
+                    const uint8_t *r = rows_max + 2 * x - padding;
+                    const uint8_t a = r[0] > r[1] ? r[0] : r[1];
+                    dst[x] = a > r[2] ? a : r[2];
+                }
+            }
+            for (; x < out_width; x++) {
                 const int32_t x0 = x * stride - padding;
                 const int32_t kx0 = x0 < 0 ? -x0 : 0;
                 const int32_t kx1 = x0 + kernel > in_width ? in_width - x0 : kernel;
