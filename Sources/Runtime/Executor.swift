@@ -67,6 +67,13 @@ public final class Executor {
     /// Work below this many multiply-accumulates runs on one thread: splitting costs more than it saves (with the
     /// spinning pool a split costs a few microseconds; 0.3 M MACs measured best of 2 M and 0.3 M on the full model).
     static let parallelThreshold = 300000
+    /// Channel splits (Winograd) fall on multiples of this: whole weight panels on every tier (MR 4, 6, 8 or 12).
+    static let channelGranule = 24
+    /// Winograd layers whose transformed weights reach this many bytes split channels between workers: at full size
+    /// only layer3.0's 512 -> 1024 downsample (75 MB; 17% faster at 2 threads). The 9.4 MB ones (layer3's dilated
+    /// 3x3s, the correlation blocks' search side) measured 17-23% slower (dilated) or within noise that way: each
+    /// worker repeats the whole input transform, so they keep splitting rows.
+    static let channelSplitBytes = 32 << 20
 
     /// - Parameters:
     ///   - threads: worker threads for large layers (1 = no threading).
@@ -425,10 +432,32 @@ public final class Executor {
             let packed = w.packed(for: table, shape: shape)
             let residual: UnsafePointer<Float>? = step.inputs.count > 1 ? UnsafePointer(floats(step.inputs[1])) : nil
             let macs = os.count * w.inChannels * w.kernel * w.kernel
+            let granule = Int(k.conv2d_f32_row_granule(&shape))
             w.bias.withUnsafeBufferPointer { bias in
-                var epilogue = sm_conv2d_epilogue(bias: bias.baseAddress, residual: residual, relu: relu ? 1 : 0)
-                parallelRows(os.height, work: macs, granule: Int(k.conv2d_f32_row_granule(&shape))) {
-                    begin, end, worker in
+                var epilogue = sm_conv2d_epilogue(
+                    bias: bias.baseAddress, residual: residual, relu: relu ? 1 : 0, channel_begin: 0, channel_end: 0)
+                // Winograd with large transformed weights (36 x O x C floats) splits output channels, not rows: each
+                // worker streams only its share of the weights and runs every tile (wider GEMMs); the input
+                // transform, cheap, is done by each. Rows otherwise.
+                let winogradBytes = 36 * w.outChannels * w.inChannels * 4
+                let workers = min(threads, w.outChannels / Executor.channelGranule)
+                if granule > 1, workers > 1, winogradBytes >= Executor.channelSplitBytes,
+                    macs >= Executor.parallelThreshold, let pool
+                {
+                    let groups = (w.outChannels + Executor.channelGranule - 1) / Executor.channelGranule
+                    pool.run { worker in
+                        guard worker < workers else { return }
+                        var e = epilogue
+                        e.channel_begin = Int32(groups * worker / workers * Executor.channelGranule)
+                        e.channel_end = Int32(
+                            min(w.outChannels, groups * (worker + 1) / workers * Executor.channelGranule))
+                        guard e.channel_begin < e.channel_end else { return }
+                        k.conv2d_f32(
+                            &shape, x, packed, &e, out, 0, Int32(os.height), self.workspaces[worker].floats)
+                    }
+                    return
+                }
+                parallelRows(os.height, work: macs, granule: granule) { begin, end, worker in
                     k.conv2d_f32(
                         &shape, x, packed, &epilogue, out, Int32(begin), Int32(end), self.workspaces[worker].floats)
                 }

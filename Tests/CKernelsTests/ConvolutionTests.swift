@@ -45,7 +45,8 @@ final class ConvolutionTests: XCTestCase {
             residual = .random(count: outputCount, scale: 2, using: &generator)
             epilogue = sm_conv2d_epilogue(
                 bias: c.bias ? bias.constBase : nil,
-                residual: c.residual ? residual.constBase : nil, relu: c.relu ? 1 : 0)
+                residual: c.residual ? residual.constBase : nil, relu: c.relu ? 1 : 0, channel_begin: 0,
+                channel_end: 0)
             expected = AlignedFloats(count: outputCount)
             magnitude = AlignedFloats(count: outputCount)
             let reference = Tiers.reference.pointee
@@ -57,7 +58,7 @@ final class ConvolutionTests: XCTestCase {
             let absBias = bias.absolute(), absResidual = residual.absolute()
             var absEpilogue = sm_conv2d_epilogue(
                 bias: c.bias ? absBias.constBase : nil,
-                residual: c.residual ? absResidual.constBase : nil, relu: 0)
+                residual: c.residual ? absResidual.constBase : nil, relu: 0, channel_begin: 0, channel_end: 0)
             reference.conv2d_f32(
                 &shape, absInput.constBase, absWeights.constBase, &absEpilogue, magnitude.base, 0,
                 s.out_height, nil)
@@ -283,7 +284,8 @@ final class ConvolutionTests: XCTestCase {
         let bias = AlignedFloats([0.5])
         let residual = AlignedFloats([0, 0, 0, 0, 0, 0, 0, 0, -10])
         let output = AlignedFloats(count: 9)
-        var epilogue = sm_conv2d_epilogue(bias: bias.constBase, residual: residual.constBase, relu: 1)
+        var epilogue = sm_conv2d_epilogue(
+            bias: bias.constBase, residual: residual.constBase, relu: 1, channel_begin: 0, channel_end: 0)
         Tiers.reference.pointee.conv2d_f32(
             &shape, input.constBase, weights.constBase, &epilogue, output.base, 0, 3,
             nil)

@@ -122,6 +122,40 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// Output-channel ranges (`channel_begin` / `channel_end`, multiples of 24: whole panels on every tier) computed by
+    /// separate calls give the single call's values bit for bit, with every epilogue part and a dilated shape; nothing
+    /// outside a call's range is written.
+    func testChannelSplits() throws {
+        if Tiers.fast.isEmpty { throw XCTSkip("no fast tier on this CPU/build") }
+        for (n, c) in [
+            Case(shape: geometry(16, 18, 18, out: 61, kernel: 3, pad: 1), residual: true, relu: true, label: "61 ch"),
+            Case(shape: geometry(8, 19, 17, out: 48, kernel: 3, pad: 2, dilation: 2), label: "48 ch d2"),
+        ].enumerated() {
+            let p = Problem(c, seed: UInt64(40 + n))
+            let o = Int(p.shape.out_channels), plane = p.outputCount / o
+            for table in Tiers.fast {
+                let whole = AlignedFloats(count: p.outputCount, fill: .nan)
+                runWinograd(table, p, bounds: [0, p.shape.out_height], output: whole)
+                let split = AlignedFloats(count: p.outputCount, fill: .nan)
+                let edges = [0, 24, 48, o].filter { $0 <= o }
+                for i in 0..<(edges.count - 1) where edges[i] < edges[i + 1] {
+                    let part = AlignedFloats(count: p.outputCount, fill: .nan)
+                    p.epilogue.channel_begin = Int32(edges[i])
+                    p.epilogue.channel_end = Int32(edges[i + 1])
+                    runWinograd(table, p, bounds: [0, p.shape.out_height], output: part)
+                    let values = part.array
+                    for k in 0..<p.outputCount {
+                        let inside = (edges[i] * plane..<edges[i + 1] * plane).contains(k)
+                        if inside { split.base[k] = values[k] } else { XCTAssertTrue(values[k].isNaN, "wrote outside") }
+                    }
+                }
+                p.epilogue.channel_begin = 0
+                p.epilogue.channel_end = 0
+                assertClose(split, whole, tolerance: 0, "\(Tiers.name(table)) \(c.label): channel splits vs one call")
+            }
+        }
+    }
+
     /// The fast tiers' conv2d_f32 takes Winograd for a qualifying shape (bit-identical to calling it), and the
     /// direct path for shapes Winograd does not cover.
     func testConvolutionRoutesQualifyingShapes() throws {

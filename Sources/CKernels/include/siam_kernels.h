@@ -34,6 +34,11 @@ typedef struct sm_conv2d_epilogue {
     const float *bias;       // out_channels values, may be NULL (= 0)
     const float *residual;   // same shape as the output, may be NULL; added before the activation; may alias output
     int32_t relu;            // 1: max(0, .)
+    // Output channels [channel_begin, channel_end) only, when channel_end > 0 (thread splits by channel): honoured by
+    // the Winograd path (shapes whose row granule is > 1), where every worker then runs all the tiles against its
+    // share of the transformed weights; channel_begin a multiple of 24 (whole weight panels on every tier). Other
+    // paths compute every channel: split them by rows.
+    int32_t channel_begin, channel_end;
 } sm_conv2d_epilogue;
 
 // The kernel table of one tier. Packed weights and workspaces are tier-specific: pack with the table you run with.

@@ -250,6 +250,14 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
     const float *bias = epilogue ? epilogue->bias : NULL;
     const float *residual = epilogue ? epilogue->residual : NULL;
     const int32_t relu = epilogue ? epilogue->relu : 0;
+    // The output channels of this call (a channel split between threads): whole weight panels.
+    int32_t o_begin = 0, o_end = O;
+    if (epilogue && epilogue->channel_end > 0) {
+        o_begin = epilogue->channel_begin < 0 ? 0 : epilogue->channel_begin;
+        o_end = epilogue->channel_end < O ? epilogue->channel_end : O;
+        if (o_begin >= o_end) return;
+    }
+    const size_t p_begin = (size_t)o_begin / SM_MR, p_end = ((size_t)o_end + SM_MR - 1) / SM_MR;
 
     sm_wino_tile *tiles = (sm_wino_tile *)workspace;
     const int32_t n_tiles = sm_wino_tiles(s, row_begin, row_end, tiles);
@@ -288,7 +296,7 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
         const int32_t widest = SM_NV * SM_VL, parts = (n + widest - 1) / widest;
         const int32_t width = ((n + parts - 1) / parts + SM_VL - 1) / SM_VL * SM_VL;
         for (size_t xi = 0; xi < SM_WINO_XI; xi++) {
-            for (size_t p = 0; p < panels; p++) {
+            for (size_t p = p_begin; p < p_end; p++) {
                 sm_tile_epilogue e;
                 e.bias = NULL;
                 e.residual = NULL;
@@ -312,7 +320,7 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
         }
 
         // 3. output transform and epilogue, channel by channel
-        for (int32_t o = 0; o < O; o++) {
+        for (int32_t o = o_begin; o < o_end; o++) {
             const float bo = bias ? bias[o] : 0.0f;
             for (int32_t t = 0; t < n; t += SM_VL)
                 SM_FN(wino_output_vec)(M + (size_t)o * ld + t, mblock, bo, Y + t, ldp);
