@@ -440,20 +440,12 @@ public final class Executor {
                 // worker streams only its share of the weights and runs every tile (wider GEMMs); the input
                 // transform, cheap, is done by each. Rows otherwise.
                 let winogradBytes = 36 * w.outChannels * w.inChannels * 4
-                let workers = min(threads, w.outChannels / Executor.channelGranule)
-                if granule > 1, workers > 1, winogradBytes >= Executor.channelSplitBytes,
-                    macs >= Executor.parallelThreshold, let pool
-                {
-                    let groups = (w.outChannels + Executor.channelGranule - 1) / Executor.channelGranule
-                    pool.run { worker in
-                        guard worker < workers else { return }
+                if granule > 1, winogradBytes >= Executor.channelSplitBytes {
+                    let g = Executor.channelGranule
+                    parallelRows((w.outChannels + g - 1) / g, work: macs) { begin, end, worker in
                         var e = epilogue
-                        e.channel_begin = Int32(groups * worker / workers * Executor.channelGranule)
-                        e.channel_end = Int32(
-                            min(w.outChannels, groups * (worker + 1) / workers * Executor.channelGranule))
-                        guard e.channel_begin < e.channel_end else { return }
-                        k.conv2d_f32(
-                            &shape, x, packed, &e, out, 0, Int32(os.height), self.workspaces[worker].floats)
+                        (e.channel_begin, e.channel_end) = (Int32(begin * g), Int32(min(w.outChannels, end * g)))
+                        k.conv2d_f32(&shape, x, packed, &e, out, 0, Int32(os.height), self.workspaces[worker].floats)
                     }
                     return
                 }

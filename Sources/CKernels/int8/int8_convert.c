@@ -29,14 +29,16 @@ void sm_dequantize_u8_f32(const uint8_t *input, size_t count, float scale, int32
     for (size_t i = 0; i < count; i++) output[i] = (float)((int32_t)input[i] - zero_point) * scale;
 }
 
-// Output x of the column pass over one row of window-row maxima (taps outside the row left out).
-static uint8_t sm_pool_u8_edge(const uint8_t *rows_max, int32_t in_width, int32_t x, int32_t kernel, int32_t stride,
-                               int32_t padding) {
+// Output x over `nrows` rows (ld bytes apart) of width in_width: the maximum of its columns inside the row (taps
+// outside are left out). The separable pass gives it the one row of window-row maxima, the direct one the window's rows.
+static uint8_t sm_pool_u8_at(const uint8_t *rows, size_t ld, int32_t nrows, int32_t in_width, int32_t x, int32_t kernel,
+                             int32_t stride, int32_t padding) {
     const int32_t x0 = x * stride - padding;
     const int32_t kx0 = x0 < 0 ? -x0 : 0;
     const int32_t kx1 = x0 + kernel > in_width ? in_width - x0 : kernel;
     uint8_t m = 0;
-    for (int32_t kx = kx0; kx < kx1; kx++) m = rows_max[x0 + kx] > m ? rows_max[x0 + kx] : m;
+    for (int32_t r = 0; r < nrows; r++, rows += ld)
+        for (int32_t kx = kx0; kx < kx1; kx++) m = rows[x0 + kx] > m ? rows[x0 + kx] : m;
     return m;
 }
 
@@ -70,28 +72,18 @@ void sm_max_pool2d_u8(const uint8_t *input, int32_t channels, int32_t in_height,
                 int32_t lo = (padding + 1) / 2, hi = span < 0 ? 0 : span / 2 + 1;
                 if (hi > out_width) hi = out_width;
                 for (; x < lo && x < out_width; x++)
-                    dst[x] = sm_pool_u8_edge(rows_max, in_width, x, kernel, stride, padding);
+                    dst[x] = sm_pool_u8_at(rows_max, 0, 1, in_width, x, kernel, stride, padding);
                 for (; x < hi; x++) {
                     const uint8_t *r = rows_max + 2 * x - padding;
                     const uint8_t a = r[0] > r[1] ? r[0] : r[1];
                     dst[x] = a > r[2] ? a : r[2];
                 }
             }
-            for (; x < out_width; x++) {
-                const int32_t x0 = x * stride - padding;
-                const int32_t kx0 = x0 < 0 ? -x0 : 0;
-                const int32_t kx1 = x0 + kernel > in_width ? in_width - x0 : kernel;
-                uint8_t m = 0;
-                if (separable) {
-                    for (int32_t kx = kx0; kx < kx1; kx++) m = rows_max[x0 + kx] > m ? rows_max[x0 + kx] : m;
-                } else {
-                    for (int32_t ky = ky0; ky < ky1; ky++) {
-                        const uint8_t *row = plane + (size_t)(y0 + ky) * in_width + x0;
-                        for (int32_t kx = kx0; kx < kx1; kx++) m = row[kx] > m ? row[kx] : m;
-                    }
-                }
-                dst[x] = m;
-            }
+            // The rest (every output when the pass is direct): over the row of maxima, or the window's input rows.
+            const uint8_t *rows = separable ? rows_max : plane + (size_t)(y0 + ky0) * in_width;
+            const size_t ld = separable ? 0 : (size_t)in_width;
+            const int32_t nrows = separable ? 1 : ky1 - ky0;
+            for (; x < out_width; x++) dst[x] = sm_pool_u8_at(rows, ld, nrows, in_width, x, kernel, stride, padding);
         }
     }
 }

@@ -57,8 +57,8 @@ static int SM_FN(is_direct)(const sm_conv2d_shape *s) {
     return s->out_width == s->in_width && s->out_height <= s->in_height;
 }
 
-// A leading dimension (im2col blocks, Winograd's transformed blocks): a whole number of 64-byte lines, and an odd number of them so
-// that rows spread over all cache sets.
+// A leading dimension (im2col blocks, Winograd's transformed blocks): a whole number of 64-byte lines, and an odd
+// number of them so that rows spread over all cache sets.
 static inline size_t SM_FN(ldb_for)(size_t nc) {
     size_t lines = (nc + 15) / 16;
     if (lines % 2 == 0) lines++;
@@ -72,8 +72,9 @@ static size_t SM_FN(conv2d_workspace_bytes)(const sm_conv2d_shape *s, int32_t ro
     size_t K = SM_FN(k_of)(s);
     size_t kc = K < SM_KC ? K : SM_KC;
     size_t nc = SM_FN(nc_for)((size_t)rows * (size_t)s->out_width);
-    const size_t tiled = (nc + SM_NR - 1) / SM_NR * SM_NR, ld = SM_FN(ldb_for)(nc);
-    return kc * (tiled > ld ? tiled : ld) * sizeof(float);
+    // The 1x1 block is tile-major (whole tiles), the im2col block rows of ldb_for(nc).
+    const size_t ld = SM_FN(is_direct)(s) ? (nc + SM_NR - 1) / SM_NR * SM_NR : SM_FN(ldb_for)(nc);
+    return kc * ld * sizeof(float);
 }
 
 // The 1x1 B block: rows [k0, k0 + kc) of the input planes (plane floats apart), pixels [p0, p0 + nc), tile-major.
