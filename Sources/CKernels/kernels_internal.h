@@ -110,6 +110,7 @@ typedef struct sm_tile_epilogue {
     int32_t first;           // first k block: start from bias + residual instead of the stored partial sums
     int32_t last;            // last k block: apply the activation
     int32_t rows;            // valid rows (output channels) of the tile, <= MR
+    int32_t stream_a;        // A streams from memory (Winograd's large transformed weights): prefetch it ahead
 } sm_tile_epilogue;
 
 // floor(a / b) for b > 0 and any sign of a.

@@ -69,11 +69,13 @@ public final class Executor {
     static let parallelThreshold = 300000
     /// Channel splits (Winograd) fall on multiples of this: whole weight panels on every tier (MR 4, 6, 8 or 12).
     static let channelGranule = 24
-    /// Winograd layers whose transformed weights reach this many bytes split channels between workers: at full size
-    /// only layer3.0's 512 -> 1024 downsample (75 MB; 17% faster at 2 threads). The 9.4 MB ones (layer3's dilated
-    /// 3x3s, the correlation blocks' search side) measured 17-23% slower (dilated) or within noise that way: each
-    /// worker repeats the whole input transform, so they keep splitting rows.
-    static let channelSplitBytes = 32 << 20
+    /// Winograd layers whose transformed weights come to this many bytes per 4x4 output tile or more split channels
+    /// between workers: split by rows, each worker would stream all the weights for its half of the tiles. At full
+    /// size layer3.0's 512 -> 1024 downsample (75 MB, 64 tiles; 17% faster at 2 threads) and the refine module's
+    /// 512 -> 128 (9.4 MB, 16 tiles; 1.06x at 2 threads by rows). The 9.4 MB ones with 64 tiles (layer3's dilated 3x3s,
+    /// the correlation blocks' search side) measured 17-23% slower (dilated) or within noise that way: each worker
+    /// repeats the whole input transform, so they keep splitting rows.
+    static let channelSplitBytesPerTile = 384 << 10
 
     /// - Parameters:
     ///   - threads: worker threads for large layers (1 = no threading).
@@ -440,7 +442,8 @@ public final class Executor {
                 // worker streams only its share of the weights and runs every tile (wider GEMMs); the input
                 // transform, cheap, is done by each. Rows otherwise.
                 let winogradBytes = 36 * w.outChannels * w.inChannels * 4
-                if granule > 1, winogradBytes >= Executor.channelSplitBytes {
+                let tiles = ((os.height + 3) / 4) * ((os.width + 3) / 4)
+                if granule > 1, winogradBytes >= Executor.channelSplitBytesPerTile * tiles {
                     let g = Executor.channelGranule
                     parallelRows((w.outChannels + g - 1) / g, work: macs) { begin, end, worker in
                         var e = epilogue

@@ -293,6 +293,9 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
         // the packed weights (4x the direct convolution's) then stream from memory strictly in order, and the
         // panel's kc x MR block stays in L1 across the tiles while V's kc x n block stays in L2.
         // Micro-tile widths: as few as the widest tile allows, balanced (64 tiles: 32 + 32, not 48 + 16).
+        // Transformed weights larger than the L2 stream from memory once per chunk: the micro-kernel prefetches them.
+        const int32_t stream_a = (p_end - p_begin) * SM_MR * (size_t)C * SM_WINO_XI * sizeof(float) >
+                                 2 * sm_l2_block_budget((size_t)512 << 10);
         const int32_t widest = SM_NV * SM_VL, parts = (n + widest - 1) / widest;
         const int32_t width = ((n + parts - 1) / parts + SM_VL - 1) / SM_VL * SM_VL;
         for (size_t xi = 0; xi < SM_WINO_XI; xi++) {
@@ -301,6 +304,7 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
                 e.bias = NULL;
                 e.residual = NULL;
                 e.relu = 0;
+                e.stream_a = stream_a;
                 e.rows = (size_t)O - p * SM_MR < SM_MR ? (int32_t)((size_t)O - p * SM_MR) : SM_MR;
                 for (int32_t pc = 0; pc < C; pc += SM_KC) {
                     const int32_t kc = C - pc < SM_KC ? C - pc : SM_KC;

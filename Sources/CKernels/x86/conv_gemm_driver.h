@@ -175,6 +175,7 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
             e.relu = relu;
             e.first = pc == 0;
             e.last = pc + kc == K;
+            e.stream_a = 0;
             for (size_t ic = 0; ic < o_padded; ic += SM_MC_STEP) {
                 const size_t mc = o_padded - ic < SM_MC_STEP ? o_padded - ic : SM_MC_STEP;
                 for (size_t jr = 0; jr < nc; jr += SM_NR) {
