@@ -372,6 +372,7 @@ final class Int8ConvolutionTests: XCTestCase {
         guard let avx2 = Int8Tiers.fast.first(where: { Int8Tiers.name($0) == "avx2" }) else {
             throw XCTSkip("no AVX2 int8 tier on this CPU/build")
         }
+        let winogradOff = ProcessInfo.processInfo.environment["SIAMMASK_WINOGRAD"] == "0"
         let c = Case(shape: geometry(8, 9, 9, out: 6, kernel: 3, pad: 1), data: .sevenBit, label: "variant")
         let p = ConvProblem(c, seed: 3)
         let variantOffset = 5 * MemoryLayout<Int32>.size   // sm_i8_packed_header.variant
@@ -384,7 +385,77 @@ final class Int8ConvolutionTests: XCTestCase {
         let eight = p.pack(avx2)
         withExtendedLifetime(eight) {
             XCTAssertEqual(
-                eight.raw.load(fromByteOffset: variantOffset, as: Int32.self), 0, "a weight of 64: exact path")
+                eight.raw.load(fromByteOffset: variantOffset, as: Int32.self), winogradOff ? 0 : 2,
+                "a weight of 64: the exact int16 path (Winograd F(2x2, 3x3) for this 3x3)")
+        }
+    }
+
+    /// 3x3 stride-1 layers with 8-bit weights take AVX2's exact Winograd F(2x2, 3x3) (int16 transforms, marked in the
+    /// packed header): the reference's bytes for dilations 1-3 with every padding, output sizes around the 2x2 tiles
+    /// and the bands of 2 x dilation rows, odd channel counts (padded to pairs), output channels around the register
+    /// tile (6) and the GEMM block (48), row splits through bands, and the int32 extremes at 1024 channels (the largest
+    /// count it takes; its intermediate sums wrap and must still give the exact sum).
+    func testWinogradF23() throws {
+        var cases: [Case] = []
+        let epilogues = [
+            Int8Epilogue(), Int8Epilogue(output: SM_INT8_OUTPUT_U8),
+            Int8Epilogue(residual: SM_INT8_RESIDUAL_U8, output: SM_INT8_OUTPUT_U8),
+            Int8Epilogue(bias: false, residual: SM_INT8_RESIDUAL_F32, relu: false),
+        ]
+        var n = 0
+        for d: Int32 in [1, 2, 3] {
+            for pad in Array(0...d) {
+                for size: Int32 in [7, 10, 13, 17] {
+                    let c: Int32 = [1, 2, 3, 5, 17][n % 5]
+                    let o: Int32 = [5, 6, 7, 13][n % 4]
+                    let shape = geometry(c, size + (n % 2 == 0 ? 0 : 1), size, out: o, kernel: 3, pad: pad, dilation: d)
+                    if shape.out_height >= 4 && shape.out_width >= 4 {
+                        cases.append(
+                            Case(
+                                shape: shape, epilogue: epilogues[n % epilogues.count],
+                                label: "F(2,3) C=\(c) \(size) p\(pad) d\(d)"))
+                    }
+                    n += 1
+                }
+            }
+        }
+        for o: Int32 in [47, 48, 49, 97] {
+            cases.append(Case(shape: geometry(4, 9, 9, out: o, kernel: 3, pad: 1), label: "F(2,3) out channels \(o)"))
+        }
+        cases.append(
+            Case(shape: geometry(64, 31, 31, out: 9, kernel: 3, pad: 2, dilation: 2), label: "F(2,3) 31x31 d2"))
+        try check(cases, seed: 23) { h in [[0, h], [0, 1, h], [0, h / 2, h], [0, h / 3, 2 * h / 3, h]] }
+
+        var extremes: [Case] = []
+        for data in [Int8Data.maxPositive, .maxNegative, .minus128, .zeroMinus128] {
+            extremes.append(
+                Case(
+                    shape: geometry(1024, 7, 7, out: 3, kernel: 3, pad: 1), data: data,
+                    epilogue: Int8Epilogue(relu: false), label: "F(2,3) \(data) C=1024"))
+        }
+        try check(extremes, seed: 24)
+
+        guard let avx2 = Int8Tiers.fast.first(where: { Int8Tiers.name($0) == "avx2" }) else {
+            throw XCTSkip("no AVX2 int8 tier on this CPU/build")
+        }
+        if ProcessInfo.processInfo.environment["SIAMMASK_WINOGRAD"] == "0" {
+            throw XCTSkip("SIAMMASK_WINOGRAD=0: the Winograd path is off")
+        }
+        let variantOffset = 5 * MemoryLayout<Int32>.size   // sm_i8_packed_header.variant
+        for (shape, data, variant) in [
+            (geometry(8, 9, 9, out: 6, kernel: 3, pad: 1), Int8Data.random, Int32(2)),
+            (geometry(8, 9, 9, out: 6, kernel: 3, pad: 1), .sevenBit, 1),
+            (geometry(1025, 9, 9, out: 6, kernel: 3, pad: 1), .random, 0),
+            (geometry(8, 9, 9, out: 6, kernel: 3, stride: 2), .random, 0),
+            (geometry(8, 4, 4, out: 6, kernel: 3, pad: 1), .random, 0),
+        ] {
+            let p = ConvProblem(Case(shape: shape, data: data, label: "variant"), seed: 5)
+            let packed = p.pack(avx2)
+            withExtendedLifetime(packed) {
+                XCTAssertEqual(
+                    packed.raw.load(fromByteOffset: variantOffset, as: Int32.self), variant,
+                    "C=\(shape.in_channels) stride \(shape.stride_h) \(shape.out_height)x\(shape.out_width) \(data)")
+            }
         }
     }
 

@@ -34,8 +34,11 @@
 // Tiers (which instructions, and how unsigned activations and int16 saturation are handled):
 //   reference   plain C: acc += (qx - zx) * qw, tap by tap, skipping padded taps.
 //   avx2        AVX2 without VNNI: activations zero-extended to int16 pairs and multiplied with int16 weight pairs
-//               by vpmaddwd (int16 x int16 -> int32, exact). vpmaddubsw is not used: u8 x s8 pairs saturate int16
-//               (2 * 255 * 127 > 32767).
+//               by vpmaddwd (int16 x int16 -> int32, exact). vpmaddubsw only for layers whose weights fit 7 bits:
+//               u8 x s8 pairs saturate int16 otherwise (2 * 255 * 127 > 32767). 3x3 stride-1 convolutions (<= 1024 input channels, enough tiles) run as
+//               Winograd F(2x2, 3x3) with integer transforms on the same int16 products (16 instead of 36 per 2x2
+//               outputs): the transforms are exact, so the sums are the direct path's (int8/int8_winograd23_x86.h).
+//               SIAMMASK_WINOGRAD=0 turns it off, as for float32.
 //   avxvnni     AVX-VNNI: 256-bit vpdpbusd with VEX encoding (u8 x s8, 4 products summed into int32, exact).
 //   avx512vnni  AVX-512 VNNI: 512-bit vpdpbusd (needs AVX-512 F/BW/VL too).
 //   neon        Armv8-A NEON: activations flipped to s8 (q ^ 0x80 = q - 128), smull/smlal of two s8 x s8

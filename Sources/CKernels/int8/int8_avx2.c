@@ -56,6 +56,25 @@ typedef __m256i sm_i8_vi;
 
 #include "int8_gemm_driver.h"
 
+// ---- 3x3 stride-1 convolutions with 8-bit weights: Winograd F(2x2, 3x3) on the int16 path ----
+// 16 vpmaddwd products per 2x2 outputs instead of 36, still exact (int8_winograd23_x86.h): the same micro-kernel,
+// storing its raw int32 sums for the output transform.
+#undef SM_I8_FN
+#undef SM_I8_FINISH
+#define SM_I8_FN(name) sm_i8_avx2w_##name
+#define SM_I8_FINISH(acc, e, o, at, n)                                      \
+    do {                                                                    \
+        (void)(o);                                                          \
+        (void)(n);                                                          \
+        _mm256_storeu_si256((__m256i *)(void *)((e)->out_i32 + (at)), acc); \
+    } while (0)
+#define SM_I8_FINISH_Y sm_i8_y_finish
+#include "int8_micro_x86.h"
+
+#include "int8_winograd23_x86.h"
+#undef SM_I8_FINISH
+#define SM_I8_FINISH sm_i8_y_finish
+
 // ---- convolution with 7-bit weights: the vpmaddubsw path ----
 // When every weight of a layer lies in [-63, 63] (a model quantised with 7-bit weights, `siammask quantize
 // --weight-bits 7`), u8 x s8 pairs cannot saturate vpmaddubsw's int16 sums, so B keeps 4 uint8 k per lane (half the
@@ -83,10 +102,12 @@ static int sm_i8_avx2_fits_7bit(const sm_conv2d_shape *s, const int8_t *weights)
     return 1;
 }
 
-// Sizes cover both layouts (they are asked before the weights are seen).
+// Sizes cover every layout the shape may take (they are asked before the weights are seen).
 static size_t sm_i8_avx2_any_conv_packed_bytes(const sm_conv2d_shape *s) {
-    const size_t a = sm_i8_avx2_conv_packed_bytes(s), b = sm_i8_avx2u8_conv_packed_bytes(s);
-    return a > b ? a : b;
+    size_t bytes = sm_i8_avx2_conv_packed_bytes(s), b = sm_i8_avx2u8_conv_packed_bytes(s);
+    if (b > bytes) bytes = b;
+    if (sm_i8_avx2w_w23_applies(s) && (b = sm_i8_avx2w_w23_packed_bytes(s)) > bytes) bytes = b;
+    return bytes;
 }
 
 static void sm_i8_avx2_any_conv_pack(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
@@ -94,22 +115,28 @@ static void sm_i8_avx2_any_conv_pack(const sm_conv2d_shape *s, const int8_t *wei
     if (sm_i8_avx2_fits_7bit(s, weights)) {
         sm_i8_avx2u8_conv_pack(s, weights, zero_point, packed);
         ((sm_i8_packed_header *)packed)->variant = 1;
+    } else if (sm_i8_avx2w_w23_applies(s)) {
+        sm_i8_avx2w_w23_pack(s, weights, zero_point, packed);   // variant 2
     } else {
         sm_i8_avx2_conv_pack(s, weights, zero_point, packed);
     }
 }
 
 static size_t sm_i8_avx2_any_conv_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
-    const size_t a = sm_i8_avx2_conv_workspace_bytes(s, rows), b = sm_i8_avx2u8_conv_workspace_bytes(s, rows);
-    return a > b ? a : b;
+    size_t bytes = sm_i8_avx2_conv_workspace_bytes(s, rows), b = sm_i8_avx2u8_conv_workspace_bytes(s, rows);
+    if (b > bytes) bytes = b;
+    if (sm_i8_avx2w_w23_applies(s) && (b = sm_i8_avx2w_w23_workspace_bytes(s, rows)) > bytes) bytes = b;
+    return bytes;
 }
 
 static void sm_i8_avx2_any_conv(const sm_conv2d_shape *s, const uint8_t *input, const void *packed,
                                 const sm_int8_epilogue *epilogue, void *output, int32_t row_begin, int32_t row_end,
                                 void *workspace) {
-    if (((const sm_i8_packed_header *)packed)->variant == 1)
-        sm_i8_avx2u8_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace);
-    else sm_i8_avx2_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace);
+    switch (((const sm_i8_packed_header *)packed)->variant) {
+    case 1: sm_i8_avx2u8_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace); break;
+    case 2: sm_i8_avx2w_w23_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace); break;
+    default: sm_i8_avx2_conv(s, input, packed, epilogue, output, row_begin, row_end, workspace); break;
+    }
 }
 
 // ---- depth-wise cross-correlation ----

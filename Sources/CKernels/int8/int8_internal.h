@@ -27,7 +27,8 @@ typedef struct sm_i8_packed_header {
     int32_t k;            // taps per output (C*KH*KW, or KH*KW for the xcorr)
     int32_t k_padded;     // k rounded up to the tier's k-group
     int32_t channels;     // output channels
-    int32_t variant;      // the tier's layout when it has two (AVX2: 1 = 7-bit weights on the vpmaddubsw path)
+    int32_t variant;      // the tier's layout when it has several (AVX2: 1 = 7-bit weights on the vpmaddubsw
+                          // path, 2 = Winograd F(2x2, 3x3) on the int16 path)
     int32_t reserved[10];
 } sm_i8_packed_header;
 
@@ -81,6 +82,7 @@ typedef struct sm_i8_ep {
     uint8_t *out_u8;
     float inv_scale;
     int32_t out_zero;
+    int32_t *out_i32;   // raw int32 sums instead of the epilogue (Winograd's GEMMs; NULL otherwise)
 } sm_i8_ep;
 
 static inline void sm_i8_resolve(sm_i8_ep *r, const sm_int8_epilogue *e, const void *packed, void *output) {
@@ -96,6 +98,7 @@ static inline void sm_i8_resolve(sm_i8_ep *r, const sm_int8_epilogue *e, const v
     r->out_u8 = e->output_type == SM_INT8_OUTPUT_U8 ? (uint8_t *)output : NULL;
     r->inv_scale = e->output_inv_scale;
     r->out_zero = e->output_zero_point;
+    r->out_i32 = NULL;
 }
 
 // The epilogue of one output element: acc already has the channel term subtracted; `at` indexes the output (and

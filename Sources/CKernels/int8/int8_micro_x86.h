@@ -63,6 +63,6 @@ static void SM_I8_FN(tile)(int32_t nv, int32_t groups, const SM_I8_ATYPE *a, con
     }
 }
 
-static void SM_I8_FN(interleave)(SM_I8_BTYPE *dst, const uint8_t *const *rows, size_t n) {
+__attribute__((unused)) static void SM_I8_FN(interleave)(SM_I8_BTYPE *dst, const uint8_t *const *rows, size_t n) {
     SM_I8_INTERLEAVE(dst, rows, n);
 }
