@@ -20,7 +20,8 @@
 //   2. per block of output channels: the 16 GEMMs M[xi] = U[xi] * V[xi] (raw int32), then A^T M A >> 2 into a
 //      staging plane of the chunk's rows, then the epilogue row by row into the output.
 //
-// The including file defines SM_I8_FN, SM_I8_MR, SM_I8_NV, SM_I8_VL (= 8) and SM_I8_G (= 2) for the int16 path.
+// The including file defines SM_I8_FN, SM_I8_MR, SM_I8_NV, SM_I8_VL and SM_I8_G (= 2) for the int16 path (NV * VL a
+// multiple of 16), SM_I8_TIER, SM_I8_BTYPE and SM_I8_FINISH_Y (the 8-lane epilogue, sm_i8_y_finish).
 
 #define SM_W23_XI 16
 #define SM_W23_NR (SM_I8_NV * SM_I8_VL)   // tiles per micro-tile
@@ -122,7 +123,7 @@ static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
     const size_t nb = (size_t)SM_I8_FN(w23_chunk_bands)(s);
     l.max_tiles = nb * SM_I8_FN(w23_band_tiles)(s);
     l.ldt = sm_i8_round_up(l.max_tiles, SM_W23_NR);
-    l.ldo = sm_i8_round_up((size_t)s->out_width, SM_I8_VL);
+    l.ldo = sm_i8_round_up((size_t)s->out_width, 8);
     l.rows = nb * 2 * (size_t)s->dilation_h;
     size_t at = 0;
     l.tiles_at = at;
@@ -187,8 +188,8 @@ static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *plane,
     }
 }
 
-// B^T d B of 16 tiles (one int16 lane each) of two channels, written as the micro-kernel's k-group row g of
-// micro-tile `block` in each xi's B: V + xi * xi_stride + block * tile_stride + g * 2 NR, pairs (c, c + 1) per tile.
+// B^T d B of 16 tiles (one int16 lane each) of two channels, written as 16 consecutive pairs (c, c + 1) of a
+// k-group row of the micro-kernel's tile-major B, in each xi's B (xi_stride apart).
 static inline void SM_I8_FN(w23_input_transform)(const int16_t *P0, const int16_t *P1, size_t ldt, int16_t *dst,
                                                  size_t xi_stride) {
     __m256i v[2][16];
@@ -284,9 +285,10 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
                     for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldt, 0, n * sizeof(int16_t));
                 for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldt + n, 0, (ldt - n) * sizeof(int16_t));
             }
-            for (size_t j = 0; j < blocks; j++) SM_I8_FN(w23_input_transform)
-            (P + j * SM_W23_NR, P + SM_W23_XI * l.ldt + j * SM_W23_NR, l.ldt, V + j * tile_stride + g * 2 * SM_W23_NR,
-             xi_stride);
+            for (size_t t = 0; t < ldt; t += 16)   // 16 tiles at a time into micro-tile t / NR
+                SM_I8_FN(w23_input_transform)
+                (P + t, P + SM_W23_XI * l.ldt + t, l.ldt,
+                 V + t / SM_W23_NR * tile_stride + g * 2 * SM_W23_NR + t % SM_W23_NR * 2, xi_stride);
         }
 
         // 2. per block of output channels: GEMMs, output transform, epilogue
@@ -306,7 +308,7 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
             }
             for (size_t ol = 0; ol < oc; ol++) {
                 int32_t *st = staging + ol * l.rows * l.ldo;
-                for (size_t t = 0; t < n; t += SM_I8_VL)
+                for (size_t t = 0; t < n; t += 8)
                     SM_I8_FN(w23_output_transform)(M + ol * ldt + t, SM_W23_OB * ldt, Y + t, l.ldt);
                 for (size_t t = 0; t < n; t++) {   // into the chunk's rows, pixel order
                     const int32_t oy = tiles[t].oy - y0, ox = tiles[t].ox;
@@ -323,10 +325,9 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
                 const int32_t o = (int32_t)(ob + ol);
                 for (int32_t y = s0; y < s1; y++) {
                     const int32_t *row = st + (size_t)(y - y0) * l.ldo;
-                    for (int32_t x = 0; x < OW; x += SM_I8_VL)
+                    for (int32_t x = 0; x < OW; x += 8)
                         SM_I8_FINISH_Y(_mm256_loadu_si256((const __m256i *)(row + x)), &ep, o,
-                                       (size_t)o * plane + (size_t)y * OW + (size_t)x,
-                                       OW - x < SM_I8_VL ? OW - x : SM_I8_VL);
+                                       (size_t)o * plane + (size_t)y * OW + (size_t)x, OW - x < 8 ? OW - x : 8);
                 }
             }
         }
