@@ -287,8 +287,8 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
             }
             for (size_t t = 0; t < ldt; t += 16)   // 16 tiles at a time into micro-tile t / NR
                 SM_I8_FN(w23_input_transform)
-                (P + t, P + SM_W23_XI * l.ldt + t, l.ldt,
-                 V + t / SM_W23_NR * tile_stride + g * 2 * SM_W23_NR + t % SM_W23_NR * 2, xi_stride);
+            (P + t, P + SM_W23_XI * l.ldt + t, l.ldt,
+             V + t / SM_W23_NR * tile_stride + g * 2 * SM_W23_NR + t % SM_W23_NR * 2, xi_stride);
         }
 
         // 2. per block of output channels: GEMMs, output transform, epilogue
