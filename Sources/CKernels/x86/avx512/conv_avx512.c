@@ -84,71 +84,8 @@ static inline __attribute__((always_inline)) void sm_avx512_micro(const int NV, 
     }
 }
 
-// One function per (width, mask, prefetch) so that each inner loop is compiled for its case.
-#define SM_AVX512_MICRO_PF(NV, MASKED, PF)                                                                        \
-    static void sm_avx512_micro_##NV##_##MASKED##_##PF(int32_t kc, const float *a, const float *b, ptrdiff_t ldb, \
-                                                       float *c, ptrdiff_t ldc, __mmask16 m,                      \
-                                                       const sm_tile_epilogue *e) {                               \
-        sm_avx512_micro(NV, MASKED, PF, kc, a, b, ldb, c, ldc, m, e);                                             \
-    }
-#define SM_AVX512_MICRO(NV, MASKED) SM_AVX512_MICRO_PF(NV, MASKED, 0) SM_AVX512_MICRO_PF(NV, MASKED, 1)
-SM_AVX512_MICRO(1, 0)
-SM_AVX512_MICRO(1, 1)
-#if SM_NV >= 2
-SM_AVX512_MICRO(2, 0)
-SM_AVX512_MICRO(2, 1)
-#endif
-#if SM_NV >= 3
-SM_AVX512_MICRO(3, 0)
-SM_AVX512_MICRO(3, 1)
-#endif
-#if SM_NV >= 4
-SM_AVX512_MICRO(4, 0)
-SM_AVX512_MICRO(4, 1)
-#endif
-#if SM_NV >= 5
-SM_AVX512_MICRO(5, 0)
-SM_AVX512_MICRO(5, 1)
-#endif
-#if SM_NV >= 6
-SM_AVX512_MICRO(6, 0)
-SM_AVX512_MICRO(6, 1)
-#endif
-
-static void sm_avx512_tile(int32_t nv, int32_t last_lanes, int32_t kc, const float *a, const float *b, ptrdiff_t ldb,
-                           float *c, ptrdiff_t ldc, const sm_tile_epilogue *e) {
-    const int masked = last_lanes != SM_VL;
-    const __mmask16 m = sm_avx512_mask(last_lanes);
-    switch (nv * 2 + masked) {
-#define SM_CASE(NV)                                                               \
-    case NV * 2:                                                                  \
-        if (e->stream_a) sm_avx512_micro_##NV##_0_1(kc, a, b, ldb, c, ldc, m, e); \
-        else sm_avx512_micro_##NV##_0_0(kc, a, b, ldb, c, ldc, m, e);             \
-        break;                                                                    \
-    case NV * 2 + 1:                                                              \
-        if (e->stream_a) sm_avx512_micro_##NV##_1_1(kc, a, b, ldb, c, ldc, m, e); \
-        else sm_avx512_micro_##NV##_1_0(kc, a, b, ldb, c, ldc, m, e);             \
-        break;
-        SM_CASE(1)
-#if SM_NV >= 2
-        SM_CASE(2)
-#endif
-#if SM_NV >= 3
-        SM_CASE(3)
-#endif
-#if SM_NV >= 4
-        SM_CASE(4)
-#endif
-#if SM_NV >= 5
-        SM_CASE(5)
-#endif
-#if SM_NV >= 6
-        SM_CASE(6)
-#endif
-#undef SM_CASE
-    default: break;
-    }
-}
+#define SM_VMASK __mmask16
+#include "../conv_tile_switch.h"
 
 static void sm_avx512_zero(float *dst, int32_t n) {
     int32_t i = 0;
