@@ -14,7 +14,7 @@
 // Otherwise built by im2col row by row with a padded leading dimension (ldb_for): writing whole rows is faster than
 // scattering them into tiles (measured 2-13% on the stride-2 and 7x7 layers).
 //
-// Loop nest (BLIS order): pixel blocks (SM_NC) > k blocks (SM_KC, im2col once per block) > channel blocks (SM_MC) >
+// Loop nest (BLIS order): pixel blocks (at most SM_NC, equal sizes) > k blocks (SM_KC, im2col once per block) > channel blocks (SM_MC) >
 // pixel tiles (SM_NR, B micro-panel stays in L1) > channel panels (SM_MR, A streams from L2) > micro-kernel.
 // The first k block adds bias and residual (so residual may alias output), the last applies ReLU.
 //
@@ -163,9 +163,14 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
     const size_t in_plane = (size_t)s->in_height * (size_t)s->in_width;
     const size_t nc_max = SM_FN(nc_for)(P);
     float *ws = (float *)workspace;
+    // Pixel blocks of equal size (whole vectors): full blocks and a remainder of a few pixels (961 = 480 + 480 + 1,
+    // or a 2-thread half of 496 = 480 + 16) would stream every weight once more for those few.
+    const size_t blocks = (P + nc_max - 1) / nc_max;
+    size_t nc_step = ((P + blocks - 1) / blocks + SM_VL - 1) / SM_VL * SM_VL;
+    if (nc_step > nc_max) nc_step = nc_max;
 
-    for (size_t jc = 0; jc < P; jc += nc_max) {
-        const size_t nc = P - jc < nc_max ? P - jc : nc_max;
+    for (size_t jc = 0; jc < P; jc += nc_step) {
+        const size_t nc = P - jc < nc_step ? P - jc : nc_step;
         for (size_t pc = 0; pc < K; pc += SM_KC) {
             const size_t kc = K - pc < SM_KC ? K - pc : SM_KC;
             const size_t ws_ld = SM_FN(ldb_for)(nc);

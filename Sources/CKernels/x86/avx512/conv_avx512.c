@@ -14,7 +14,8 @@
 // (NV <= 6), k blocks of SM_KC, pixel blocks of SM_NC, channel blocks of SM_MC. On Zen 4, before Winograd, 8x3 beat
 // 6x4, 4x6 and 12x2 and KC 256 beat 96..192; on the Xeon (family 6 model 207) with Winograd, 6x4 is 5% faster on the
 // full-size fp32 frame than 8x3 (Winograd's 64-tile GEMMs run as one 6x64 micro-tile instead of two 8x32; 1x1 layers
-// within 2%) and 4x6 no better, KC 128 no better than 256 (per-layer minima of 3 interleaved rounds, 1 thread).
+// within 2%) and 4x6 no better, KC 128 no better than 256 (per-layer minima of 3 interleaved rounds, 1 thread);
+// SM_MC 128 no better than 256, SM_NC 320 better than 480 and 256 (10 rounds at 2 threads, 6 at 1).
 #define SM_VL 16
 #ifndef SM_MR
 #define SM_MR 6
@@ -26,7 +27,7 @@
 #define SM_KC 256
 #endif
 #ifndef SM_NC
-#define SM_NC 480
+#define SM_NC 320   // pixel blocks (equal sizes): 2-3% less than 480 in the full-size frame's per-layer minima
 #endif
 #ifndef SM_MC
 #define SM_MC 256
