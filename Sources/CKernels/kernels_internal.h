@@ -121,6 +121,15 @@ static inline int32_t sm_floor_div(int32_t a, int32_t b) {
 // ceil(a / b) for b > 0 and any sign of a.
 static inline int32_t sm_ceil_div(int32_t a, int32_t b) { return -sm_floor_div(-a, b); }
 
+// The step of blocks of equal size, each a multiple of `multiple` and at most `max_block` (>= multiple unless it is
+// `total`), covering `total`: full blocks and a remainder of a few elements would stream every weight once more for
+// those few (961 pixels = 480 + 480 + 1). Shared by the fp32 and int8 GEMM drivers' pixel blocks.
+static inline size_t sm_equal_block(size_t total, size_t max_block, size_t multiple) {
+    const size_t blocks = (total + max_block - 1) / max_block;
+    size_t step = ((total + blocks - 1) / blocks + multiple - 1) / multiple * multiple;
+    return step > max_block ? max_block : step;
+}
+
 #ifdef __cplusplus
 }
 #endif

@@ -438,10 +438,10 @@ public final class Executor {
             w.bias.withUnsafeBufferPointer { bias in
                 var epilogue = sm_conv2d_epilogue(
                     bias: bias.baseAddress, residual: residual, relu: relu ? 1 : 0, channel_begin: 0, channel_end: 0)
-                // Winograd with large transformed weights (36 x O x C floats) splits output channels, not rows: each
+                // Winograd (row granule > 1) with large transformed weights splits output channels, not rows: each
                 // worker streams only its share of the weights and runs every tile (wider GEMMs); the input
                 // transform, cheap, is done by each. Rows otherwise.
-                let winogradBytes = 36 * w.outChannels * w.inChannels * 4
+                let winogradBytes = k.conv2d_f32_packed_floats(&shape) * MemoryLayout<Float>.size
                 let tiles = ((os.height + 3) / 4) * ((os.width + 3) / 4)
                 if granule > 1, winogradBytes >= Executor.channelSplitBytesPerTile * tiles {
                     let g = Executor.channelGranule

@@ -317,10 +317,7 @@ static void SM_I8_FN(conv)(const sm_conv2d_shape *s, const uint8_t *input, const
         r0 = -s->pad_top;   // no padding needed: pad_top is 0 here
     }
 
-    // Blocks of equal size (whole vectors) rather than full blocks and a small remainder.
-    const size_t blocks = (P + nc_max - 1) / nc_max;
-    size_t nc_step = sm_i8_round_up((P + blocks - 1) / blocks, SM_I8_VL);
-    if (nc_step > nc_max) nc_step = nc_max;   // only when nc_max = P (one block)
+    const size_t nc_step = sm_equal_block(P, nc_max, SM_I8_VL);   // blocks of equal size, whole vectors
     for (size_t jc = 0; jc < P; jc += nc_step) {
         const size_t nc = P - jc < nc_step ? P - jc : nc_step;
         const size_t n_tail = sm_i8_round_up(nc, SM_I8_VL);   // vector lanes the tiles read

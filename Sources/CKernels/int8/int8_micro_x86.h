@@ -43,22 +43,25 @@ SM_I8_FN(micro)(const int NV, int32_t groups, const SM_I8_ATYPE *restrict a, con
 static void SM_I8_FN(tile)(int32_t nv, int32_t groups, const SM_I8_ATYPE *a, const SM_I8_BTYPE *b, size_t ldb,
                            const sm_i8_ep *e, int32_t o0, int32_t rows, size_t at, size_t plane, int32_t n) {
     switch (nv) {
-    case 1: SM_I8_FN(micro)(1, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+#define SM_I8_CASE(NV) \
+    case NV: SM_I8_FN(micro)(NV, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+        SM_I8_CASE(1)
 #if SM_I8_NV >= 2
-    case 2: SM_I8_FN(micro)(2, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+        SM_I8_CASE(2)
 #endif
 #if SM_I8_NV >= 3
-    case 3: SM_I8_FN(micro)(3, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+        SM_I8_CASE(3)
 #endif
 #if SM_I8_NV >= 4
-    case 4: SM_I8_FN(micro)(4, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+        SM_I8_CASE(4)
 #endif
 #if SM_I8_NV >= 5
-    case 5: SM_I8_FN(micro)(5, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+        SM_I8_CASE(5)
 #endif
 #if SM_I8_NV >= 6
-    case 6: SM_I8_FN(micro)(6, groups, a, b, ldb, e, o0, rows, at, plane, n); break;
+        SM_I8_CASE(6)
 #endif
+#undef SM_I8_CASE
     default: break;
     }
 }

@@ -275,7 +275,9 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
         const int32_t y0 = b0 * band_rows, y1 = b1 * band_rows < OH ? b1 * band_rows : OH;      // the chunk's rows
         const int32_t s0 = y0 > row_begin ? y0 : row_begin, s1 = y1 < row_end ? y1 : row_end;   // rows stored
 
-        // 1. V, two channels at a time (lanes past n: transforms of zeros, never stored)
+        // 1. V, two channels at a time (lanes past n: transforms of zeros, never stored; the gathers write lanes
+        // [0, n) only, so the rest is zeroed once per chunk)
+        for (int k = 0; k < 2 * SM_W23_XI; k++) memset(P + (size_t)k * l.ldt + n, 0, (ldt - n) * sizeof(int16_t));
         for (size_t g = 0; g < groups; g++) {
             for (int h = 0; h < 2; h++) {
                 int16_t *Ph = P + (size_t)h * SM_W23_XI * l.ldt;
@@ -283,7 +285,6 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
                 if (c < C) SM_I8_FN(w23_gather)(s, input + c * in_plane, zx, tiles, n, Ph, l.ldt);
                 else
                     for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldt, 0, n * sizeof(int16_t));
-                for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldt + n, 0, (ldt - n) * sizeof(int16_t));
             }
             for (size_t t = 0; t < ldt; t += 16)   // 16 tiles at a time into micro-tile t / NR
                 SM_I8_FN(w23_input_transform)

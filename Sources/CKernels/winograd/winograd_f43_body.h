@@ -258,6 +258,9 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
         if (o_begin >= o_end) return;
     }
     const size_t p_begin = (size_t)o_begin / SM_MR, p_end = ((size_t)o_end + SM_MR - 1) / SM_MR;
+    // Transformed weights larger than the L2 stream from memory once per chunk: the micro-kernel prefetches them.
+    const int32_t stream_a =
+        (p_end - p_begin) * SM_MR * (size_t)C * SM_WINO_XI * sizeof(float) > 2 * sm_l2_block_budget((size_t)512 << 10);
 
     sm_wino_tile *tiles = (sm_wino_tile *)workspace;
     const int32_t n_tiles = sm_wino_tiles(s, row_begin, row_end, tiles);
@@ -293,9 +296,6 @@ static void SM_FN(wino_run)(const sm_conv2d_shape *s, const float *input, const 
         // the packed weights (4x the direct convolution's) then stream from memory strictly in order, and the
         // panel's kc x MR block stays in L1 across the tiles while V's kc x n block stays in L2.
         // Micro-tile widths: as few as the widest tile allows, balanced (64 tiles: 32 + 32, not 48 + 16).
-        // Transformed weights larger than the L2 stream from memory once per chunk: the micro-kernel prefetches them.
-        const int32_t stream_a = (p_end - p_begin) * SM_MR * (size_t)C * SM_WINO_XI * sizeof(float) >
-                                 2 * sm_l2_block_budget((size_t)512 << 10);
         const int32_t widest = SM_NV * SM_VL, parts = (n + widest - 1) / widest;
         const int32_t width = ((n + parts - 1) / parts + SM_VL - 1) / SM_VL * SM_VL;
         for (size_t xi = 0; xi < SM_WINO_XI; xi++) {

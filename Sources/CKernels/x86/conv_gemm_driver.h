@@ -163,11 +163,7 @@ static void SM_FN(conv2d)(const sm_conv2d_shape *s, const float *input, const fl
     const size_t in_plane = (size_t)s->in_height * (size_t)s->in_width;
     const size_t nc_max = SM_FN(nc_for)(P);
     float *ws = (float *)workspace;
-    // Pixel blocks of equal size (whole vectors): full blocks and a remainder of a few pixels (961 = 480 + 480 + 1,
-    // or a 2-thread half of 496 = 480 + 16) would stream every weight once more for those few.
-    const size_t blocks = (P + nc_max - 1) / nc_max;
-    size_t nc_step = ((P + blocks - 1) / blocks + SM_VL - 1) / SM_VL * SM_VL;
-    if (nc_step > nc_max) nc_step = nc_max;
+    const size_t nc_step = sm_equal_block(P, nc_max, SM_VL);   // pixel blocks of equal size, whole vectors
 
     for (size_t jc = 0; jc < P; jc += nc_step) {
         const size_t nc = P - jc < nc_step ? P - jc : nc_step;
