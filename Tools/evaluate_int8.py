@@ -3,7 +3,7 @@
 
   python3 Tools/evaluate_int8.py [--model Models/siammask-synth.pth] [--calib-seeds 3001-3004] [--eval-seeds 1-10]
         [--frames 100] [--methods minmax,percentile,entropy,mse] [--budget 0.99] [--threads 2] [--out out/int8-eval]
-        [--siammask .build/release/siammask] [--no-real] [--weight-bits 7]
+        [--siammask .build/release/siammask] [--no-real] [--weight-bits 7] [--winograd-domain] [--no-mixed]
 
 1. Converts the bundled trained test model (`siammask convert`).
 2. Generates calibration sequences (synthetic seeds 3001-3004: never trained on, never evaluated) and held-out
@@ -80,6 +80,11 @@ def main():
     ap.add_argument("--weight-bits", default="8", choices=["7", "8"],
                     help="quantise with 7-bit weights too (a model for AVX2 CPUs without VNNI): adds a 'mse, all int8, "
                          "7-bit weights' configuration")
+    ap.add_argument("--no-mixed", action="store_true", help="skip the budget-driven mixed-precision configuration")
+    ap.add_argument("--winograd-domain", action="store_true",
+                    help="also quantise with --winograd-domain (layer3's 3x3s and conv_search computed on 8-bit "
+                         "Winograd transforms, for AVX-512 VNNI / AVX-VNNI): adds a 'mse, all int8, Winograd domain' "
+                         "configuration")
     args = ap.parse_args()
 
     B = ROOT / args.siammask
@@ -128,10 +133,15 @@ def main():
         q = out / f"int8-{default_method}-w7.siam"
         sh([B, "quantize", model, "--calibration", out / f"calib-{default_method}.json", "--weight-bits", "7", "-o", q])
         configs.append((f"{default_method}, all int8, 7-bit weights", q, False))
-    q = out / f"mixed-{default_method}.siam"
-    r = sh([B, "quantize", model, "--calibration", out / f"calib-{default_method}.json", "--drift-budget", args.budget,
-            *calib_args, "--threads", args.threads, "-o", q])
-    configs.append((f"{default_method}, mixed (budget {args.budget})", q, False))
+    if args.winograd_domain:
+        q = out / f"int8-{default_method}-wd.siam"
+        sh([B, "quantize", model, "--calibration", out / f"calib-{default_method}.json", "--winograd-domain", "-o", q])
+        configs.append((f"{default_method}, all int8, Winograd domain", q, True))
+    if not args.no_mixed:
+        q = out / f"mixed-{default_method}.siam"
+        r = sh([B, "quantize", model, "--calibration", out / f"calib-{default_method}.json", "--drift-budget",
+                args.budget, *calib_args, "--threads", args.threads, "-o", q])
+        configs.append((f"{default_method}, mixed (budget {args.budget})", q, False))
 
     results = []
     for (label, q, layers), mode in [(c, m) for c in configs for m in ("free", "lockstep")]:

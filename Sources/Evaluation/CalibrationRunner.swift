@@ -9,6 +9,10 @@ import Tensors
 public enum CalibrationRunner {
     public struct Observation {
         public var observers: [String: ActivationObserver] = [:]
+        /// The Winograd statistics of each candidate's input (`SiamMaskQuantizer.winogradCandidates`), keyed by
+        /// input, padding and dilation (candidates that share them share one observer).
+        public var winograd: [String: WinogradInputObserver] = [:]
+        public var winogradCandidates: [WinogradCandidate] = []
         public var frames = 0
         public var sources: [String] = []
     }
@@ -29,12 +33,25 @@ public enum CalibrationRunner {
     ) throws -> Observation {
         guard network.model.quantization == nil else { throw CalibrationError.quantizedModel }
         var observation = Observation()
+        observation.winogradCandidates = try SiamMaskQuantizer.winogradCandidates(network)
+        var winogradKeys: [String: [WinogradCandidate]] = [:]
+        for c in observation.winogradCandidates { winogradKeys[c.inputSource, default: []].append(c) }
         for sequence in sequences {
             let session = try TrackerSession(
                 network: network, preset: SequenceTracking.presetName(preset, sequence: sequence, network: network),
                 threads: threads)
             var observers = observation.observers
-            session.setObserver { name, _, values in observers[name, default: ActivationObserver()].observe(values) }
+            var winograd = observation.winograd
+            session.setObserver { name, shape, values in
+                observers[name, default: ActivationObserver()].observe(values)
+                var done = Set<String>()   // candidates with the same input and geometry share one observer
+                for c in winogradKeys[name] ?? [] where done.insert(Self.winogradKey(c)).inserted {
+                    winograd[
+                        Self.winogradKey(c), default: WinogradInputObserver(padding: c.padding, dilation: c.dilation)
+                    ]
+                    .observe(values, channels: shape.channels, height: shape.height, width: shape.width)
+                }
+            }
             if let saveInputs {
                 try FileManager.default.createDirectory(at: saveInputs, withIntermediateDirectories: true)
             }
@@ -51,6 +68,7 @@ public enum CalibrationRunner {
             }
             session.setObserver(nil)
             observation.observers = observers
+            observation.winograd = winograd
             observation.frames += frames
             observation.sources.append(sequence.name)
             progress?(sequence.name, frames)
@@ -60,8 +78,14 @@ public enum CalibrationRunner {
 
     /// The table for one reduction method.
     public static func table(_ observation: Observation, method: CalibrationMethod, model: String) -> CalibrationTable {
-        CalibrationTable.make(
+        var table = CalibrationTable.make(
             observers: observation.observers, method: method, model: model, sources: observation.sources,
             frames: observation.frames)
+        table.winograd = observation.winogradCandidates.compactMap { c in
+            observation.winograd[winogradKey(c)].map { CalibrationTable.WinogradEntry(node: c.name, absMax: $0.absMax) }
+        }.sorted { $0.node < $1.node }
+        return table
     }
+
+    static func winogradKey(_ c: WinogradCandidate) -> String { "\(c.inputSource)|\(c.padding)|\(c.dilation)" }
 }

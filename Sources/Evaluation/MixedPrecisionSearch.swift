@@ -38,11 +38,13 @@ public enum MixedPrecisionSearch {
         model: SiamMaskModel, encodings: [String: UInt8Encoding], alwaysFloat32: Set<String>,
         sequences: [TrackingSequence], budget: DriftBudget, options: DriftRunner.Options,
         sampleFrames: Int = 16, settings: [String: String] = [:], weightBits: Int = 8,
+        winograd: [String: [Float]] = [:],
         log: ((String) -> Void)? = nil
     ) throws -> Outcome {
         let reference = try SiamMaskNetwork(model: model)
         let allInt8 = try SiamMaskQuantizer.quantize(
-            model, encodings: encodings, float32Nodes: alwaysFloat32, settings: settings, weightBits: weightBits)
+            model, encodings: encodings, float32Nodes: alwaysFloat32, settings: settings, weightBits: weightBits,
+            winograd: winograd)
         let candidates = try SiamMaskQuantizer.quantizableNodes(reference).map(\.name).filter {
             !alwaysFloat32.contains($0)
         }
@@ -68,7 +70,8 @@ public enum MixedPrecisionSearch {
         func attempt(_ k: Int) throws -> Bool {
             let float32 = float32Set(k)
             let candidate = try SiamMaskQuantizer.quantize(
-                model, encodings: encodings, float32Nodes: float32, settings: settings, weightBits: weightBits)
+                model, encodings: encodings, float32Nodes: float32, settings: settings, weightBits: weightBits,
+                winograd: winograd)
             var o = options
             o.layers = budget.minFinalSQNRDB != nil
             let m = try DriftRunner.measure(

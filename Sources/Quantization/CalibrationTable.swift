@@ -16,6 +16,23 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
     public var createdBy: String
     /// Sorted by name, names unique.
     public var tensors: [Entry]
+    /// 3x3 stride-1 convolutions that may run in the Winograd domain: their input transform's largest |V| per
+    /// position (`WinogradInputObserver`), sorted by node, nodes unique. Empty in tables without them.
+    public var winograd: [WinogradEntry] = []
+
+    public struct WinogradEntry: Codable, Equatable, Sendable {
+        public var node: String
+        /// 16 values, finite and >= 0, in the input's real units.
+        public var absMax: [Float]
+        public init(node: String, absMax: [Float]) {
+            self.node = node
+            self.absMax = absMax
+        }
+        enum CodingKeys: String, CodingKey {
+            case node
+            case absMax = "abs_max"
+        }
+    }
 
     public struct Entry: Codable, Equatable, Sendable {
         public var name: String
@@ -145,7 +162,7 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
     // MARK: JSON
 
     enum CodingKeys: String, CodingKey {
-        case format, version, method, model, sources, frames, tensors
+        case format, version, method, model, sources, frames, tensors, winograd
         case createdBy = "created_by"
     }
 
@@ -164,6 +181,7 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
         frames = try c.decode(Int.self, forKey: .frames)
         createdBy = try c.decode(String.self, forKey: .createdBy)
         tensors = try c.decode([Entry].self, forKey: .tensors)
+        winograd = try c.decodeIfPresent([WinogradEntry].self, forKey: .winograd) ?? []
         try validate()
     }
 
@@ -177,10 +195,20 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
         try c.encode(frames, forKey: .frames)
         try c.encode(createdBy, forKey: .createdBy)
         try c.encode(tensors, forKey: .tensors)
+        if !winograd.isEmpty { try c.encode(winograd, forKey: .winograd) }
     }
 
-    /// Names unique; scales finite and positive; zero points in [0, 255]; ranges containing 0.
+    /// The Winograd statistics of a node, nil when the table has none.
+    public func winogradAbsMax(for node: String) -> [Float]? { winograd.first { $0.node == node }?.absMax }
+
+    /// Names unique; scales finite and positive; zero points in [0, 255]; ranges containing 0; Winograd entries
+    /// unique with 16 finite values >= 0.
     public func validate() throws {
+        var nodes = Set<String>()
+        for w in winograd {
+            guard nodes.insert(w.node).inserted, w.absMax.count == 16, w.absMax.allSatisfy({ $0.isFinite && $0 >= 0 })
+            else { throw CalibrationTableError.invalidWinogradEntry(node: w.node) }
+        }
         var seen = Set<String>()
         for t in tensors {
             guard seen.insert(t.name).inserted else { throw CalibrationTableError.duplicateTensor(t.name) }
@@ -220,6 +248,7 @@ public struct CalibrationTable: Codable, Equatable, Sendable {
         }
         // A table built in memory may come unsorted through Codable's own paths; keep the lookup's invariant.
         table.tensors.sort { $0.name < $1.name }
+        table.winograd.sort { $0.node < $1.node }
         return table
     }
 

@@ -10,6 +10,7 @@ public enum CalibrationTableError: Error, Equatable, CustomStringConvertible {
     case zeroPointOutOfRange(tensor: String, zeroPoint: Int)
     case rangeExcludesZero(tensor: String, lo: Float, hi: Float)
     case writeFailed(path: String, reason: String)
+    case invalidWinogradEntry(node: String)
 
     public var description: String {
         switch self {
@@ -35,6 +36,9 @@ public enum CalibrationTableError: Error, Equatable, CustomStringConvertible {
             return "The tensor \"\(name)\" has range [\(lo), \(hi)], which does not contain 0."
         case .writeFailed(let path, let reason):
             return "Cannot write the calibration table \(path): \(reason)."
+        case .invalidWinogradEntry(let node):
+            return
+                "The Winograd entry of \"\(node)\" must be unique and hold 16 finite values >= 0 (\"abs_max\")."
         }
     }
 }

@@ -164,7 +164,12 @@ public final class Executor {
             case .int8Conv(let c):
                 var s = Self.convShape(graph, step, c.weights, c.stride, c.padding, c.dilation)
                 shapes[i] = s
-                workspaceBytes = max(workspaceBytes, int8Table!.pointee.conv2d_u8s8_workspace_bytes(&s, s.out_height))
+                let k = int8Table!.pointee
+                workspaceBytes = max(
+                    workspaceBytes,
+                    c.weights.runsInWinogradDomain(shape: s)
+                        ? k.conv2d_wd23_workspace_bytes(&s, s.out_height)
+                        : k.conv2d_u8s8_workspace_bytes(&s, s.out_height))
                 _ = c.weights.packedInt8(for: int8Table!, shape: s, inputZeroPoint: c.input.zeroPoint)
             case .int8Correlation(let x):
                 let k = int8Table!.pointee
@@ -513,8 +518,11 @@ public final class Executor {
             c.weights.int8!.bias.withUnsafeBufferPointer { bias in
                 epilogue.scale = scales.baseAddress
                 epilogue.bias = bias.baseAddress
-                parallelRows(os.height, work: macs) { begin, end, worker in
-                    k.pointee.conv2d_u8s8(
+                let winograd = c.weights.runsInWinogradDomain(shape: shape)
+                let run = (winograd ? k.pointee.conv2d_wd23 : k.pointee.conv2d_u8s8)!
+                // Winograd-domain rows in whole bands (2 x dilation rows), so no worker repeats another's tiles.
+                parallelRows(os.height, work: macs, granule: winograd ? 2 * c.dilation : 1) { begin, end, worker in
+                    run(
                         &shape, x, packed, &epilogue, out, Int32(begin), Int32(end),
                         UnsafeMutableRawPointer(self.workspaces[worker].floats))
                 }

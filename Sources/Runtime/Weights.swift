@@ -77,13 +77,28 @@ public final class ConvolutionWeights: @unchecked Sendable {
         defer { lock.unlock() }
         if let p = packedInt8ByShape[key] { return UnsafeRawPointer(p.floats) }
         var s = shape
-        let bytes = table.pointee.conv2d_u8s8_packed_bytes(&s)
+        let winograd = runsInWinogradDomain(shape: shape)
+        let bytes = winograd ? table.pointee.conv2d_wd23_packed_bytes(&s) : table.pointee.conv2d_u8s8_packed_bytes(&s)
         let buffer = AlignedBuffer(bytes: max(bytes, 64))
         int8!.values.withUnsafeBufferPointer { w in
-            table.pointee.conv2d_u8s8_pack(&s, w.baseAddress!, inputZeroPoint, buffer.floats)
+            if let m = int8!.winogradMultipliers, winograd {
+                m.withUnsafeBufferPointer { mp in
+                    table.pointee.conv2d_wd23_pack(&s, w.baseAddress!, inputZeroPoint, mp.baseAddress!, buffer.floats)
+                }
+            } else {
+                table.pointee.conv2d_u8s8_pack(&s, w.baseAddress!, inputZeroPoint, buffer.floats)
+            }
         }
         packedInt8ByShape[key] = buffer
         return UnsafeRawPointer(buffer.floats)
+    }
+
+    /// Whether this layer runs in the Winograd domain at this shape: it carries multipliers and the shape is a
+    /// 3x3 stride-1 convolution the wd23 kernels take.
+    func runsInWinogradDomain(shape: sm_conv2d_shape) -> Bool {
+        guard int8?.winogradMultipliers != nil else { return false }
+        var s = shape
+        return sm_int8_wd23_supports(&s) != 0
     }
 
     /// Packed weights for a tier and the layout it packs this shape in (GEMM panels or Winograd), shared by every
@@ -108,10 +123,15 @@ public struct Int8ConvolutionWeights: Sendable {
     public let values: [Int8]
     public let scales: [Float]
     public let bias: [Float]
-    public init(values: [Int8], scales: [Float], bias: [Float]) {
+    /// The 16 input multipliers of a layer computed in the Winograd domain (siam_int8.h, "wd23": 3x3 stride-1
+    /// convolutions only), or nil for the exact int8 arithmetic.
+    public let winogradMultipliers: [Int16]?
+    public init(values: [Int8], scales: [Float], bias: [Float], winogradMultipliers: [Int16]? = nil) {
+        precondition(winogradMultipliers.map { $0.count == 16 && $0.allSatisfy { $0 >= 1 } } ?? true)
         self.values = values
         self.scales = scales
         self.bias = bias
+        self.winogradMultipliers = winogradMultipliers
     }
 }
 

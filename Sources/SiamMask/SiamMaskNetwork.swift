@@ -40,7 +40,9 @@ public final class SiamMaskNetwork: @unchecked Sendable {
                     name: layer.module, weights: w.floats, bias: b?.floats, outChannels: q.shape[0],
                     inChannels: q.shape[1],
                     kernel: q.shape[2],
-                    int8: Int8ConvolutionWeights(values: q.values, scales: q.weightScales, bias: q.dequantizedBias))
+                    int8: Int8ConvolutionWeights(
+                        values: q.values, scales: q.weightScales, bias: q.dequantizedBias,
+                        winogradMultipliers: q.winogradMultipliers))
             } else {
                 convs[layer.module] = try ConvolutionWeights(name: layer.module, weight: w, bias: b)
             }

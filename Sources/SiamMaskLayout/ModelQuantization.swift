@@ -36,16 +36,23 @@ public struct QuantizedLayer: Sendable, Equatable {
     /// Empty for a weight-only layer.
     public var bias: [Int32]
     public var biasScales: [Float]
+    /// A 3x3 convolution computed in the Winograd domain (siam_int8.h, "wd23"): the 16 input multipliers in
+    /// [1, 32767] the quantiser calibrated; nil for the exact int8 arithmetic.
+    public var winogradMultipliers: [Int16]?
 
     /// Weights stored in int8 for size only; computed in float32 on the dequantised weights.
     public var isWeightOnly: Bool { bias.isEmpty }
 
-    public init(values: [Int8], shape: [Int], weightScales: [Float], bias: [Int32] = [], biasScales: [Float] = []) {
+    public init(
+        values: [Int8], shape: [Int], weightScales: [Float], bias: [Int32] = [], biasScales: [Float] = [],
+        winogradMultipliers: [Int16]? = nil
+    ) {
         self.values = values
         self.shape = shape
         self.weightScales = weightScales
         self.bias = bias
         self.biasScales = biasScales
+        self.winogradMultipliers = winogradMultipliers
     }
 
     /// The float32 weights the int8 ones stand for (used by float32 paths, e.g. the template branch).

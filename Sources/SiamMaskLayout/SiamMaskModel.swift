@@ -81,6 +81,12 @@ public struct SiamMaskModel: Sendable, Equatable {
             m["quant.int8_layers"] = .strings(q.layers.filter { !$0.value.isWeightOnly }.keys.sorted())
             m["quant.int8_weight_only_layers"] = .strings(q.layers.filter { $0.value.isWeightOnly }.keys.sorted())
             for (k, v) in q.settings { m["quant.settings." + k] = .string(v) }
+            let winograd = q.layers.filter { $0.value.winogradMultipliers != nil }.keys.sorted()
+            if !winograd.isEmpty {
+                m["quant.winograd_domain.layers"] = .strings(winograd)
+                m["quant.winograd_domain.multipliers"] = .ints(
+                    winograd.flatMap { q.layers[$0]!.winogradMultipliers!.map(Int64.init) })
+            }
             for i in tensors.indices {
                 let name = tensors[i].name
                 let module = String(name.prefix(upTo: name.lastIndex(of: ".")!))
@@ -215,6 +221,7 @@ public struct SiamMaskModel: Sendable, Equatable {
             for (k, v) in m where k.hasPrefix("quant.settings.") {
                 if case .string(let s) = v { settings[String(k.dropFirst("quant.settings.".count))] = s }
             }
+            try Self.readWinogradDomain(m, into: &int8Layers)
             quantization = ModelQuantization(
                 layers: int8Layers, activations: activations, float32Nodes: float32Nodes, settings: settings)
         }
@@ -228,6 +235,34 @@ public struct SiamMaskModel: Sendable, Equatable {
         self.init(
             weights: weights, presets: presets, defaultPreset: defaultPreset, anchors: anchors, provenance: provenance,
             quantization: quantization)
+    }
+
+    /// The Winograd-domain layers (`quant.winograd_domain.layers`, 16 multipliers each in
+    /// `quant.winograd_domain.multipliers`): int8 (not weight-only) 3x3 convolutions, multipliers in [1, 32767].
+    private static func readWinogradDomain(
+        _ m: [String: MetadataValue], into layers: inout [String: QuantizedLayer]
+    )
+        throws
+    {
+        let (namesKey, valuesKey) = ("quant.winograd_domain.layers", "quant.winograd_domain.multipliers")
+        guard m[namesKey] != nil || m[valuesKey] != nil else { return }
+        guard case .strings(let names)? = m[namesKey], case .ints(let values)? = m[valuesKey],
+            values.count == 16 * names.count, Set(names).count == names.count
+        else {
+            throw ModelError.invalidQuantization("\(namesKey) and \(valuesKey) must list 16 multipliers per layer")
+        }
+        for (i, name) in names.enumerated() {
+            guard let layer = layers[name], !layer.isWeightOnly, layer.shape.count == 4, layer.shape[2] == 3,
+                layer.shape[3] == 3
+            else {
+                throw ModelError.invalidQuantization("\(namesKey): '\(name)' is not an int8 3x3 convolution")
+            }
+            let mult = values[(16 * i)..<(16 * i + 16)]
+            guard mult.allSatisfy({ (1...32767).contains($0) }) else {
+                throw ModelError.invalidQuantization("\(valuesKey): '\(name)' has a multiplier outside [1, 32767]")
+            }
+            layers[name]!.winogradMultipliers = mult.map { Int16($0) }
+        }
     }
 
     /// Checks one int8 layer's tensors: int8 OIHW weights with per-output-channel scales and zero points 0, values in

@@ -198,6 +198,8 @@ final class Int8ConvolutionTests: XCTestCase {
         var data = Int8Data.random
         var epilogue = Int8Epilogue()
         var label: String
+        /// The Winograd-domain layer kind (siam_int8.h, wd23) with these 16 multipliers; nil: the exact convolution.
+        var winograd: [Int16]? = nil
     }
 
     final class ConvProblem {
@@ -205,8 +207,11 @@ final class Int8ConvolutionTests: XCTestCase {
         let problem: Int8Problem
         let expected: AlignedBytes
 
+        let winograd: [Int16]?
+
         init(_ c: Case, seed: UInt64) {
             shape = c.shape
+            winograd = c.winograd
             let s = c.shape
             let outputCount = Int(s.out_channels * s.out_height * s.out_width)
             problem = Int8Problem(
@@ -220,6 +225,14 @@ final class Int8ConvolutionTests: XCTestCase {
         }
 
         func pack(_ table: Int8Table) -> AlignedBytes {
+            if let m = winograd {
+                let packed = AlignedBytes(count: table.pointee.conv2d_wd23_packed_bytes(&shape))
+                m.withUnsafeBufferPointer {
+                    table.pointee.conv2d_wd23_pack(
+                        &shape, problem.weights.i8, problem.zeroPoint, $0.baseAddress!, packed.raw)
+                }
+                return packed
+            }
             let packed = AlignedBytes(count: table.pointee.conv2d_u8s8_packed_bytes(&shape))
             table.pointee.conv2d_u8s8_pack(&shape, problem.weights.i8, problem.zeroPoint, packed.raw)
             return packed
@@ -231,12 +244,13 @@ final class Int8ConvolutionTests: XCTestCase {
             epilogue: sm_int8_epilogue? = nil
         ) {
             var e = epilogue ?? problem.epilogue
+            let k = table.pointee
+            let (bytes, conv) =
+                winograd == nil
+                ? (k.conv2d_u8s8_workspace_bytes!, k.conv2d_u8s8!) : (k.conv2d_wd23_workspace_bytes!, k.conv2d_wd23!)
             for i in 0..<(bounds.count - 1) {
-                let workspace = Workspace(
-                    bytes: table.pointee.conv2d_u8s8_workspace_bytes(&shape, bounds[i + 1] - bounds[i]))
-                table.pointee.conv2d_u8s8(
-                    &shape, problem.input.u8, packed.raw, &e, output.raw, bounds[i], bounds[i + 1],
-                    workspace.pointer)
+                let workspace = Workspace(bytes: bytes(&shape, bounds[i + 1] - bounds[i]))
+                conv(&shape, problem.input.u8, packed.raw, &e, output.raw, bounds[i], bounds[i + 1], workspace.pointer)
             }
         }
     }
@@ -454,6 +468,158 @@ final class Int8ConvolutionTests: XCTestCase {
                     packed.raw.load(fromByteOffset: variantOffset, as: Int32.self), variant,
                     "C=\(shape.in_channels) stride \(shape.stride_h) \(shape.out_height)x\(shape.out_width) \(data)")
             }
+        }
+    }
+
+    // The Winograd-domain layer kind (siam_int8.h, wd23) on every fast tier against the reference twin, bit for bit:
+    // dilations 1-3 with every padding, sizes around the 2x2 tiles, the 8-tile gathers and the 16/64-tile vectors,
+    // channel counts around the groups of 2 and 4, output channels around the micro-tiles and blocks, row splits
+    // (whole bands or not), every epilogue, multipliers from 1 to 32767, extreme data at 1024 and 8192 channels.
+    func testWinogradDomain() throws {
+        let multiplierSets: [[Int16]] = [
+            [Int16](repeating: 32767, count: 16), [Int16](repeating: 1, count: 16),
+            (0..<16).map { Int16(700 + 2000 * $0) }, (0..<16).map { Int16([9001, 4000, 30000, 123][$0 % 4]) },
+        ]
+        let epilogues = [
+            Int8Epilogue(), Int8Epilogue(output: SM_INT8_OUTPUT_U8),
+            Int8Epilogue(residual: SM_INT8_RESIDUAL_U8, output: SM_INT8_OUTPUT_U8),
+            Int8Epilogue(bias: false, residual: SM_INT8_RESIDUAL_F32, relu: false),
+        ]
+        var cases: [Case] = []
+        var n = 0
+        for d: Int32 in [1, 2, 3] {
+            for pad in Array(0...d) {
+                for size: Int32 in [3, 7, 10, 13, 20, 37] {
+                    let c: Int32 = [1, 2, 3, 4, 5, 8, 17][n % 7]
+                    let o: Int32 = [1, 5, 6, 7, 13, 48, 49][n % 7]
+                    let shape = geometry(c, size + (n % 2 == 0 ? 0 : 1), size, out: o, kernel: 3, pad: pad, dilation: d)
+                    if shape.out_height >= 1 && shape.out_width >= 1 {
+                        cases.append(
+                            Case(
+                                shape: shape, epilogue: epilogues[n % epilogues.count],
+                                label: "wd23 C=\(c) O=\(o) \(size) p\(pad) d\(d)",
+                                winograd: multiplierSets[n % multiplierSets.count]))
+                    }
+                    n += 1
+                }
+            }
+        }
+        for o: Int32 in [95, 96, 97] {
+            cases.append(
+                Case(
+                    shape: geometry(6, 31, 31, out: o, kernel: 3, pad: 2, dilation: 2), label: "wd23 31x31 d2 O=\(o)",
+                    winograd: multiplierSets[2]))
+        }
+        cases.append(
+            Case(
+                shape: geometry(33, 63, 63, out: 10, kernel: 3, pad: 1), epilogue: epilogues[1],
+                label: "wd23 63x63 (several chunks)", winograd: multiplierSets[3]))
+        try check(cases, seed: 230) { h in [[0, h], [0, 1, h], [0, h / 2, h], [0, h / 3, 2 * h / 3, h]] }
+
+        var extremes: [Case] = []
+        for data in [Int8Data.maxPositive, .maxNegative, .minus128, .zeroMinus128, .sparse, .ties] {
+            for c: Int32 in [1024, 8192] where c == 1024 || data == .maxPositive || data == .maxNegative {
+                extremes.append(
+                    Case(
+                        shape: geometry(c, 5, 5, out: 3, kernel: 3, pad: 1), data: data,
+                        epilogue: Int8Epilogue(relu: false), label: "wd23 \(data) C=\(c)",
+                        winograd: multiplierSets[0]))
+            }
+        }
+        try check(extremes, seed: 231)
+    }
+
+    // The Winograd-domain layer kind approximates the exact convolution: on a smooth input with multipliers set
+    // from its own transform range (as the quantiser sets them), the reference's outputs stay within 2% of the
+    // exact outputs' range, and a wrong transform (any) would be far off.
+    func testWinogradDomainApproximatesTheConvolution() throws {
+        let (c, size, o): (Int32, Int32, Int32) = (64, 15, 8)
+        for dilation: Int32 in [1, 2] {
+            var shape = geometry(c, size, size, out: o, kernel: 3, pad: dilation, dilation: dilation)
+            var g = SeededGenerator(seed: 77)
+            let input = AlignedBytes(count: Int(c * size * size))
+            for ch in 0..<Int(c) {
+                let (fx, fy, phase) = (
+                    Double.random(in: 0.1...0.5, using: &g), Double.random(in: 0.1...0.5, using: &g),
+                    Double.random(in: 0...6, using: &g)
+                )
+                for y in 0..<Int(size) {
+                    for x in 0..<Int(size) {
+                        let v = 128 + 100 * sin(fx * Double(x) + fy * Double(y) + phase)
+                        input.u8[(ch * Int(size) + y) * Int(size) + x] = UInt8(max(0, min(255, v.rounded())))
+                    }
+                }
+            }
+            let weights = AlignedBytes(count: Int(o * c * 9))
+            for i in 0..<Int(o * c * 9) { weights.i8[i] = Int8.random(in: -127...127, using: &g) }
+            let zx: Int32 = 128
+            // V of the zero-point-free input, largest magnitude per position: the calibration statistic.
+            var vmax = [Int32](repeating: 1, count: 16)
+            let d = Int(dilation)
+            for ch in 0..<Int(c) {
+                for oy0 in stride(from: 0, to: Int(shape.out_height), by: 1) where (oy0 / d) % 2 == 0 {
+                    for ox0 in stride(from: 0, to: Int(shape.out_width), by: 1) where (ox0 / d) % 2 == 0 {
+                        var p = [Int32](repeating: 0, count: 16)
+                        for r in 0..<4 {
+                            for q in 0..<4 {
+                                let iy = oy0 - d + d * r, ix = ox0 - d + d * q
+                                if iy >= 0 && iy < Int(size) && ix >= 0 && ix < Int(size) {
+                                    p[4 * r + q] = Int32(input.u8[(ch * Int(size) + iy) * Int(size) + ix]) - zx
+                                }
+                            }
+                        }
+                        var t = p
+                        for q in 0..<4 {
+                            t[q] = p[q] - p[8 + q]; t[4 + q] = p[4 + q] + p[8 + q]
+                            t[8 + q] = p[8 + q] - p[4 + q]; t[12 + q] = p[4 + q] - p[12 + q]
+                        }
+                        for r in 0..<4 {
+                            let v = [
+                                t[4 * r] - t[4 * r + 2], t[4 * r + 1] + t[4 * r + 2], t[4 * r + 2] - t[4 * r + 1],
+                                t[4 * r + 1] - t[4 * r + 3],
+                            ]
+                            for q in 0..<4 { vmax[4 * r + q] = max(vmax[4 * r + q], abs(v[q])) }
+                        }
+                    }
+                }
+            }
+            let m = vmax.map { Int16(max(1, min(32767, (127.0 * 32768.0 / Double($0)).rounded()))) }
+            let reference = Int8Tiers.reference.pointee
+            let count = Int(o * shape.out_height * shape.out_width)
+            let scale = [Float](repeating: 1, count: Int(o))
+            var e = sm_int8_epilogue()
+            e.output_type = Int32(SM_INT8_OUTPUT_F32.rawValue)
+            func run(_ winograd: Bool) -> [Float] {
+                let out = AlignedBytes(count: 4 * count)
+                let bytes =
+                    winograd ? reference.conv2d_wd23_packed_bytes(&shape) : reference.conv2d_u8s8_packed_bytes(&shape)
+                let packed = AlignedBytes(count: bytes)
+                let ws = Workspace(
+                    bytes: winograd
+                        ? reference.conv2d_wd23_workspace_bytes(&shape, shape.out_height)
+                        : reference.conv2d_u8s8_workspace_bytes(&shape, shape.out_height))
+                scale.withUnsafeBufferPointer { sp in
+                    e.scale = sp.baseAddress
+                    if winograd {
+                        m.withUnsafeBufferPointer {
+                            reference.conv2d_wd23_pack(&shape, weights.i8, zx, $0.baseAddress!, packed.raw)
+                        }
+                        reference.conv2d_wd23(
+                            &shape, input.u8, packed.raw, &e, out.raw, 0, shape.out_height, ws.pointer)
+                    } else {
+                        reference.conv2d_u8s8_pack(&shape, weights.i8, zx, packed.raw)
+                        reference.conv2d_u8s8(
+                            &shape, input.u8, packed.raw, &e, out.raw, 0, shape.out_height, ws.pointer)
+                    }
+                }
+                return (0..<count).map { out.raw.load(fromByteOffset: 4 * $0, as: Float.self) }
+            }
+            let exact = run(false), approx = run(true)
+            let range = exact.map(abs).max()!
+            let worst = zip(exact, approx).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(worst, 0.02 * range, "dilation \(dilation): worst error \(worst) of range \(range)")
+            XCTAssertGreaterThan(
+                worst, 0, "dilation \(dilation): the Winograd domain is lossy; identical outputs mean it did not run")
         }
     }
 

@@ -201,6 +201,27 @@ final class CLITests: XCTestCase {
             "track", int8, "--sequence", seq, "--no-overlay", "--out", dir.appendingPathComponent("track").path,
         ])
         XCTAssertEqual(r.status, 0, r.stderr)
+
+        // Winograd-domain layers: recorded in the file, tracked with; a table without the statistics is refused.
+        let wd = dir.appendingPathComponent("wd.siam").path
+        r = try run(["quantize", model, "--calibration", calib, "--winograd-domain", "-o", wd])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try run(["inspect", wd])
+        XCTAssertTrue(r.stdout.contains("quant.winograd_domain.layers"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("features.features.layer3.0.downsample"), r.stdout)
+        r = try run([
+            "track", wd, "--sequence", seq, "--no-overlay", "--out", dir.appendingPathComponent("track-wd").path,
+        ])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var stripped = table
+        stripped["winograd"] = nil
+        let oldTable = dir.appendingPathComponent("old-calib.json")
+        try JSONSerialization.data(withJSONObject: stripped).write(to: oldTable)
+        let refused = dir.appendingPathComponent("refused.siam").path
+        r = try run(["quantize", model, "--calibration", oldTable.path, "--winograd-domain", "-o", refused])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("no Winograd statistics"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: refused))
         let out = dir.appendingPathComponent("drift").path
         r = try run(["drift", model, int8, "--sequence", seq, "--budget", "box_iou=0,mask_iou=0", "--out", out])
         XCTAssertEqual(r.status, 0, r.stderr + r.stdout)

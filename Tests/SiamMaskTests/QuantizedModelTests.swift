@@ -215,6 +215,96 @@ final class QuantizedModelTests: XCTestCase {
         for l in m.layers where l.final { XCTAssertGreaterThan(l.sqnrDB, 5, l.name) }
     }
 
+    /// Winograd-domain layers (`quantize --winograd-domain`): calibration records every candidate's transform range,
+    /// the quantiser turns it into multipliers on the default layers, the file carries them (and refuses malformed
+    /// ones), the tracker runs them (its outputs differ from the exact int8 model's) and stays close to float32.
+    func testWinogradDomainLayers() throws {
+        let (model, calibration, heldOut) = try fixture()
+        let (table, enc) = try encodings(model, calibration)
+        let network = try SiamMaskNetwork(model: model)
+        let candidates = try SiamMaskQuantizer.winogradCandidates(network)
+        XCTAssertEqual(Set(table.winograd.map(\.node)), Set(candidates.map(\.name)))
+        XCTAssertTrue(candidates.contains { $0.name == "features.features.layer3.0.downsample" && $0.dilation == 1 })
+        XCTAssertTrue(candidates.contains { $0.name == "features.features.layer3.1.conv2" && $0.dilation == 2 })
+        XCTAssertFalse(candidates.contains { $0.name.hasPrefix("refine_model") }, "windowed inputs are left out")
+        for e in table.winograd { XCTAssertTrue(e.absMax.allSatisfy { $0 > 0 }, e.node) }
+        let chosen = try SiamMaskQuantizer.defaultWinogradLayers(network)
+        XCTAssertEqual(
+            Set(chosen.map(\.name)),
+            Set(
+                ["features.features.layer3.0.downsample", "rpn_model.cls.conv_search", "rpn_model.loc.conv_search"]
+                    + (0..<6).map { "features.features.layer3.\($0).conv2" }),
+            "layer3's 3x3s and the search-side convs of the box and score correlations")
+        var winograd: [String: [Float]] = [:]
+        for c in chosen { winograd[c.name] = try XCTUnwrap(table.winogradAbsMax(for: c.name)) }
+        let q = try SiamMaskQuantizer.quantize(model, encodings: enc, winograd: winograd)
+        for c in chosen {
+            let m = try XCTUnwrap(q.quantization!.layers[c.module]?.winogradMultipliers, c.module)
+            XCTAssertEqual(m.count, 16)
+            XCTAssertTrue(m.allSatisfy { (1...32767).contains($0) })
+        }
+        XCTAssertNil(q.quantization!.layers["features.features.layer2.1.conv2"]?.winogradMultipliers)
+        let file = q.siamFile()
+        XCTAssertEqual(try SiamMaskModel(siamFile: SiamFileReader.decode(SiamFileWriter.encode(file))), q)
+        func refuse(_ mutate: (inout SiamFile) -> Void, _ expected: String, line: UInt = #line) {
+            var f = file
+            mutate(&f)
+            XCTAssertThrowsError(try SiamMaskModel(siamFile: f), line: line) { error in
+                XCTAssertTrue("\(error)".contains(expected), "\(error)", line: line)
+            }
+        }
+        refuse({ $0.metadata["quant.winograd_domain.multipliers"] = .ints([1, 2]) }, "16 multipliers per layer")
+        refuse({ $0.metadata["quant.winograd_domain.layers"] = nil }, "16 multipliers per layer")
+        refuse(
+            { f in
+                guard case .ints(var m)? = f.metadata["quant.winograd_domain.multipliers"] else { return }
+                m[3] = 0
+                f.metadata["quant.winograd_domain.multipliers"] = .ints(m)
+            }, "outside [1, 32767]")
+        refuse(
+            { f in
+                guard case .strings(var n)? = f.metadata["quant.winograd_domain.layers"] else { return }
+                n[0] = "features.features.layer3.0.conv1"
+                f.metadata["quant.winograd_domain.layers"] = .strings(n)
+            }, "not an int8 3x3 convolution")
+        XCTAssertThrowsError(
+            try SiamMaskQuantizer.quantize(
+                model, encodings: enc, winograd: ["features.features.layer3.0.conv1": [Float](repeating: 1, count: 16)])
+        ) { XCTAssertEqual($0 as? QuantizerError, .notWinogradCandidate("features.features.layer3.0.conv1")) }
+
+        // The tracker runs them: lockstep drift against float32 stays small, and against the exact int8 model the
+        // outputs differ (the Winograd domain is lossy, so identical outputs would mean it never ran).
+        let exact = try SiamMaskQuantizer.quantize(model, encodings: enc)
+        let options = DriftRunner.Options(threads: 2, layers: false, lockstep: true)
+        let vsFloat = DriftSummary(
+            try DriftRunner.measure(
+                reference: network, candidate: SiamMaskNetwork(model: q), sequences: [heldOut], options: options
+            ).frames)
+        XCTAssertGreaterThan(vsFloat.boxIoUMean, 0.95)
+        XCTAssertGreaterThan(vsFloat.maskIoUMean, 0.95)
+        // One frame from the same state: the exact layers before layer3 give the same values in both int8 models,
+        // the Winograd-domain ones do not (lossy: identical outputs would mean it never ran).
+        var seen: [[String: [Float]]] = [[:], [:]]
+        for (i, m) in [exact, q].enumerated() {
+            let session = try TrackerSession(network: SiamMaskNetwork(model: m))
+            let first = try Image.read(contentsOf: heldOut.frames[0], as: .bgr)
+            try session.initialize(frame: first, target: SequenceTracking.initialTarget(heldOut, frame: first))
+            session.setObserver { name, _, values in
+                if name == "features.features.layer2.1.conv2" || name == "features.features.layer3.0.downsample" {
+                    seen[i][name] = Array(values)
+                }
+            }
+            _ = try session.track(Image.read(contentsOf: heldOut.frames[1], as: .bgr))
+        }
+        XCTAssertEqual(seen[0]["features.features.layer2.1.conv2"], seen[1]["features.features.layer2.1.conv2"])
+        let (a, b) = (
+            try XCTUnwrap(seen[0]["features.features.layer3.0.downsample"]),
+            try XCTUnwrap(seen[1]["features.features.layer3.0.downsample"])
+        )
+        XCTAssertNotEqual(a, b)
+        XCTAssertGreaterThan(sqnrDB(reference: a, candidate: b), 15, "close to the exact int8 layer")
+    }
+
     /// Budget-driven mixed precision returns layers to float32 until the budget holds, fewest first; an impossible
     /// budget ends with every layer in float32 and says so.
     /// On the reduced-width fixture model (random weights: cheap to run; the search's mechanics are what is tested).

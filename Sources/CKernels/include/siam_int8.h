@@ -29,6 +29,25 @@
 //     q = clamp(round_half_to_even(t) + zy, 0, 255)     (cvtps2dq / vcvtnq_s32_f32 / nearbyintf, default rounding)
 // (float)acc is the int32 -> float conversion in the default rounding mode (to nearest even).
 // The depth-wise cross-correlation follows the same scheme with "output channel" = channel (see below).
+//
+// Winograd-domain convolution ("wd23"; a layer kind of its own, chosen by the model file, not by the tier). A 3x3
+// stride-1 convolution whose layer carries 16 input multipliers m[xi] in [1, 32767] (calibrated by the quantiser)
+// computes F(2x2, 3x3) with its transformed input and weights requantised to 8 bits: 16 products per 2x2 outputs
+// instead of 36, at a small, measured loss (siammask drift). Every tier computes exactly this:
+//   tiles      as int8/int8_winograd23_x86.h: a dilated 3x3 is a plain 3x3 on each of the dh x dw interleaved
+//              sub-grids; a tile is 2x2 outputs of one sub-grid, tile (i, j) of sub-grid (a, b) has its top-left
+//              output at (a + 2 i dh, b + 2 j dw); outputs outside the image are not stored.
+//   input      d[r][q] = qx[c, oy0 - pad_top + dh r, ox0 - pad_left + dw q] - zx (0 outside the input), r, q < 4;
+//              V = B^T d B (exact integers, |V| <= 1020), B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]];
+//              Vq[xi] = clamp((V[xi] * m[xi] + 16384) >> 15, -128, 127)   (arithmetic shift: vpmulhrsw)
+//   weights    per output channel o, from the int8 weights g (clamped to [-127, 127]) with G' = 2G =
+//              [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]]: U' = G' g G'^T (integers); a[xi][c] = (double)U'[xi][c] *
+//              (32768.0 / m[xi]); amax = max |a|; Uq = nearbyint(a * 127.0 / amax) in [-127, 127] and
+//              fscale[o] = (float)(amax / 508.0) (all zero when amax = 0): sm_i8_wd23_quantize_channel, shared
+//   sums       M[xi][o] = sum_c Vq[xi][c] * Uq[xi][o][c] (int32), acc = A^T M A, A^T = [[1,1,1,0],[0,1,-1,-1]]
+//   epilogue   the convolution's, with scale[o] replaced by the float32 product scale[o] * fscale[o] and no
+//              channel term (the zero point is subtracted before the transform).
+// The real output is then sx sw[o] (A^T (U . V) A) / 4 up to the rounding of Vq and Uq.
 // ==========================================================================================================
 //
 // Tiers (which instructions, and how unsigned activations and int16 saturation are handled):
@@ -132,6 +151,16 @@ typedef struct sm_int8_kernel_table {
                         const sm_int8_epilogue *epilogue, void *output, int32_t row_begin, int32_t row_end,
                         void *workspace);
 
+    // Winograd-domain 3x3 stride-1 convolution (the specification above): the same contract as conv2d_u8s8 with
+    // the layer's 16 input multipliers given to pack. Any 3x3 stride-1 shape with at most 8192 input channels.
+    size_t (*conv2d_wd23_packed_bytes)(const sm_conv2d_shape *shape);
+    void (*conv2d_wd23_pack)(const sm_conv2d_shape *shape, const int8_t *weights_oihw, int32_t input_zero_point,
+                             const int16_t *multipliers, void *packed);
+    size_t (*conv2d_wd23_workspace_bytes)(const sm_conv2d_shape *shape, int32_t rows);
+    void (*conv2d_wd23)(const sm_conv2d_shape *shape, const uint8_t *input, const void *packed,
+                        const sm_int8_epilogue *epilogue, void *output, int32_t row_begin, int32_t row_end,
+                        void *workspace);
+
     // Depth-wise valid cross-correlation, per channel c of channels [channel_begin, channel_end):
     //     acc[c, i, j] = sum_{u, v} qk[c, u, v] * (qs[c, i + u, j + v] - zs)
     // search: uint8 CHW (channels x search_h x search_w) with zero point zs; kernel: int8 (channels x kernel_h x
@@ -149,6 +178,9 @@ typedef struct sm_int8_kernel_table {
                                  int32_t channel_end, void *workspace);
 } sm_int8_kernel_table;
 
+// Whether a convolution of this shape can run as wd23 (3x3, stride 1, 1..8192 input channels, any dilation and
+// padding, a non-empty output).
+int sm_int8_wd23_supports(const sm_conv2d_shape *shape);
 // Whether this CPU can run `tier` (ignores the cap; 0 for tiers of another architecture).
 int sm_int8_tier_supported(sm_int8_tier tier);
 // The table of a tier, or NULL when this build has no such tier (x86 tiers on arm64 and the reverse).

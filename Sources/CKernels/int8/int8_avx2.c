@@ -72,6 +72,14 @@ typedef __m256i sm_i8_vi;
 #include "int8_micro_x86.h"
 
 #include "int8_winograd23_x86.h"
+
+// ---- the Winograd-domain layer kind (siam_int8.h, wd23): the same body on quantised transforms, int16 products ----
+#undef SM_I8_FN
+#define SM_I8_FN(name) sm_i8_avx2q_##name
+#define SM_W23_QUANT 1
+#include "int8_micro_x86.h"
+
+#include "int8_winograd23_x86.h"
 #undef SM_I8_FINISH
 #define SM_I8_FINISH sm_i8_y_finish
 
@@ -244,6 +252,10 @@ const sm_int8_kernel_table sm_int8_avx2_table = {
     .conv2d_u8s8_pack = sm_i8_avx2_any_conv_pack,
     .conv2d_u8s8_workspace_bytes = sm_i8_avx2_any_conv_workspace_bytes,
     .conv2d_u8s8 = sm_i8_avx2_any_conv,
+    .conv2d_wd23_packed_bytes = sm_i8_avx2q_w23_packed_bytes,
+    .conv2d_wd23_pack = sm_i8_avx2q_w23_pack,
+    .conv2d_wd23_workspace_bytes = sm_i8_avx2q_w23_workspace_bytes,
+    .conv2d_wd23 = sm_i8_avx2q_w23_conv,
     .xcorr_u8s8_packed_bytes = sm_i8_avx2_xcorr_packed_bytes,
     .xcorr_u8s8_pack = sm_i8_avx2_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = sm_i8_avx2_xcorr_workspace_bytes,

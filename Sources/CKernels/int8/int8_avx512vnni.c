@@ -90,6 +90,30 @@ typedef __m512i sm_i8_vi;
 
 #include "int8_gemm_driver.h"
 
+// ---- the Winograd-domain layer kind (siam_int8.h, wd23): 16 vpdpbusd products per 2x2 outputs on Vq + 128 ----
+#undef SM_I8_FN
+#undef SM_I8_FINISH
+#define SM_I8_FN(name) sm_i8_avx512vnniq_##name
+#define SM_I8_FINISH(acc, e, o, at, n)                                                                               \
+    do {                                                                                                             \
+        (void)(n);                                                                                                   \
+        _mm512_storeu_si512((void *)((e)->out_i32 + (at)), _mm512_sub_epi32(acc, _mm512_set1_epi32((e)->terms[o]))); \
+    } while (0)
+#define SM_I8_FINISH_Y sm_i8_y_finish
+#define SM_W23_FINISH16(lo, hi, e, o, at, n)                                                                      \
+    do {                                                                                                          \
+        if ((n) > 0)                                                                                              \
+            sm_i8_z_finish(_mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1), e, o, at, (n) < 16 ? (n) : 16); \
+    } while (0)
+#define SM_W23_QUANT 1
+#include "int8_micro_x86.h"
+
+#include "int8_winograd23_x86.h"
+#undef SM_I8_FN
+#undef SM_I8_FINISH
+#define SM_I8_FN(name) sm_i8_avx512vnni_##name
+#define SM_I8_FINISH sm_i8_z_finish
+
 // ---- depth-wise cross-correlation ----
 // Output pixel j = j0 + 4m + r (phase r, lane m) needs the taps search[j + 4g .. j + 4g + 3] of group g: those are
 // the 4 bytes of lane m in a load at j0 + r + 4g. Bytes past the row's end are masked to 0; only padded taps
@@ -259,6 +283,10 @@ const sm_int8_kernel_table sm_int8_avx512vnni_table = {
     .conv2d_u8s8_pack = sm_i8_avx512vnni_conv_pack,
     .conv2d_u8s8_workspace_bytes = sm_i8_avx512vnni_conv_workspace_bytes,
     .conv2d_u8s8 = sm_i8_avx512vnni_conv,
+    .conv2d_wd23_packed_bytes = sm_i8_avx512vnniq_w23_packed_bytes,
+    .conv2d_wd23_pack = sm_i8_avx512vnniq_w23_pack,
+    .conv2d_wd23_workspace_bytes = sm_i8_avx512vnniq_w23_workspace_bytes,
+    .conv2d_wd23 = sm_i8_avx512vnniq_w23_conv,
     .xcorr_u8s8_packed_bytes = sm_i8_avx512vnni_xcorr_packed_bytes,
     .xcorr_u8s8_pack = sm_i8_avx512vnni_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = sm_i8_avx512vnni_xcorr_workspace_bytes,

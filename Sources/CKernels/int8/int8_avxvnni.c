@@ -52,6 +52,26 @@ typedef __m256i sm_i8_vi;
 #include "int8_micro_x86.h"
 #include "int8_gemm_driver.h"
 
+// ---- the Winograd-domain layer kind (siam_int8.h, wd23): 16 vpdpbusd products per 2x2 outputs on Vq + 128 ----
+#undef SM_I8_FN
+#undef SM_I8_FINISH
+#define SM_I8_FN(name) sm_i8_avxvnniq_##name
+#define SM_I8_FINISH(acc, e, o, at, n)                                                \
+    do {                                                                              \
+        (void)(n);                                                                    \
+        _mm256_storeu_si256((__m256i *)(void *)((e)->out_i32 + (at)),                 \
+                            _mm256_sub_epi32(acc, _mm256_set1_epi32((e)->terms[o]))); \
+    } while (0)
+#define SM_I8_FINISH_Y sm_i8_y_finish
+#define SM_W23_QUANT 1
+#include "int8_micro_x86.h"
+
+#include "int8_winograd23_x86.h"
+#undef SM_I8_FN
+#undef SM_I8_FINISH
+#define SM_I8_FN(name) sm_i8_avxvnni_##name
+#define SM_I8_FINISH sm_i8_y_finish
+
 // ---- depth-wise cross-correlation ----
 // Output pixel j = j0 + 4m + r (phase r, lane m) needs the taps row[j + 4g .. j + 4g + 3] of group g: the 4 bytes of
 // lane m in a load at j0 + r + 4g. The rows of a channel are copied into the workspace with zero padding.
@@ -159,6 +179,10 @@ const sm_int8_kernel_table sm_int8_avxvnni_table = {
     .conv2d_u8s8_pack = sm_i8_avxvnni_conv_pack,
     .conv2d_u8s8_workspace_bytes = sm_i8_avxvnni_conv_workspace_bytes,
     .conv2d_u8s8 = sm_i8_avxvnni_conv,
+    .conv2d_wd23_packed_bytes = sm_i8_avxvnniq_w23_packed_bytes,
+    .conv2d_wd23_pack = sm_i8_avxvnniq_w23_pack,
+    .conv2d_wd23_workspace_bytes = sm_i8_avxvnniq_w23_workspace_bytes,
+    .conv2d_wd23 = sm_i8_avxvnniq_w23_conv,
     .xcorr_u8s8_packed_bytes = sm_i8_avxvnni_xcorr_packed_bytes,
     .xcorr_u8s8_pack = sm_i8_avxvnni_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = sm_i8_avxvnni_xcorr_workspace_bytes,

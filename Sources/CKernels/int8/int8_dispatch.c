@@ -81,3 +81,9 @@ sm_int8_tier sm_int8_active_tier(void) {
 }
 
 const sm_int8_kernel_table *sm_int8_kernels(void) { return sm_int8_kernels_for_tier(sm_int8_active_tier()); }
+
+int sm_int8_wd23_supports(const sm_conv2d_shape *s) {
+    return s->kernel_h == 3 && s->kernel_w == 3 && s->stride_h == 1 && s->stride_w == 1 && s->in_channels >= 1 &&
+           s->in_channels <= SM_I8_WD23_MAX_CHANNELS && s->out_channels >= 1 && s->dilation_h >= 1 &&
+           s->dilation_w >= 1 && s->out_height >= 1 && s->out_width >= 1;
+}

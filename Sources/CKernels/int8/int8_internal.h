@@ -148,6 +148,119 @@ static inline void sm_i8_xcorr_pack(const int8_t *kernel, int32_t channels, int3
                 *w++ = (int8_t)(v < (size_t)kw ? sm_i8_clamp_weight(kernel[((size_t)c * kh + u) * kw + v]) : 0);
 }
 
+// ---- Winograd-domain F(2x2, 3x3) (wd23, siam_int8.h): the packed prefix every tier shares ----
+// After the header (variant 3) and the terms (all zero: the zero point is subtracted before the transform):
+//   fscale   float[opad]          per output channel
+//   xterms   int32[16][opad]      per position and channel: shift * sum_c Uq (shift 128 for tiers that feed
+//                                 Vq + 128 to u8 x s8 products, 0 otherwise), subtracted from the GEMM sums
+//   m        int32[16]            the input multipliers
+// then the tier's Uq layout (sm_i8_wd23_u), then a scratch of 16 x C int8 that pack uses.
+#define SM_I8_WD23_VARIANT 3
+#define SM_I8_WD23_MAX_CHANNELS 8192   // |A^T M A| <= 9 * C * 128 * 127 < 2^31
+
+static inline size_t sm_i8_wd23_opad(int32_t channels) { return sm_i8_round_up((size_t)channels + 16, 16); }
+
+static inline size_t sm_i8_wd23_prefix_bytes(int32_t channels) {
+    const size_t opad = sm_i8_wd23_opad(channels);
+    return sizeof(sm_i8_packed_header) + sm_i8_terms_bytes(channels) + opad * sizeof(float) +
+           16 * opad * sizeof(int32_t) + 16 * sizeof(int32_t);
+}
+
+static inline float *sm_i8_wd23_fscale(const void *packed) {
+    const sm_i8_packed_header *h = (const sm_i8_packed_header *)packed;
+    return (float *)((uint8_t *)packed + sizeof(sm_i8_packed_header) + sm_i8_terms_bytes(h->channels));
+}
+
+static inline int32_t *sm_i8_wd23_xterms(const void *packed) {
+    const sm_i8_packed_header *h = (const sm_i8_packed_header *)packed;
+    return (int32_t *)(sm_i8_wd23_fscale(packed) + sm_i8_wd23_opad(h->channels));
+}
+
+static inline int32_t *sm_i8_wd23_multipliers(const void *packed) {
+    const sm_i8_packed_header *h = (const sm_i8_packed_header *)packed;
+    return sm_i8_wd23_xterms(packed) + 16 * sm_i8_wd23_opad(h->channels);
+}
+
+static inline void *sm_i8_wd23_u(const void *packed) {
+    const sm_i8_packed_header *h = (const sm_i8_packed_header *)packed;
+    return (uint8_t *)packed + sm_i8_wd23_prefix_bytes(h->channels);
+}
+
+// The weights of output channel o as the specification defines them: uq[xi * C + c] (16 x C) and fscale.
+static inline void sm_i8_wd23_quantize_channel(const int8_t *w_o, int32_t C, const int32_t *m, int8_t *uq,
+                                               float *fscale) {
+    double amax = 0.0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int32_t c = 0; c < C; c++) {
+            int32_t g[3][3], t[4][3];
+            for (int i = 0; i < 9; i++) g[i / 3][i % 3] = sm_i8_clamp_weight(w_o[(size_t)c * 9 + (size_t)i]);
+            for (int j = 0; j < 3; j++) {   // t = G' g
+                t[0][j] = 2 * g[0][j];
+                t[1][j] = g[0][j] + g[1][j] + g[2][j];
+                t[2][j] = g[0][j] - g[1][j] + g[2][j];
+                t[3][j] = 2 * g[2][j];
+            }
+            for (int i = 0; i < 4; i++) {   // U' = t G'^T
+                const int32_t u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2],
+                                      2 * t[i][2]};
+                for (int j = 0; j < 4; j++) {
+                    const int xi = 4 * i + j;
+                    const double a = (double)u[j] * (32768.0 / (double)m[xi]);
+                    if (pass == 0) {
+                        const double mag = a < 0 ? -a : a;
+                        if (mag > amax) amax = mag;
+                    } else {
+                        double q = amax > 0.0 ? nearbyint(a * 127.0 / amax) : 0.0;
+                        q = q < -127.0 ? -127.0 : (q > 127.0 ? 127.0 : q);
+                        uq[(size_t)xi * (size_t)C + (size_t)c] = (int8_t)q;
+                    }
+                }
+            }
+        }
+    }
+    *fscale = (float)(amax / 508.0);
+}
+
+// The quantised input of one position: clamp((v * m + 16384) >> 15, -128, 127), as vpmulhrsw and a saturating pack.
+static inline int32_t sm_i8_wd23_quantize_input(int32_t v, int32_t m) {
+    const int32_t q = (v * m + 16384) >> 15;
+    return q < -128 ? -128 : (q > 127 ? 127 : q);
+}
+
+// Fills the prefix and, per output channel, calls back with its 16 x C quantised weights so the tier can store
+// them in its layout; xterms = shift * sum_c Uq. scratch holds 16 x C int8.
+typedef void (*sm_i8_wd23_store_fn)(void *packed, const sm_conv2d_shape *s, int32_t o, const int8_t *uq);
+static inline void sm_i8_wd23_pack_common(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
+                                          const int16_t *multipliers, int32_t tier, int32_t k_padded, int32_t shift,
+                                          void *packed, int8_t *scratch, sm_i8_wd23_store_fn store) {
+    const int32_t O = s->out_channels, C = s->in_channels;
+    sm_i8_pack_header(packed, tier, zero_point, 0, weights, O, 9 * C, k_padded);
+    ((sm_i8_packed_header *)packed)->variant = SM_I8_WD23_VARIANT;
+    const size_t opad = sm_i8_wd23_opad(O);
+    float *fscale = sm_i8_wd23_fscale(packed);
+    int32_t *xterms = sm_i8_wd23_xterms(packed), *m = sm_i8_wd23_multipliers(packed);
+    memset(fscale, 0, opad * sizeof(float));
+    memset(xterms, 0, 16 * opad * sizeof(int32_t));
+    for (int xi = 0; xi < 16; xi++) m[xi] = multipliers[xi] < 1 ? 1 : multipliers[xi];
+    for (int32_t o = 0; o < O; o++) {
+        sm_i8_wd23_quantize_channel(weights + (size_t)o * (size_t)C * 9, C, m, scratch, &fscale[o]);
+        for (int xi = 0; xi < 16; xi++) {
+            int32_t sum = 0;
+            for (int32_t c = 0; c < C; c++) sum += scratch[(size_t)xi * (size_t)C + (size_t)c];
+            xterms[(size_t)xi * opad + (size_t)o] = shift * sum;
+        }
+        store(packed, s, o, scratch);
+    }
+}
+
+// The reference twin of the Winograd-domain convolution (int8_reference.c); the NEON tiers run it too.
+size_t sm_i8_ref_wd23_packed_bytes(const sm_conv2d_shape *s);
+void sm_i8_ref_wd23_pack(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
+                         const int16_t *multipliers, void *packed);
+size_t sm_i8_ref_wd23_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);
+void sm_i8_ref_wd23(const sm_conv2d_shape *s, const uint8_t *input, const void *packed, const sm_int8_epilogue *e,
+                    void *output, int32_t row_begin, int32_t row_end, void *workspace);
+
 extern const sm_int8_kernel_table sm_int8_reference_table;
 #if defined(__x86_64__)
 extern const sm_int8_kernel_table sm_int8_avx2_table;

@@ -181,6 +181,11 @@ const sm_int8_kernel_table sm_int8_neon_table = {
     .conv2d_u8s8_pack = sm_i8_neon_conv_pack,
     .conv2d_u8s8_workspace_bytes = sm_i8_neon_conv_workspace_bytes,
     .conv2d_u8s8 = sm_i8_neon_conv,
+    // The Winograd-domain layer kind runs the reference twin here (no NEON body yet).
+    .conv2d_wd23_packed_bytes = sm_i8_ref_wd23_packed_bytes,
+    .conv2d_wd23_pack = sm_i8_ref_wd23_pack,
+    .conv2d_wd23_workspace_bytes = sm_i8_ref_wd23_workspace_bytes,
+    .conv2d_wd23 = sm_i8_ref_wd23,
     .xcorr_u8s8_packed_bytes = sm_i8_neon_xcorr_packed_bytes,
     .xcorr_u8s8_pack = sm_i8_neon_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = sm_i8_neon_xcorr_workspace_bytes,

@@ -62,6 +62,102 @@ static void ref_i8_conv(const sm_conv2d_shape *s, const uint8_t *input, const vo
     }
 }
 
+// ---- Winograd-domain F(2x2, 3x3): Uq stays [xi][o][c] after the shared prefix ----
+
+size_t sm_i8_ref_wd23_packed_bytes(const sm_conv2d_shape *s) {
+    const size_t uq = 16 * (size_t)s->out_channels * (size_t)s->in_channels;
+    return sm_i8_wd23_prefix_bytes(s->out_channels) + sm_i8_round_up(uq, 64) +
+           sm_i8_round_up(16 * (size_t)s->in_channels, 64);
+}
+
+static void ref_i8_wd23_store(void *packed, const sm_conv2d_shape *s, int32_t o, const int8_t *uq) {
+    const size_t O = (size_t)s->out_channels, C = (size_t)s->in_channels;
+    int8_t *u = (int8_t *)sm_i8_wd23_u(packed);
+    for (size_t xi = 0; xi < 16; xi++) memcpy(u + (xi * O + (size_t)o) * C, uq + xi * C, C);
+}
+
+void sm_i8_ref_wd23_pack(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
+                         const int16_t *multipliers, void *packed) {
+    int8_t *scratch = (int8_t *)packed + sm_i8_wd23_prefix_bytes(s->out_channels) +
+                      sm_i8_round_up(16 * (size_t)s->out_channels * (size_t)s->in_channels, 64);
+    sm_i8_wd23_pack_common(s, weights, zero_point, multipliers, SM_INT8_TIER_REFERENCE, s->in_channels, 0, packed,
+                           scratch, ref_i8_wd23_store);
+}
+
+size_t sm_i8_ref_wd23_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
+    if (rows <= 0) return 0;
+    return 16 * (size_t)s->in_channels * sizeof(int32_t) +   // Vq of one tile
+           (size_t)s->out_channels * sizeof(float);          // scale[o] * fscale[o]
+}
+
+void sm_i8_ref_wd23(const sm_conv2d_shape *s, const uint8_t *input, const void *packed, const sm_int8_epilogue *e,
+                    void *output, int32_t row_begin, int32_t row_end, void *workspace) {
+    const int32_t zx = ((const sm_i8_packed_header *)packed)->zero_point;
+    const int32_t C = s->in_channels, H = s->in_height, W = s->in_width, O = s->out_channels;
+    const int32_t OH = s->out_height, OW = s->out_width, dh = s->dilation_h, dw = s->dilation_w;
+    const int8_t *U = (const int8_t *)sm_i8_wd23_u(packed);
+    const float *fscale = sm_i8_wd23_fscale(packed);
+    const int32_t *m = sm_i8_wd23_multipliers(packed);
+    int32_t *vq = (int32_t *)workspace;
+    float *scale = (float *)(vq + 16 * (size_t)C);
+    for (int32_t o = 0; o < O; o++) scale[o] = e->scale[o] * fscale[o];
+    sm_int8_epilogue ep = *e;
+    ep.scale = scale;
+    if (row_begin < 0) row_begin = 0;
+    if (row_end > OH) row_end = OH;
+    // Every tile with an output row in [row_begin, row_end): tile origins (oy0, ox0) per sub-grid.
+    for (int32_t oy0 = 0; oy0 < OH; oy0++) {
+        if ((oy0 / dh) % 2 != 0) continue;   // not a tile's first row in its sub-grid
+        if (oy0 >= row_end || oy0 + dh < row_begin) continue;
+        for (int32_t ox0 = 0; ox0 < OW; ox0++) {
+            if ((ox0 / dw) % 2 != 0) continue;
+            for (int32_t c = 0; c < C; c++) {
+                int32_t d[4][4], t[4][4];
+                for (int r = 0; r < 4; r++)
+                    for (int q = 0; q < 4; q++) {
+                        const int32_t iy = oy0 - s->pad_top + dh * r, ix = ox0 - s->pad_left + dw * q;
+                        d[r][q] = (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                      ? (int32_t)input[((size_t)c * H + iy) * W + ix] - zx
+                                      : 0;
+                    }
+                for (int q = 0; q < 4; q++) {   // t = B^T d
+                    t[0][q] = d[0][q] - d[2][q];
+                    t[1][q] = d[1][q] + d[2][q];
+                    t[2][q] = d[2][q] - d[1][q];
+                    t[3][q] = d[1][q] - d[3][q];
+                }
+                for (int r = 0; r < 4; r++) {   // V = t B
+                    const int32_t v[4] = {t[r][0] - t[r][2], t[r][1] + t[r][2], t[r][2] - t[r][1], t[r][1] - t[r][3]};
+                    for (int q = 0; q < 4; q++)
+                        vq[(size_t)(4 * r + q) * (size_t)C + (size_t)c] = sm_i8_wd23_quantize_input(v[q], m[4 * r + q]);
+                }
+            }
+            for (int32_t o = 0; o < O; o++) {
+                int32_t M[16];
+                for (int xi = 0; xi < 16; xi++) {
+                    const int8_t *u = U + ((size_t)xi * (size_t)O + (size_t)o) * (size_t)C;
+                    const int32_t *v = vq + (size_t)xi * (size_t)C;
+                    int32_t acc = 0;
+                    for (int32_t c = 0; c < C; c++) acc += v[c] * u[c];
+                    M[xi] = acc;
+                }
+                int32_t f[4][2];
+                for (int i = 0; i < 4; i++) {   // M A
+                    f[i][0] = M[4 * i] + M[4 * i + 1] + M[4 * i + 2];
+                    f[i][1] = M[4 * i + 1] - M[4 * i + 2] - M[4 * i + 3];
+                }
+                for (int r = 0; r < 2; r++)
+                    for (int q = 0; q < 2; q++) {   // A^T (M A)
+                        const int32_t oy = oy0 + dh * r, ox = ox0 + dw * q;
+                        if (oy < row_begin || oy >= row_end || ox >= OW) continue;
+                        const int32_t y = r == 0 ? f[0][q] + f[1][q] + f[2][q] : f[1][q] - f[2][q] - f[3][q];
+                        sm_i8_finish_scalar(&ep, o, y, ((size_t)o * OH + oy) * OW + ox, output);
+                    }
+            }
+        }
+    }
+}
+
 // ---- depth-wise cross-correlation: the kernel stays channels x KH x KW after the header ----
 
 static size_t ref_i8_xcorr_packed_bytes(int32_t channels, int32_t kh, int32_t kw) {
@@ -115,6 +211,10 @@ const sm_int8_kernel_table sm_int8_reference_table = {
     .conv2d_u8s8_pack = ref_i8_conv_pack,
     .conv2d_u8s8_workspace_bytes = ref_i8_conv_workspace_bytes,
     .conv2d_u8s8 = ref_i8_conv,
+    .conv2d_wd23_packed_bytes = sm_i8_ref_wd23_packed_bytes,
+    .conv2d_wd23_pack = sm_i8_ref_wd23_pack,
+    .conv2d_wd23_workspace_bytes = sm_i8_ref_wd23_workspace_bytes,
+    .conv2d_wd23 = sm_i8_ref_wd23,
     .xcorr_u8s8_packed_bytes = ref_i8_xcorr_packed_bytes,
     .xcorr_u8s8_pack = ref_i8_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = ref_i8_xcorr_workspace_bytes,

@@ -21,10 +21,21 @@
 //      staging plane of the chunk's rows, then the epilogue row by row into the output.
 //
 // The including file defines SM_I8_FN, SM_I8_MR, SM_I8_NV, SM_I8_VL and SM_I8_G (= 2) for the int16 path (NV * VL a
-// multiple of 16), SM_I8_TIER, SM_I8_BTYPE and SM_I8_FINISH_Y (the 8-lane epilogue, sm_i8_y_finish).
+// multiple of 16), SM_I8_TIER, SM_I8_ATYPE, SM_I8_BTYPE and SM_I8_FINISH_Y (the 8-lane epilogue, sm_i8_y_finish).
+//
+// With SM_W23_QUANT defined to 1 the same body computes the Winograd-domain layer kind of siam_int8.h ("wd23"):
+// the zero point is subtracted before the transform (V[5] -= 4 zx: B^T 1 1^T B is 4 at (1, 1) and 0 elsewhere), V
+// is requantised per position (vpmulhrsw by m[xi], clamped to [-128, 127]), the weights are the shared Uq, and the
+// output transform has no division. For G = 4 (vpdpbusd) Vq + 128 goes into uint8 groups of 4 channels and the GEMM
+// finish subtracts 128 * sum Uq per position and channel; for G = 2 (vpmaddwd) Vq stays int16. The micro-kernel's
+// SM_I8_FINISH stores acc - e->terms[o] (o relative to the block of output channels).
 
 #define SM_W23_XI 16
-#define SM_W23_NR (SM_I8_NV * SM_I8_VL)   // tiles per micro-tile
+#ifndef SM_W23_QUANT
+#define SM_W23_QUANT 0
+#endif
+#define SM_W23_SHIFT (SM_W23_QUANT ? 0 : 2)   // exact: A^T (U . V) A = 4 S
+#define SM_W23_NR (SM_I8_NV * SM_I8_VL)       // tiles per micro-tile
 #ifndef SM_W23_OB
 #define SM_W23_OB (8 * SM_I8_MR)   // output channels per block of GEMMs (M stays in L2)
 #endif
@@ -32,10 +43,18 @@
 #define SM_W23_V_BUDGET ((size_t)1 << 20)   // bytes of V per chunk of bands
 #endif
 
+#ifndef SM_W23_TILE_DEFINED
+#define SM_W23_TILE_DEFINED
 typedef struct sm_w23_tile {
     int32_t oy, ox;   // output coordinates of the tile's top-left value
 } sm_w23_tile;
+typedef struct sm_w23_run {
+    int32_t t0, count;   // tiles [t0, t0 + count) of the chunk's list
+    int32_t oy, ox;      // the first tile's output coordinates
+} sm_w23_run;
+#endif
 
+#if !SM_W23_QUANT
 // Which shapes this path takes: 3x3, stride 1, at most 1024 input channels (the int32 bound above), and enough
 // tiles for the transformed weights (16/9 x 2 bytes of the int8 ones) to pay; none when SIAMMASK_WINOGRAD=0.
 static int SM_I8_FN(w23_applies)(const sm_conv2d_shape *s) {
@@ -46,30 +65,64 @@ static int SM_I8_FN(w23_applies)(const sm_conv2d_shape *s) {
     const int64_t rows = (s->out_height + 1) / 2, cols = (s->out_width + 1) / 2;   // tiles, ignoring sub-grids
     return rows * cols >= 8;
 }
+#endif
 
-static inline size_t SM_I8_FN(w23_cp)(const sm_conv2d_shape *s) { return sm_i8_round_up((size_t)s->in_channels, 2); }
+static inline size_t SM_I8_FN(w23_cp)(const sm_conv2d_shape *s) {
+    return sm_i8_round_up((size_t)s->in_channels, SM_I8_G);
+}
 
 static inline size_t SM_I8_FN(w23_panels)(const sm_conv2d_shape *s) {
     return ((size_t)s->out_channels + SM_I8_MR - 1) / SM_I8_MR;
 }
 
-static size_t SM_I8_FN(w23_packed_bytes)(const sm_conv2d_shape *s) {
-    return sizeof(sm_i8_packed_header) + sm_i8_terms_bytes(s->out_channels) +
-           sm_i8_round_up(SM_W23_XI * SM_I8_FN(w23_panels)(s) * SM_I8_MR * SM_I8_FN(w23_cp)(s) * sizeof(int16_t), 64);
+// Bytes of the transformed weights in the tier's A layout (K = C padded to G).
+static inline size_t SM_I8_FN(w23_u_bytes)(const sm_conv2d_shape *s) {
+    return sm_i8_round_up(SM_W23_XI * SM_I8_FN(w23_panels)(s) * SM_I8_MR * SM_I8_FN(w23_cp)(s) * sizeof(SM_I8_ATYPE),
+                          64);
 }
 
-// U[xi][o][c] in panels of MR channels and pairs of input channels (the int16 path's A layout, K = C padded to 2):
-//   A[(((xi * panels + p) * C/2 + g) * MR + r) * 2 + t] = U[xi][p * MR + r][2g + t]
+// U[xi][o][c] in panels of MR channels and groups of G input channels (the micro-kernel's A layout):
+//   A[(((xi * panels + p) * C/G + g) * MR + r) * G + t] = U[xi][p * MR + r][G g + t]
+static inline size_t SM_I8_FN(w23_a_index)(const sm_conv2d_shape *s, size_t xi, size_t o, size_t c) {
+    const size_t panels = SM_I8_FN(w23_panels)(s), groups = SM_I8_FN(w23_cp)(s) / SM_I8_G;
+    return (((xi * panels + o / SM_I8_MR) * groups + c / SM_I8_G) * SM_I8_MR + o % SM_I8_MR) * SM_I8_G + c % SM_I8_G;
+}
+
+#if SM_W23_QUANT
+static size_t SM_I8_FN(w23_packed_bytes)(const sm_conv2d_shape *s) {
+    return sm_i8_wd23_prefix_bytes(s->out_channels) + SM_I8_FN(w23_u_bytes)(s) +
+           sm_i8_round_up(16 * (size_t)s->in_channels, 64);
+}
+
+static void SM_I8_FN(w23_store)(void *packed, const sm_conv2d_shape *s, int32_t o, const int8_t *uq) {
+    SM_I8_ATYPE *a = (SM_I8_ATYPE *)sm_i8_wd23_u(packed);
+    const size_t C = (size_t)s->in_channels;
+    for (size_t xi = 0; xi < SM_W23_XI; xi++)
+        for (size_t c = 0; c < C; c++) a[SM_I8_FN(w23_a_index)(s, xi, (size_t)o, c)] = (SM_I8_ATYPE)uq[xi * C + c];
+}
+
+static void SM_I8_FN(w23_pack)(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
+                               const int16_t *multipliers, void *packed) {
+    uint8_t *u = (uint8_t *)packed + sm_i8_wd23_prefix_bytes(s->out_channels);   // the header is not written yet
+    memset(u, 0, SM_I8_FN(w23_u_bytes)(s));
+    int8_t *scratch = (int8_t *)(u + SM_I8_FN(w23_u_bytes)(s));
+    sm_i8_wd23_pack_common(s, weights, zero_point, multipliers, SM_I8_TIER, (int32_t)SM_I8_FN(w23_cp)(s),
+                           SM_I8_G == 4 ? 128 : 0, packed, scratch, SM_I8_FN(w23_store));
+}
+#else
+static size_t SM_I8_FN(w23_packed_bytes)(const sm_conv2d_shape *s) {
+    return sizeof(sm_i8_packed_header) + sm_i8_terms_bytes(s->out_channels) + SM_I8_FN(w23_u_bytes)(s);
+}
+
+// U = G' g G'^T, exact (see the top of this file).
 static void SM_I8_FN(w23_pack)(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point, void *packed) {
     const size_t C = (size_t)s->in_channels, O = (size_t)s->out_channels, Cp = SM_I8_FN(w23_cp)(s);
-    const size_t panels = SM_I8_FN(w23_panels)(s), groups = Cp / 2;
     sm_i8_pack_header(packed, SM_I8_TIER, zero_point, zero_point, weights, s->out_channels, (int32_t)(9 * C),
                       (int32_t)Cp);
     ((sm_i8_packed_header *)packed)->variant = 2;
-    int16_t *a = (int16_t *)sm_i8_weights(packed);
-    memset(a, 0, SM_W23_XI * panels * SM_I8_MR * Cp * sizeof(int16_t));
+    SM_I8_ATYPE *a = (SM_I8_ATYPE *)sm_i8_weights(packed);
+    memset(a, 0, SM_I8_FN(w23_u_bytes)(s));
     for (size_t o = 0; o < O; o++) {
-        const size_t p = o / SM_I8_MR, r = o % SM_I8_MR;
         for (size_t c = 0; c < C; c++) {
             const int8_t *w = weights + (o * C + c) * 9;
             int32_t g[3][3], t[4][3];
@@ -83,14 +136,12 @@ static void SM_I8_FN(w23_pack)(const sm_conv2d_shape *s, const int8_t *weights, 
             for (int i = 0; i < 4; i++) {   // U = t G'^T
                 const int32_t u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2],
                                       2 * t[i][2]};
-                for (int j = 0; j < 4; j++) {
-                    const size_t xi = (size_t)(4 * i + j);
-                    a[(((xi * panels + p) * groups + c / 2) * SM_I8_MR + r) * 2 + c % 2] = (int16_t)u[j];
-                }
+                for (int j = 0; j < 4; j++) a[SM_I8_FN(w23_a_index)(s, (size_t)(4 * i + j), o, c)] = (int16_t)u[j];
             }
         }
     }
 }
+#endif
 
 // Bands of the shape: tile rows of the sub-grid with the most rows (sub-grid row 0).
 static inline int32_t SM_I8_FN(w23_bands)(const sm_conv2d_shape *s) {
@@ -106,16 +157,17 @@ static inline size_t SM_I8_FN(w23_band_tiles)(const sm_conv2d_shape *s) {
 
 // Bands per chunk: V (16 x Cp x tiles int16) within about 1 MiB, at least one band.
 static inline int32_t SM_I8_FN(w23_chunk_bands)(const sm_conv2d_shape *s) {
-    const size_t budget_tiles = SM_W23_V_BUDGET / (SM_W23_XI * SM_I8_FN(w23_cp)(s) * sizeof(int16_t));
+    const size_t budget_tiles = SM_W23_V_BUDGET / (SM_W23_XI * SM_I8_FN(w23_cp)(s) / SM_I8_G * 4);
     const size_t n = budget_tiles / SM_I8_FN(w23_band_tiles)(s);
     return n < 1 ? 1 : (int32_t)n;
 }
 
-// Workspace: tile list, P (16 x ldt int16, two channels), V (16 x Cp x ldt int16), M (16 x OB x ldt int32),
-// Y (4 x ldt int32), staging (OB x chunk rows x ldo int32), each 64-byte aligned.
+// Workspace: tile list, P (16 x ldt int16 per channel of a group), V (16 x Cp/G x ldt x 4 bytes), M (16 x OB x ldt
+// int32), Y (4 x ldt int32), staging (OB x chunk rows x ldo int32), the epilogue's scales (wd23), each 64-byte
+// aligned.
 typedef struct SM_I8_FN(w23_layout) {
-    size_t max_tiles, ldt, ldo, rows;
-    size_t tiles_at, p_at, v_at, m_at, y_at, staging_at, total;
+    size_t max_tiles, ldt, ldo, rows, srows, wp;
+    size_t tiles_at, runs_at, staged_at, p_at, v_at, m_at, y_at, staging_at, scale_at, total;
 } SM_I8_FN(w23_layout);
 
 static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
@@ -126,18 +178,26 @@ static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
     l.ldo = sm_i8_round_up((size_t)s->out_width, 8);
     l.rows = nb * 2 * (size_t)s->dilation_h;
     size_t at = 0;
+    l.srows = l.rows + 3 * (size_t)s->dilation_h;   // input rows of the chunk's patches
+    l.wp = sm_i8_round_up((size_t)s->pad_left + (size_t)s->out_width + 3 * (size_t)s->dilation_w + 40, 64);
     l.tiles_at = at;
     at += sm_i8_round_up(l.max_tiles * sizeof(sm_w23_tile), 64);
+    l.runs_at = at;
+    at += sm_i8_round_up(nb * (size_t)s->dilation_h * (size_t)s->dilation_w * sizeof(sm_w23_run), 64);
+    l.staged_at = at;
+    at += sm_i8_round_up(l.srows * l.wp, 64);
     l.p_at = at;
-    at += sm_i8_round_up(2 * SM_W23_XI * l.ldt * sizeof(int16_t), 64);
+    at += sm_i8_round_up(SM_I8_G * SM_W23_XI * l.ldt * sizeof(int16_t), 64);
     l.v_at = at;
-    at += sm_i8_round_up(SM_W23_XI * SM_I8_FN(w23_cp)(s) * l.ldt * sizeof(int16_t), 64);
+    at += sm_i8_round_up(SM_W23_XI * SM_I8_FN(w23_cp)(s) / SM_I8_G * 4 * l.ldt, 64);
     l.m_at = at;
     at += sm_i8_round_up(SM_W23_XI * (size_t)SM_W23_OB * l.ldt * sizeof(int32_t), 64);
     l.y_at = at;
-    at += sm_i8_round_up(4 * l.ldt * sizeof(int32_t), 64);
+    at += sm_i8_round_up((4 * l.ldt + 16) * sizeof(int32_t), 64);   // + the lanes a last 8-tile load reads past
     l.staging_at = at;
     at += sm_i8_round_up((size_t)SM_W23_OB * l.rows * l.ldo * sizeof(int32_t), 64);
+    l.scale_at = at;
+    at += sm_i8_round_up((size_t)s->out_channels * sizeof(float), 64);
     l.total = at;
     return l;
 }
@@ -147,82 +207,179 @@ static size_t SM_I8_FN(w23_workspace_bytes)(const sm_conv2d_shape *s, int32_t ro
     return SM_I8_FN(w23_layout_of)(s).total;   // per chunk, whatever the row range
 }
 
-// The tiles of bands [b0, b1): band by band, sub-grid by sub-grid, left to right.
-static size_t SM_I8_FN(w23_tiles)(const sm_conv2d_shape *s, int32_t b0, int32_t b1, sm_w23_tile *tiles) {
+// The tiles of bands [b0, b1): band by band, sub-grid by sub-grid, left to right; and their runs: the tiles of one
+// sub-grid row (ox = run ox + 2 dw k), so a gather can take 8 at a time.
+static size_t SM_I8_FN(w23_tiles)(const sm_conv2d_shape *s, int32_t b0, int32_t b1, sm_w23_tile *tiles,
+                                  sm_w23_run *runs, size_t *run_count) {
     const int32_t dh = s->dilation_h, dw = s->dilation_w;
-    size_t n = 0;
+    size_t n = 0, nr = 0;
     for (int32_t b = b0; b < b1; b++)
         for (int32_t a = 0; a < dh; a++) {
             const int32_t oy = a + dh * 2 * b;
             if (oy >= s->out_height) continue;
-            for (int32_t c = 0; c < dw; c++)
+            for (int32_t c = 0; c < dw && c < s->out_width; c++) {
+                runs[nr] = (sm_w23_run){(int32_t)n, 0, oy, c};
                 for (int32_t ox = c; ox < s->out_width; ox += 2 * dw) tiles[n++] = (sm_w23_tile){oy, ox};
+                runs[nr].count = (int32_t)n - runs[nr].t0;
+                nr++;
+            }
         }
+    *run_count = nr;
     return n;
 }
 
-// P[r * 4 + q][t] = the raw uint8 input of channel plane at patch position (r, q) of tile t (the zero point
-// outside the input).
-static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *plane, int32_t zx, const sm_w23_tile *tiles,
-                                 size_t n, int16_t *P, size_t ldt) {
-    const int32_t H = s->in_height, W = s->in_width, dh = s->dilation_h, dw = s->dilation_w;
-    for (size_t t = 0; t < n; t++) {
-        const int32_t iy0 = tiles[t].oy - s->pad_top, ix0 = tiles[t].ox - s->pad_left;
+// The staged rows of one channel: input rows [iy_lo, iy_lo + rows) with the zero point outside the input, column
+// ix at index ix + pad_left, wide enough for every load of the gather below (l.wp bytes a row).
+static void SM_I8_FN(w23_stage)(const sm_conv2d_shape *s, const uint8_t *plane, int32_t zx, int32_t iy_lo, int32_t rows,
+                                size_t wp, uint8_t *staged) {
+    const int32_t H = s->in_height, W = s->in_width;
+    const size_t left = (size_t)s->pad_left < wp ? (size_t)s->pad_left : wp;
+    const size_t mid = W < 0 ? 0 : ((size_t)W < wp - left ? (size_t)W : wp - left);
+    for (int32_t r = 0; r < rows; r++) {
+        uint8_t *dst = staged + (size_t)r * wp;
+        const int32_t iy = iy_lo + r;
+        if (iy < 0 || iy >= H) {
+            memset(dst, zx, wp);
+            continue;
+        }
+        memset(dst, zx, left);
+        memcpy(dst + left, plane + (size_t)iy * W, mid);
+        memset(dst + left + mid, zx, wp - left - mid);
+    }
+}
+
+// P[r * 4 + q][t] = the raw uint8 input at patch position (r, q) of tile t, from the staged rows: 8 tiles of a run
+// at a time with vector loads for dilation 1 (bytes 2j + q) and 2 (bytes 4j + 2q), one by one otherwise.
+static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *staged, size_t wp, int32_t iy_lo,
+                                 const sm_w23_run *runs, size_t run_count, int16_t *P, size_t ldt) {
+    const int32_t dh = s->dilation_h, dw = s->dilation_w;
+    const __m128i lo8 = _mm_set1_epi16(0x00FF);
+    const __m256i lo8x32 = _mm256_set1_epi32(0xFF);
+    for (size_t g = 0; g < run_count; g++) {
+        const sm_w23_run run = runs[g];
         for (int32_t r = 0; r < 4; r++) {
-            const int32_t iy = iy0 + dh * r;
-            int16_t *dst = P + (size_t)(4 * r) * ldt + t;
-            if (iy < 0 || iy >= H) {
-                for (int32_t q = 0; q < 4; q++) dst[(size_t)q * ldt] = (int16_t)zx;
-                continue;
-            }
-            const uint8_t *row = plane + (size_t)iy * W;
-            if (ix0 >= 0 && ix0 + 3 * dw < W) {
-                for (int32_t q = 0; q < 4; q++) dst[(size_t)q * ldt] = row[ix0 + dw * q];
-            } else {
-                for (int32_t q = 0; q < 4; q++) {
-                    const int32_t ix = ix0 + dw * q;
-                    dst[(size_t)q * ldt] = (int16_t)((ix >= 0 && ix < W) ? row[ix] : zx);
+            const uint8_t *row = staged + (size_t)(run.oy - s->pad_top + dh * r - iy_lo) * wp + run.ox;   // ix + pad
+            int16_t *dst = P + (size_t)(4 * r) * ldt + run.t0;
+            int32_t k = 0;
+            if (dw == 1) {
+                for (; k + 8 <= run.count; k += 8) {
+                    const __m128i a = _mm_loadu_si128((const __m128i *)(row + 2 * k));
+                    const __m128i b = _mm_loadu_si128((const __m128i *)(row + 2 * k + 2));
+                    _mm_storeu_si128((__m128i *)(dst + k), _mm_and_si128(a, lo8));
+                    _mm_storeu_si128((__m128i *)(dst + ldt + k), _mm_srli_epi16(a, 8));
+                    _mm_storeu_si128((__m128i *)(dst + 2 * ldt + k), _mm_and_si128(b, lo8));
+                    _mm_storeu_si128((__m128i *)(dst + 3 * ldt + k), _mm_srli_epi16(b, 8));
+                }
+            } else if (dw == 2) {
+                for (; k + 8 <= run.count; k += 8) {
+                    const __m256i a = _mm256_loadu_si256((const __m256i *)(row + 4 * k));
+                    const __m256i b = _mm256_loadu_si256((const __m256i *)(row + 4 * k + 4));
+                    const __m256i a01 = _mm256_packus_epi32(_mm256_and_si256(a, lo8x32),
+                                                            _mm256_and_si256(_mm256_srli_epi32(a, 16), lo8x32));
+                    const __m256i b01 = _mm256_packus_epi32(_mm256_and_si256(b, lo8x32),
+                                                            _mm256_and_si256(_mm256_srli_epi32(b, 16), lo8x32));
+                    const __m256i q01 = _mm256_permute4x64_epi64(a01, 0xD8), q23 = _mm256_permute4x64_epi64(b01, 0xD8);
+                    _mm_storeu_si128((__m128i *)(dst + k), _mm256_castsi256_si128(q01));
+                    _mm_storeu_si128((__m128i *)(dst + ldt + k), _mm256_extracti128_si256(q01, 1));
+                    _mm_storeu_si128((__m128i *)(dst + 2 * ldt + k), _mm256_castsi256_si128(q23));
+                    _mm_storeu_si128((__m128i *)(dst + 3 * ldt + k), _mm256_extracti128_si256(q23, 1));
                 }
             }
+            for (; k < run.count; k++)
+                for (int32_t q = 0; q < 4; q++) dst[(size_t)q * ldt + (size_t)k] = row[2 * dw * k + dw * q];
         }
     }
 }
 
-// B^T d B of 16 tiles (one int16 lane each) of two channels, written as 16 consecutive pairs (c, c + 1) of a
-// k-group row of the micro-kernel's tile-major B, in each xi's B (xi_stride apart).
-static inline void SM_I8_FN(w23_input_transform)(const int16_t *P0, const int16_t *P1, size_t ldt, int16_t *dst,
-                                                 size_t xi_stride) {
+// B^T d B of 16 tiles (one int16 lane each) of one channel: v[xi].
+static inline __attribute__((always_inline)) void SM_I8_FN(w23_transform16)(const int16_t *src, size_t ldt,
+                                                                            __m256i v[16]) {
+    __m256i e[4][4];
+    for (int r = 0; r < 4; r++) {   // rows: d B
+        const __m256i d0 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r) * ldt));
+        const __m256i d1 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r + 1) * ldt));
+        const __m256i d2 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r + 2) * ldt));
+        const __m256i d3 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r + 3) * ldt));
+        e[r][0] = _mm256_sub_epi16(d0, d2);
+        e[r][1] = _mm256_add_epi16(d1, d2);
+        e[r][2] = _mm256_sub_epi16(d2, d1);
+        e[r][3] = _mm256_sub_epi16(d1, d3);
+    }
+    for (int j = 0; j < 4; j++) {   // columns: B^T (d B)
+        v[0 * 4 + j] = _mm256_sub_epi16(e[0][j], e[2][j]);
+        v[1 * 4 + j] = _mm256_add_epi16(e[1][j], e[2][j]);
+        v[2 * 4 + j] = _mm256_sub_epi16(e[2][j], e[1][j]);
+        v[3 * 4 + j] = _mm256_sub_epi16(e[1][j], e[3][j]);
+    }
+}
+
+#if SM_W23_QUANT
+// v[xi] of raw uint8 patches -> Vq[xi] of the zero-point-free patches (int16 lanes in [-128, 127]).
+static inline __attribute__((always_inline)) void SM_I8_FN(w23_quantize16)(__m256i v[16], __m256i zx4,
+                                                                           const __m256i m[16]) {
+    v[5] = _mm256_sub_epi16(v[5], zx4);
+    for (int xi = 0; xi < 16; xi++) {
+        const __m256i q = _mm256_mulhrs_epi16(v[xi], m[xi]);
+        // G = 4 packs to bytes with signed saturation, which is the clamp; int16 pairs need it here
+        v[xi] =
+            SM_I8_G == 4 ? q : _mm256_max_epi16(_mm256_min_epi16(q, _mm256_set1_epi16(127)), _mm256_set1_epi16(-128));
+    }
+}
+#endif
+
+#if SM_I8_G == 2
+// The transforms of 16 tiles of two channels (c, c + 1), written as 16 consecutive int16 pairs of a k-group row of
+// the micro-kernel's tile-major B, in each xi's B (xi_stride bytes apart).
+static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, uint8_t *dst, size_t xi_stride,
+                                                 __m256i zx4, const __m256i *m) {
     __m256i v[2][16];
-    const int16_t *src[2] = {P0, P1};
     for (int h = 0; h < 2; h++) {
-        __m256i e[4][4];
-        for (int r = 0; r < 4; r++) {   // rows: d B
-            const __m256i d0 = _mm256_loadu_si256((const __m256i *)(src[h] + (size_t)(4 * r) * ldt));
-            const __m256i d1 = _mm256_loadu_si256((const __m256i *)(src[h] + (size_t)(4 * r + 1) * ldt));
-            const __m256i d2 = _mm256_loadu_si256((const __m256i *)(src[h] + (size_t)(4 * r + 2) * ldt));
-            const __m256i d3 = _mm256_loadu_si256((const __m256i *)(src[h] + (size_t)(4 * r + 3) * ldt));
-            e[r][0] = _mm256_sub_epi16(d0, d2);
-            e[r][1] = _mm256_add_epi16(d1, d2);
-            e[r][2] = _mm256_sub_epi16(d2, d1);
-            e[r][3] = _mm256_sub_epi16(d1, d3);
-        }
-        for (int j = 0; j < 4; j++) {   // columns: B^T (d B)
-            v[h][0 * 4 + j] = _mm256_sub_epi16(e[0][j], e[2][j]);
-            v[h][1 * 4 + j] = _mm256_add_epi16(e[1][j], e[2][j]);
-            v[h][2 * 4 + j] = _mm256_sub_epi16(e[2][j], e[1][j]);
-            v[h][3 * 4 + j] = _mm256_sub_epi16(e[1][j], e[3][j]);
-        }
+        SM_I8_FN(w23_transform16)(P + (size_t)h * SM_W23_XI * ldt, ldt, v[h]);
+#if SM_W23_QUANT
+        SM_I8_FN(w23_quantize16)(v[h], zx4, m);
+#else
+        (void)zx4;
+        (void)m;
+#endif
     }
     for (int xi = 0; xi < 16; xi++) {                                   // pairs (c, c + 1) of tiles 0..15, in order
         const __m256i lo = _mm256_unpacklo_epi16(v[0][xi], v[1][xi]);   // tiles 0-3, 8-11
         const __m256i hi = _mm256_unpackhi_epi16(v[0][xi], v[1][xi]);   // tiles 4-7, 12-15
-        int16_t *d = dst + (size_t)xi * xi_stride;
+        uint8_t *d = dst + (size_t)xi * xi_stride;
         _mm256_storeu_si256((__m256i *)d, _mm256_permute2x128_si256(lo, hi, 0x20));
-        _mm256_storeu_si256((__m256i *)(d + 16), _mm256_permute2x128_si256(lo, hi, 0x31));
+        _mm256_storeu_si256((__m256i *)(d + 32), _mm256_permute2x128_si256(lo, hi, 0x31));
     }
 }
+#else
+// The quantised transforms of 16 tiles of four channels, Vq + 128 as uint8 groups (c .. c + 3) of a k-group row of
+// the micro-kernel's tile-major B, in each xi's B (xi_stride bytes apart).
+static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, uint8_t *dst, size_t xi_stride,
+                                                 __m256i zx4, const __m256i *m) {
+    __m256i v[4][16];
+    for (int h = 0; h < 4; h++) {
+        SM_I8_FN(w23_transform16)(P + (size_t)h * SM_W23_XI * ldt, ldt, v[h]);
+        SM_I8_FN(w23_quantize16)(v[h], zx4, m);
+    }
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    for (int xi = 0; xi < 16; xi++) {
+        const __m256i p01l = _mm256_unpacklo_epi16(v[0][xi], v[1][xi]);   // tiles 0-3 | 8-11: (c0, c1)
+        const __m256i p01h = _mm256_unpackhi_epi16(v[0][xi], v[1][xi]);   // tiles 4-7 | 12-15
+        const __m256i p23l = _mm256_unpacklo_epi16(v[2][xi], v[3][xi]);
+        const __m256i p23h = _mm256_unpackhi_epi16(v[2][xi], v[3][xi]);
+        const __m256i x0 = _mm256_unpacklo_epi32(p01l, p23l);                    // tiles 0, 1 | 8, 9: (c0, c1, c2, c3)
+        const __m256i x1 = _mm256_unpackhi_epi32(p01l, p23l);                    // tiles 2, 3 | 10, 11
+        const __m256i x2 = _mm256_unpacklo_epi32(p01h, p23h);                    // tiles 4, 5 | 12, 13
+        const __m256i x3 = _mm256_unpackhi_epi32(p01h, p23h);                    // tiles 6, 7 | 14, 15
+        const __m256i b0 = _mm256_xor_si256(_mm256_packs_epi16(x0, x1), flip);   // tiles 0-3 | 8-11, bytes
+        const __m256i b1 = _mm256_xor_si256(_mm256_packs_epi16(x2, x3), flip);   // tiles 4-7 | 12-15
+        uint8_t *d = dst + (size_t)xi * xi_stride;
+        _mm256_storeu_si256((__m256i *)d, _mm256_permute2x128_si256(b0, b1, 0x20));
+        _mm256_storeu_si256((__m256i *)(d + 32), _mm256_permute2x128_si256(b0, b1, 0x31));
+    }
+}
+#endif
 
-// (A^T M A) >> 2 of 8 tiles: M rows xi are mstride apart; Y[j] for output (j / 2, j % 2) of the tile.
+// (A^T M A) >> SM_W23_SHIFT of 8 tiles: M rows xi are mstride apart; Y[j] for output (j / 2, j % 2) of the tile.
 static inline void SM_I8_FN(w23_output_transform)(const int32_t *m, size_t mstride, int32_t *y, size_t ldy) {
     __m256i f[4][2];
     for (int i = 0; i < 4; i++) {   // rows: M A
@@ -236,8 +393,77 @@ static inline void SM_I8_FN(w23_output_transform)(const int32_t *m, size_t mstri
     for (int j = 0; j < 2; j++) {   // columns: A^T (M A), wrapping int32, then the exact division by 4
         const __m256i y0 = _mm256_add_epi32(_mm256_add_epi32(f[0][j], f[1][j]), f[2][j]);
         const __m256i y1 = _mm256_sub_epi32(_mm256_sub_epi32(f[1][j], f[2][j]), f[3][j]);
-        _mm256_storeu_si256((__m256i *)(y + (size_t)j * ldy), _mm256_srai_epi32(y0, 2));
-        _mm256_storeu_si256((__m256i *)(y + (size_t)(2 + j) * ldy), _mm256_srai_epi32(y1, 2));
+        _mm256_storeu_si256((__m256i *)(y + (size_t)j * ldy), _mm256_srai_epi32(y0, SM_W23_SHIFT));
+        _mm256_storeu_si256((__m256i *)(y + (size_t)(2 + j) * ldy), _mm256_srai_epi32(y1, SM_W23_SHIFT));
+    }
+}
+
+#ifndef SM_W23_FINISH16
+// The epilogue of 16 consecutive outputs from at (lo: the first 8), n of them valid (none when n <= 0).
+#define SM_W23_FINISH16(lo, hi, e, o, at, n)                          \
+    do {                                                              \
+        if ((n) > 0) SM_I8_FINISH_Y(lo, e, o, at, (n) < 8 ? (n) : 8); \
+        if ((n) > 8) SM_I8_FINISH_Y(hi, e, o, (at) + 8, (n)-8);       \
+    } while (0)
+#endif
+
+// The epilogue straight from Y for dilations 1 and 2, rows [s0, s1) of output channel o: a run's tiles give a row
+// as Y0, Y1 interleaved (dilation 1), two runs' (sub-grid columns 0 and 1) as Y0 c0, Y0 c1, Y1 c0, Y1 c1 per tile
+// (dilation 2); outputs past the row's end (a tile's right half, a missing tile of column 1) are never stored.
+static void SM_I8_FN(w23_finish_runs)(const sm_conv2d_shape *s, const int32_t *Y, size_t ldy, const sm_w23_run *runs,
+                                      size_t run_count, const sm_i8_ep *ep, int32_t o, int32_t s0, int32_t s1) {
+    const int32_t OW = s->out_width, dh = s->dilation_h, dw = s->dilation_w;
+    const size_t base = (size_t)o * (size_t)s->out_height * (size_t)OW;
+    for (size_t g = 0; g < run_count; g++) {
+        const sm_w23_run run = runs[g];
+        const int pair = dw == 2 && g + 1 < run_count && runs[g + 1].oy == run.oy;   // columns 0 and 1
+        for (int j = 0; j < 2; j++) {
+            const int32_t y = run.oy + j * dh;
+            if (y < s0 || y >= s1) continue;
+            const int32_t *ya = Y + (size_t)(2 * j) * ldy + run.t0, *yb = Y + (size_t)(2 * j + 1) * ldy + run.t0;
+            const size_t at = base + (size_t)y * (size_t)OW;
+            if (dw == 1) {
+                for (int32_t k = 0; k < run.count; k += 8) {
+                    const __m256i a = _mm256_loadu_si256((const __m256i *)(ya + k));
+                    const __m256i b = _mm256_loadu_si256((const __m256i *)(yb + k));
+                    const __m256i lo = _mm256_unpacklo_epi32(a, b), hi = _mm256_unpackhi_epi32(a, b);
+                    const int32_t x = 2 * k;
+                    SM_W23_FINISH16(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31),
+                                    ep, o, at + (size_t)x, OW - x);
+                }
+            } else if (pair) {
+                const int32_t *yc = Y + (size_t)(2 * j) * ldy + runs[g + 1].t0;
+                const int32_t *yd = Y + (size_t)(2 * j + 1) * ldy + runs[g + 1].t0;
+                for (int32_t k = 0; k < run.count; k += 8) {
+                    const __m256i A = _mm256_loadu_si256((const __m256i *)(ya + k));   // x = 4k
+                    const __m256i B = _mm256_loadu_si256((const __m256i *)(yc + k));   // x = 4k + 1
+                    const __m256i C = _mm256_loadu_si256((const __m256i *)(yb + k));   // x = 4k + 2
+                    const __m256i D = _mm256_loadu_si256((const __m256i *)(yd + k));   // x = 4k + 3
+                    const __m256i t0 = _mm256_unpacklo_epi32(A, B), t1 = _mm256_unpackhi_epi32(A, B);
+                    const __m256i t2 = _mm256_unpacklo_epi32(C, D), t3 = _mm256_unpackhi_epi32(C, D);
+                    const __m256i u0 = _mm256_unpacklo_epi64(t0, t2),
+                                  u1 = _mm256_unpackhi_epi64(t0, t2);   // k 0|4, 1|5
+                    const __m256i u2 = _mm256_unpacklo_epi64(t1, t3),
+                                  u3 = _mm256_unpackhi_epi64(t1, t3);   // k 2|6, 3|7
+                    const int32_t x = 4 * k;
+                    SM_W23_FINISH16(_mm256_permute2x128_si256(u0, u1, 0x20), _mm256_permute2x128_si256(u2, u3, 0x20),
+                                    ep, o, at + (size_t)x, OW - x);
+                    SM_W23_FINISH16(_mm256_permute2x128_si256(u0, u1, 0x31), _mm256_permute2x128_si256(u2, u3, 0x31),
+                                    ep, o, at + (size_t)x + 16, OW - x - 16);
+                }
+            } else {   // a lone column-0 run (a row of one output)
+                for (int32_t k = 0; k < run.count; k++) {
+                    int32_t v[2] = {ya[k], yb[k]};
+                    for (int h = 0; h < 2; h++) {
+                        const int32_t x = run.ox + 2 * dw * k + dw * h;
+                        if (x >= OW) continue;
+                        __m256i one = _mm256_setr_epi32(v[h], 0, 0, 0, 0, 0, 0, 0);
+                        SM_I8_FINISH_Y(one, ep, o, at + (size_t)x, 1);
+                    }
+                }
+            }
+        }
+        if (pair) g++;
     }
 }
 
@@ -249,47 +475,65 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
     if (row_end > OH) row_end = OH;
     if (row_end <= row_begin) return;
     const size_t C = (size_t)s->in_channels, O = (size_t)s->out_channels, Cp = SM_I8_FN(w23_cp)(s);
-    const size_t panels = SM_I8_FN(w23_panels)(s), groups = Cp / 2;
+    const size_t panels = SM_I8_FN(w23_panels)(s), groups = Cp / SM_I8_G;
     const size_t plane = (size_t)OH * (size_t)OW, in_plane = (size_t)s->in_height * (size_t)s->in_width;
     const SM_I8_FN(w23_layout) l = SM_I8_FN(w23_layout_of)(s);
     uint8_t *ws = (uint8_t *)workspace;
     sm_w23_tile *tiles = (sm_w23_tile *)(ws + l.tiles_at);
+    sm_w23_run *runs = (sm_w23_run *)(ws + l.runs_at);
+    uint8_t *staged = ws + l.staged_at;
     int16_t *P = (int16_t *)(ws + l.p_at);
-    int16_t *V = (int16_t *)(ws + l.v_at);
+    uint8_t *V = ws + l.v_at;
     int32_t *M = (int32_t *)(ws + l.m_at);
     int32_t *Y = (int32_t *)(ws + l.y_at);
     int32_t *staging = (int32_t *)(ws + l.staging_at);
     const int32_t zx = ((const sm_i8_packed_header *)packed)->zero_point;
-    const int16_t *U = (const int16_t *)sm_i8_weights(packed);
     sm_i8_ep ep;
     sm_i8_resolve(&ep, epilogue, packed, output);
-    sm_i8_ep raw = ep;   // the GEMMs' "epilogue": store the int32 sums
+    sm_i8_ep raw = ep;   // the GEMMs' "epilogue": store the int32 sums (minus raw.terms)
+#if SM_W23_QUANT
+    const SM_I8_ATYPE *U = (const SM_I8_ATYPE *)sm_i8_wd23_u(packed);
+    const int32_t *xterms = sm_i8_wd23_xterms(packed), *mult = sm_i8_wd23_multipliers(packed);
+    const size_t opad = sm_i8_wd23_opad(s->out_channels);
+    const float *fscale = sm_i8_wd23_fscale(packed);
+    float *scale = (float *)(ws + l.scale_at);
+    for (size_t o = 0; o < O; o++) scale[o] = epilogue->scale[o] * fscale[o];
+    ep.scale = scale;
+    const __m256i zx4 = _mm256_set1_epi16((int16_t)(4 * zx));
+    __m256i m[SM_W23_XI];
+    for (int xi = 0; xi < SM_W23_XI; xi++) m[xi] = _mm256_set1_epi16((int16_t)mult[xi]);
+#else
+    const SM_I8_ATYPE *U = (const SM_I8_ATYPE *)sm_i8_weights(packed);
+    const __m256i zx4 = _mm256_setzero_si256(), *m = NULL;
+#endif
 
     const int32_t band_rows = 2 * dh, nb = SM_I8_FN(w23_chunk_bands)(s);
     const int32_t b_first = row_begin / band_rows, b_last = (row_end + band_rows - 1) / band_rows;
     for (int32_t b0 = b_first; b0 < b_last; b0 += nb) {
         const int32_t b1 = b0 + nb < b_last ? b0 + nb : b_last;
-        const size_t n = SM_I8_FN(w23_tiles)(s, b0, b1, tiles);
+        size_t run_count = 0;
+        const size_t n = SM_I8_FN(w23_tiles)(s, b0, b1, tiles, runs, &run_count);
         const size_t blocks = (n + SM_W23_NR - 1) / SM_W23_NR, ldt = blocks * SM_W23_NR;
-        const size_t tile_stride = groups * 2 * SM_W23_NR, xi_stride = blocks * tile_stride;
+        const size_t tile_stride = groups * 4 * SM_W23_NR, xi_stride = blocks * tile_stride;    // bytes
         const int32_t y0 = b0 * band_rows, y1 = b1 * band_rows < OH ? b1 * band_rows : OH;      // the chunk's rows
         const int32_t s0 = y0 > row_begin ? y0 : row_begin, s1 = y1 < row_end ? y1 : row_end;   // rows stored
 
-        // 1. V, two channels at a time (lanes past n: transforms of zeros, never stored; the gathers write lanes
+        // 1. V, G channels at a time (lanes past n: transforms of zeros, never stored; the gathers write lanes
         // [0, n) only, so the rest is zeroed once per chunk)
-        for (int k = 0; k < 2 * SM_W23_XI; k++) memset(P + (size_t)k * l.ldt + n, 0, (ldt - n) * sizeof(int16_t));
+        for (int k = 0; k < SM_I8_G * SM_W23_XI; k++) memset(P + (size_t)k * l.ldt + n, 0, (ldt - n) * sizeof(int16_t));
         for (size_t g = 0; g < groups; g++) {
-            for (int h = 0; h < 2; h++) {
+            for (int h = 0; h < SM_I8_G; h++) {
                 int16_t *Ph = P + (size_t)h * SM_W23_XI * l.ldt;
-                const size_t c = 2 * g + (size_t)h;
-                if (c < C) SM_I8_FN(w23_gather)(s, input + c * in_plane, zx, tiles, n, Ph, l.ldt);
-                else
+                const size_t c = SM_I8_G * g + (size_t)h;
+                if (c < C) {
+                    SM_I8_FN(w23_stage)(s, input + c * in_plane, zx, y0 - s->pad_top, (int32_t)l.srows, l.wp, staged);
+                    SM_I8_FN(w23_gather)(s, staged, l.wp, y0 - s->pad_top, runs, run_count, Ph, l.ldt);
+                } else
                     for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldt, 0, n * sizeof(int16_t));
             }
             for (size_t t = 0; t < ldt; t += 16)   // 16 tiles at a time into micro-tile t / NR
                 SM_I8_FN(w23_input_transform)
-            (P + t, P + SM_W23_XI * l.ldt + t, l.ldt,
-             V + t / SM_W23_NR * tile_stride + g * 2 * SM_W23_NR + t % SM_W23_NR * 2, xi_stride);
+            (P + t, l.ldt, V + t / SM_W23_NR * tile_stride + g * 4 * SM_W23_NR + t % SM_W23_NR * 4, xi_stride, zx4, m);
         }
 
         // 2. per block of output channels: GEMMs, output transform, epilogue
@@ -298,19 +542,28 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
             const size_t p0 = ob / SM_I8_MR, p1 = (ob + oc + SM_I8_MR - 1) / SM_I8_MR;
             for (size_t xi = 0; xi < SM_W23_XI; xi++) {
                 raw.out_i32 = M + xi * SM_W23_OB * ldt;
+#if SM_W23_QUANT
+                raw.terms = xterms + xi * opad + ob;
+#endif
                 for (size_t j = 0; j < blocks; j++) {
                     const size_t nr = n - j * SM_W23_NR < SM_W23_NR ? n - j * SM_W23_NR : SM_W23_NR;
                     const int32_t nv = (int32_t)((nr + SM_I8_VL - 1) / SM_I8_VL);
                     for (size_t p = p0; p < p1; p++) SM_I8_FN(tile)
-                    (nv, (int32_t)groups, U + ((xi * panels + p) * groups) * SM_I8_MR * 2,
-                     (const SM_I8_BTYPE *)(V + xi * xi_stride + j * tile_stride), 2 * SM_W23_NR, &raw, 0, SM_I8_MR,
-                     (p - p0) * SM_I8_MR * ldt + j * SM_W23_NR, ldt, (int32_t)nr);
+                    (nv, (int32_t)groups, U + ((xi * panels + p) * groups) * SM_I8_MR * SM_I8_G,
+                     (const SM_I8_BTYPE *)(const void *)(V + xi * xi_stride + j * tile_stride), SM_I8_G * SM_W23_NR,
+                     &raw, (int32_t)((p - p0) * SM_I8_MR), SM_I8_MR, (p - p0) * SM_I8_MR * ldt + j * SM_W23_NR, ldt,
+                     (int32_t)nr);
                 }
             }
             for (size_t ol = 0; ol < oc; ol++) {
-                int32_t *st = staging + ol * l.rows * l.ldo;
                 for (size_t t = 0; t < n; t += 8)
                     SM_I8_FN(w23_output_transform)(M + ol * ldt + t, SM_W23_OB * ldt, Y + t, l.ldt);
+                const int32_t o = (int32_t)(ob + ol);
+                if (dw <= 2) {
+                    SM_I8_FN(w23_finish_runs)(s, Y, l.ldt, runs, run_count, &ep, o, s0, s1);
+                    continue;
+                }
+                int32_t *st = staging + ol * l.rows * l.ldo;
                 for (size_t t = 0; t < n; t++) {   // into the chunk's rows, pixel order
                     const int32_t oy = tiles[t].oy - y0, ox = tiles[t].ox;
                     const int down = tiles[t].oy + dh < OH, right = ox + dw < OW;
@@ -323,7 +576,6 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
                         if (right) r1[dw] = Y[3 * l.ldt + t];
                     }
                 }
-                const int32_t o = (int32_t)(ob + ol);
                 for (int32_t y = s0; y < s1; y++) {
                     const int32_t *row = st + (size_t)(y - y0) * l.ldo;
                     for (int32_t x = 0; x < OW; x += 8)
@@ -338,3 +590,6 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
 #undef SM_W23_XI
 #undef SM_W23_NR
 #undef SM_W23_OB
+#undef SM_W23_SHIFT
+#undef SM_W23_QUANT
+#undef SM_W23_FINISH16

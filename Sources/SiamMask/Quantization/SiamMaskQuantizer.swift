@@ -14,11 +14,25 @@ public struct QuantizableNode: Sendable, Equatable {
     public let inputSource: String
 }
 
+/// A 3x3 stride-1 convolution of the tracking frame's search graph that can run in the Winograd domain
+/// (siam_int8.h, "wd23"), with what calibration needs to observe its input.
+public struct WinogradCandidate: Sendable, Equatable {
+    /// The node (and its weights' module).
+    public let name: String
+    public let module: String
+    /// The node whose output is this convolution's input, as it is (no window or pooling in between).
+    public let inputSource: String
+    public let inChannels: Int
+    public let padding: Int
+    public let dilation: Int
+}
+
 public enum QuantizerError: Error, Equatable, CustomStringConvertible {
     case alreadyQuantized
     case missingCalibration(tensor: String, node: String)
     case unknownLayer(String)
     case unsupportedWeightBits(Int)
+    case notWinogradCandidate(String)
 
     public var description: String {
         switch self {
@@ -27,6 +41,8 @@ public enum QuantizerError: Error, Equatable, CustomStringConvertible {
             return "the calibration table has no entry for '\(t)' (needed by \(n)); calibrate with this model"
         case .unknownLayer(let n): return "no per-frame layer is named '\(n)'"
         case .unsupportedWeightBits(let b): return "weights can be quantised to 8 or 7 bits, not \(b)"
+        case .notWinogradCandidate(let n):
+            return "'\(n)' is not a 3x3 stride-1 convolution of the search graph; it cannot run in the Winograd domain"
         }
     }
 }
@@ -59,6 +75,34 @@ public enum SiamMaskQuantizer {
         return nodes
     }
 
+    /// The convolutions of the frame's search graph that may run in the Winograd domain: 3x3, stride 1, fed
+    /// directly by another node's output.
+    public static func winogradCandidates(_ network: SiamMaskNetwork) throws -> [WinogradCandidate] {
+        let graph = try network.frameSearchGraph()
+        return graph.nodes.compactMap { node -> WinogradCandidate? in
+            guard case .conv2d(let w, let stride, let padding, let dilation, _) = node.operation, w.kernel == 3,
+                stride == 1, let producer = graph.nodes.first(where: { $0.output == node.inputs[0] })
+            else { return nil }
+            switch producer.operation {
+            case .window, .maxPool2d: return nil
+            default:
+                return WinogradCandidate(
+                    name: node.name, module: w.name, inputSource: producer.name, inChannels: w.inChannels,
+                    padding: padding, dilation: dilation)
+            }
+        }
+    }
+
+    /// The candidates `siammask quantize --winograd-domain` converts: layer3's 3x3s (the dilated conv2s and the 3x3
+    /// downsample) and the correlation blocks' conv_search, by role, so that a narrow model is evaluated on the same
+    /// layers a full one runs. At full width these are the 3x3s of 256 input channels and more, the ones measured
+    /// faster on AVX-512 VNNI; the 64- and 128-channel 3x3s of layers 1 and 2 ran slower there.
+    public static func defaultWinogradLayers(_ network: SiamMaskNetwork) throws -> [WinogradCandidate] {
+        try winogradCandidates(network).filter {
+            $0.name.hasPrefix("features.features.layer3.") || $0.name.hasSuffix(".conv_search")
+        }
+    }
+
     /// Modules stored weight-only (int8 weights, float32 compute): the template-only convolutions and the refine
     /// deconvolution.
     public static func weightOnlyModules(_ network: SiamMaskNetwork) throws -> [String] {
@@ -74,12 +118,21 @@ public enum SiamMaskQuantizer {
     ///   - weightBits: 8 (weights in [-127, 127]) or 7 ([-63, 63], recorded as the setting `weight_bits`): the
     ///     int8-compute layers of a 7-bit model run on AVX2 CPUs without VNNI through vpmaddubsw, about 1.3x the
     ///     products per instruction of the exact 8-bit path, at the accuracy cost measured by `siammask drift`.
+    ///   - winograd: per convolution node, the calibrated `WinogradInputObserver.absMax` of its input: those layers
+    ///     are computed in the Winograd domain (16 instead of 36 products per 2x2 outputs, at the accuracy cost
+    ///     `siammask drift` measures). Keys must be `winogradCandidates`' names.
     public static func quantize(
         _ model: SiamMaskModel, encodings: [String: UInt8Encoding], float32Nodes: Set<String> = [],
-        settings: [String: String] = [:], weightBits: Int = 8
+        settings: [String: String] = [:], weightBits: Int = 8, winograd: [String: [Float]] = [:]
     ) throws -> SiamMaskModel {
         guard model.quantization == nil else { throw QuantizerError.alreadyQuantized }
         guard weightBits == 7 || weightBits == 8 else { throw QuantizerError.unsupportedWeightBits(weightBits) }
+        if !winograd.isEmpty {
+            let candidates = Set(try winogradCandidates(try SiamMaskNetwork(model: model)).map(\.name))
+            if let stray = winograd.keys.sorted().first(where: { !candidates.contains($0) }) {
+                throw QuantizerError.notWinogradCandidate(stray)
+            }
+        }
         let limit: Int8 = weightBits == 7 ? 63 : 127
         let network = try SiamMaskNetwork(model: model)
         let nodes = try quantizableNodes(network)
@@ -106,7 +159,10 @@ public enum SiamMaskQuantizer {
             let bias = PerChannelInt8.int32Bias(b.floats, inputScale: input.scale, weightScales: q.scales)
             let layer = QuantizedLayer(
                 values: q.values, shape: w.shape, weightScales: q.scales, bias: bias,
-                biasScales: q.scales.map { input.scale * $0 })
+                biasScales: q.scales.map { input.scale * $0 },
+                winogradMultipliers: winograd[node.name].map {
+                    WinogradInputObserver.multipliers(absMax: $0, inputScale: input.scale)
+                })
             layers[module] = layer
             // The float32 paths (template branch) run what the int8 layer stands for.
             weights.replace(module + ".weight", with: Tensor(shape: w.shape, floats: layer.dequantizedWeights))
