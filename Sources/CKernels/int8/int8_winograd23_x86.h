@@ -166,7 +166,7 @@ static inline int32_t SM_I8_FN(w23_chunk_bands)(const sm_conv2d_shape *s) {
 // int32), Y (4 x ldt int32), staging (OB x chunk rows x ldo int32), the epilogue's scales (wd23), each 64-byte
 // aligned.
 typedef struct SM_I8_FN(w23_layout) {
-    size_t max_tiles, ldt, ldo, rows, srows, wp;
+    size_t max_tiles, ldt, ldp, ldo, rows, srows, wp;
     size_t tiles_at, runs_at, staged_at, p_at, v_at, m_at, y_at, staging_at, scale_at, total;
 } SM_I8_FN(w23_layout);
 
@@ -175,6 +175,7 @@ static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
     const size_t nb = (size_t)SM_I8_FN(w23_chunk_bands)(s);
     l.max_tiles = nb * SM_I8_FN(w23_band_tiles)(s);
     l.ldt = sm_i8_round_up(l.max_tiles, SM_W23_NR);
+    l.ldp = l.ldt + 16;   // P rows: a run's last 8-tile gather may write up to 7 lanes past the chunk's tiles
     l.ldo = sm_i8_round_up((size_t)s->out_width, 8);
     l.rows = nb * 2 * (size_t)s->dilation_h;
     size_t at = 0;
@@ -187,7 +188,7 @@ static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
     l.staged_at = at;
     at += sm_i8_round_up(l.srows * l.wp, 64);
     l.p_at = at;
-    at += sm_i8_round_up(SM_I8_G * SM_W23_XI * l.ldt * sizeof(int16_t), 64);
+    at += sm_i8_round_up(SM_I8_G * SM_W23_XI * l.ldp * sizeof(int16_t), 64);
     l.v_at = at;
     at += sm_i8_round_up(SM_W23_XI * SM_I8_FN(w23_cp)(s) / SM_I8_G * 4 * l.ldt, 64);
     l.m_at = at;
@@ -249,7 +250,8 @@ static void SM_I8_FN(w23_stage)(const sm_conv2d_shape *s, const uint8_t *plane, 
 }
 
 // P[r * 4 + q][t] = the raw uint8 input at patch position (r, q) of tile t, from the staged rows: 8 tiles of a run
-// at a time with vector loads for dilation 1 (bytes 2j + q) and 2 (bytes 4j + 2q), one by one otherwise.
+// at a time with vector loads for dilation 1 (bytes 2j + q) and 2 (bytes 4j + 2q), one by one otherwise. ldt is P's
+// row stride, at least 7 lanes more than the chunk's tiles.
 static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *staged, size_t wp, int32_t iy_lo,
                                  const sm_w23_run *runs, size_t run_count, int16_t *P, size_t ldt) {
     const int32_t dh = s->dilation_h, dw = s->dilation_w;
@@ -261,8 +263,10 @@ static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *staged
             const uint8_t *row = staged + (size_t)(run.oy - s->pad_top + dh * r - iy_lo) * wp + run.ox;   // ix + pad
             int16_t *dst = P + (size_t)(4 * r) * ldt + run.t0;
             int32_t k = 0;
+            // Whole groups of 8 even at a run's end: the lanes past it are the next run's (written after this one) or
+            // past the chunk's tiles (never stored); the staged rows are wide enough for the loads.
             if (dw == 1) {
-                for (; k + 8 <= run.count; k += 8) {
+                for (; k < run.count; k += 8) {
                     const __m128i a = _mm_loadu_si128((const __m128i *)(row + 2 * k));
                     const __m128i b = _mm_loadu_si128((const __m128i *)(row + 2 * k + 2));
                     _mm_storeu_si128((__m128i *)(dst + k), _mm_and_si128(a, lo8));
@@ -271,7 +275,7 @@ static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *staged
                     _mm_storeu_si128((__m128i *)(dst + 3 * ldt + k), _mm_srli_epi16(b, 8));
                 }
             } else if (dw == 2) {
-                for (; k + 8 <= run.count; k += 8) {
+                for (; k < run.count; k += 8) {
                     const __m256i a = _mm256_loadu_si256((const __m256i *)(row + 4 * k));
                     const __m256i b = _mm256_loadu_si256((const __m256i *)(row + 4 * k + 4));
                     const __m256i a01 = _mm256_packus_epi32(_mm256_and_si256(a, lo8x32),
@@ -520,20 +524,20 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
 
         // 1. V, G channels at a time (lanes past n: transforms of zeros, never stored; the gathers write lanes
         // [0, n) only, so the rest is zeroed once per chunk)
-        for (int k = 0; k < SM_I8_G * SM_W23_XI; k++) memset(P + (size_t)k * l.ldt + n, 0, (ldt - n) * sizeof(int16_t));
+        for (int k = 0; k < SM_I8_G * SM_W23_XI; k++) memset(P + (size_t)k * l.ldp + n, 0, (ldt - n) * sizeof(int16_t));
         for (size_t g = 0; g < groups; g++) {
             for (int h = 0; h < SM_I8_G; h++) {
-                int16_t *Ph = P + (size_t)h * SM_W23_XI * l.ldt;
+                int16_t *Ph = P + (size_t)h * SM_W23_XI * l.ldp;
                 const size_t c = SM_I8_G * g + (size_t)h;
                 if (c < C) {
                     SM_I8_FN(w23_stage)(s, input + c * in_plane, zx, y0 - s->pad_top, (int32_t)l.srows, l.wp, staged);
-                    SM_I8_FN(w23_gather)(s, staged, l.wp, y0 - s->pad_top, runs, run_count, Ph, l.ldt);
+                    SM_I8_FN(w23_gather)(s, staged, l.wp, y0 - s->pad_top, runs, run_count, Ph, l.ldp);
                 } else
-                    for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldt, 0, n * sizeof(int16_t));
+                    for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldp, 0, n * sizeof(int16_t));
             }
             for (size_t t = 0; t < ldt; t += 16)   // 16 tiles at a time into micro-tile t / NR
                 SM_I8_FN(w23_input_transform)
-            (P + t, l.ldt, V + t / SM_W23_NR * tile_stride + g * 4 * SM_W23_NR + t % SM_W23_NR * 4, xi_stride, zx4, m);
+            (P + t, l.ldp, V + t / SM_W23_NR * tile_stride + g * 4 * SM_W23_NR + t % SM_W23_NR * 4, xi_stride, zx4, m);
         }
 
         // 2. per block of output channels: GEMMs, output transform, epilogue
