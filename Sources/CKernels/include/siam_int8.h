@@ -41,9 +41,10 @@
 //              V = B^T d B (exact integers, |V| <= 1020), B^T = [[1,0,-1,0],[0,1,1,0],[0,-1,1,0],[0,1,0,-1]];
 //              Vq[xi] = clamp((V[xi] * m[xi] + 16384) >> 15, -128, 127)   (arithmetic shift: vpmulhrsw)
 //   weights    per output channel o, from the int8 weights g (clamped to [-127, 127]) with G' = 2G =
-//              [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]]: U' = G' g G'^T (integers); a[xi][c] = (double)U'[xi][c] *
-//              (32768.0 / m[xi]); amax = max |a|; Uq = nearbyint(a * 127.0 / amax) in [-127, 127] and
-//              fscale[o] = (float)(amax / 508.0) (all zero when amax = 0): sm_i8_wd23_quantize_channel, shared
+//              [[2,0,0],[1,1,1],[1,-1,1],[0,0,2]]: U' = G' g G'^T (integers, |U'| <= 1143); in double,
+//              r[xi] = 32768.0 / m[xi], amax = max over xi of (max_c |U'[xi][c]|) * r[xi], k = 127.0 / amax,
+//              Uq[xi][c] = nearbyint(U'[xi][c] * (r[xi] * k)) in [-127, 127] and fscale[o] = (float)(amax / 508.0)
+//              (all zero when amax = 0): sm_i8_wd23_quantize_channel, shared by every tier
 //   sums       M[xi][o] = sum_c Vq[xi][c] * Uq[xi][o][c] (int32), acc = A^T M A, A^T = [[1,1,1,0],[0,1,-1,-1]]
 //   epilogue   the convolution's, with scale[o] replaced by the float32 product scale[o] * fscale[o] and no
 //              channel term (the zero point is subtracted before the transform).

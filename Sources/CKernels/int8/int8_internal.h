@@ -154,7 +154,7 @@ static inline void sm_i8_xcorr_pack(const int8_t *kernel, int32_t channels, int3
 //   xterms   int32[16][opad]      per position and channel: shift * sum_c Uq (shift 128 for tiers that feed
 //                                 Vq + 128 to u8 x s8 products, 0 otherwise), subtracted from the GEMM sums
 //   m        int32[16]            the input multipliers
-// then the tier's Uq layout (sm_i8_wd23_u), then a scratch of 16 x C int8 that pack uses.
+// then the tier's Uq layout (sm_i8_wd23_u), then the scratch pack uses (SM_I8_WD23_SCRATCH).
 #define SM_I8_WD23_VARIANT 3
 #define SM_I8_WD23_MAX_CHANNELS 8192   // |A^T M A| <= 9 * C * 128 * 127 < 2^31
 
@@ -186,36 +186,44 @@ static inline void *sm_i8_wd23_u(const void *packed) {
     return (uint8_t *)packed + sm_i8_wd23_prefix_bytes(h->channels);
 }
 
-// The weights of output channel o as the specification defines them: uq[xi * C + c] (16 x C) and fscale.
+// The weights of output channel o as the specification defines them: uq[xi * C + c] (16 x C) and fscale; work holds
+// 16 x C int16 (U').
 static inline void sm_i8_wd23_quantize_channel(const int8_t *w_o, int32_t C, const int32_t *m, int8_t *uq,
-                                               float *fscale) {
-    double amax = 0.0;
-    for (int pass = 0; pass < 2; pass++) {
+                                               float *fscale, int16_t *work) {
+    int32_t umax[16] = {0};
+    for (int32_t c = 0; c < C; c++) {
+        int32_t g[3][3], t[4][3];
+        for (int i = 0; i < 9; i++) g[i / 3][i % 3] = sm_i8_clamp_weight(w_o[(size_t)c * 9 + (size_t)i]);
+        for (int j = 0; j < 3; j++) {   // t = G' g
+            t[0][j] = 2 * g[0][j];
+            t[1][j] = g[0][j] + g[1][j] + g[2][j];
+            t[2][j] = g[0][j] - g[1][j] + g[2][j];
+            t[3][j] = 2 * g[2][j];
+        }
+        for (int i = 0; i < 4; i++) {   // U' = t G'^T, |U'| <= 1143
+            const int32_t u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2], 2 * t[i][2]};
+            for (int j = 0; j < 4; j++) {
+                const int xi = 4 * i + j, mag = u[j] < 0 ? -u[j] : u[j];
+                work[(size_t)xi * (size_t)C + (size_t)c] = (int16_t)u[j];
+                if (mag > umax[xi]) umax[xi] = mag;
+            }
+        }
+    }
+    double r[16], amax = 0.0;
+    for (int xi = 0; xi < 16; xi++) {
+        r[xi] = 32768.0 / (double)m[xi];
+        const double a = (double)umax[xi] * r[xi];
+        if (a > amax) amax = a;
+    }
+    const double k = amax > 0.0 ? 127.0 / amax : 0.0;
+    for (int xi = 0; xi < 16; xi++) {
+        const double scale = r[xi] * k;
+        const int16_t *u = work + (size_t)xi * (size_t)C;
+        int8_t *q = uq + (size_t)xi * (size_t)C;
         for (int32_t c = 0; c < C; c++) {
-            int32_t g[3][3], t[4][3];
-            for (int i = 0; i < 9; i++) g[i / 3][i % 3] = sm_i8_clamp_weight(w_o[(size_t)c * 9 + (size_t)i]);
-            for (int j = 0; j < 3; j++) {   // t = G' g
-                t[0][j] = 2 * g[0][j];
-                t[1][j] = g[0][j] + g[1][j] + g[2][j];
-                t[2][j] = g[0][j] - g[1][j] + g[2][j];
-                t[3][j] = 2 * g[2][j];
-            }
-            for (int i = 0; i < 4; i++) {   // U' = t G'^T
-                const int32_t u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2],
-                                      2 * t[i][2]};
-                for (int j = 0; j < 4; j++) {
-                    const int xi = 4 * i + j;
-                    const double a = (double)u[j] * (32768.0 / (double)m[xi]);
-                    if (pass == 0) {
-                        const double mag = a < 0 ? -a : a;
-                        if (mag > amax) amax = mag;
-                    } else {
-                        double q = amax > 0.0 ? nearbyint(a * 127.0 / amax) : 0.0;
-                        q = q < -127.0 ? -127.0 : (q > 127.0 ? 127.0 : q);
-                        uq[(size_t)xi * (size_t)C + (size_t)c] = (int8_t)q;
-                    }
-                }
-            }
+            double v = nearbyint((double)u[c] * scale);
+            v = v < -127.0 ? -127.0 : (v > 127.0 ? 127.0 : v);
+            q[c] = (int8_t)v;
         }
     }
     *fscale = (float)(amax / 508.0);
@@ -228,7 +236,9 @@ static inline int32_t sm_i8_wd23_quantize_input(int32_t v, int32_t m) {
 }
 
 // Fills the prefix and, per output channel, calls back with its 16 x C quantised weights so the tier can store
-// them in its layout; xterms = shift * sum_c Uq. scratch holds 16 x C int8.
+// them in its layout; xterms = shift * sum_c Uq. scratch holds 16 x C int8 and 16 x C int16
+// (SM_I8_WD23_SCRATCH bytes).
+#define SM_I8_WD23_SCRATCH(C) sm_i8_round_up(48 * (size_t)(C), 64)
 typedef void (*sm_i8_wd23_store_fn)(void *packed, const sm_conv2d_shape *s, int32_t o, const int8_t *uq);
 static inline void sm_i8_wd23_pack_common(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
                                           const int16_t *multipliers, int32_t tier, int32_t k_padded, int32_t shift,
@@ -243,7 +253,8 @@ static inline void sm_i8_wd23_pack_common(const sm_conv2d_shape *s, const int8_t
     memset(xterms, 0, 16 * opad * sizeof(int32_t));
     for (int xi = 0; xi < 16; xi++) m[xi] = multipliers[xi] < 1 ? 1 : multipliers[xi];
     for (int32_t o = 0; o < O; o++) {
-        sm_i8_wd23_quantize_channel(weights + (size_t)o * (size_t)C * 9, C, m, scratch, &fscale[o]);
+        sm_i8_wd23_quantize_channel(weights + (size_t)o * (size_t)C * 9, C, m, scratch, &fscale[o],
+                                    (int16_t *)(scratch + 16 * (size_t)C));
         for (int xi = 0; xi < 16; xi++) {
             int32_t sum = 0;
             for (int32_t c = 0; c < C; c++) sum += scratch[(size_t)xi * (size_t)C + (size_t)c];

@@ -66,8 +66,7 @@ static void ref_i8_conv(const sm_conv2d_shape *s, const uint8_t *input, const vo
 
 size_t sm_i8_ref_wd23_packed_bytes(const sm_conv2d_shape *s) {
     const size_t uq = 16 * (size_t)s->out_channels * (size_t)s->in_channels;
-    return sm_i8_wd23_prefix_bytes(s->out_channels) + sm_i8_round_up(uq, 64) +
-           sm_i8_round_up(16 * (size_t)s->in_channels, 64);
+    return sm_i8_wd23_prefix_bytes(s->out_channels) + sm_i8_round_up(uq, 64) + SM_I8_WD23_SCRATCH(s->in_channels);
 }
 
 static void ref_i8_wd23_store(void *packed, const sm_conv2d_shape *s, int32_t o, const int8_t *uq) {

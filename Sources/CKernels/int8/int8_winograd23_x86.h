@@ -90,15 +90,17 @@ static inline size_t SM_I8_FN(w23_a_index)(const sm_conv2d_shape *s, size_t xi, 
 
 #if SM_W23_QUANT
 static size_t SM_I8_FN(w23_packed_bytes)(const sm_conv2d_shape *s) {
-    return sm_i8_wd23_prefix_bytes(s->out_channels) + SM_I8_FN(w23_u_bytes)(s) +
-           sm_i8_round_up(16 * (size_t)s->in_channels, 64);
+    return sm_i8_wd23_prefix_bytes(s->out_channels) + SM_I8_FN(w23_u_bytes)(s) + SM_I8_WD23_SCRATCH(s->in_channels);
 }
 
 static void SM_I8_FN(w23_store)(void *packed, const sm_conv2d_shape *s, int32_t o, const int8_t *uq) {
     SM_I8_ATYPE *a = (SM_I8_ATYPE *)sm_i8_wd23_u(packed);
     const size_t C = (size_t)s->in_channels;
-    for (size_t xi = 0; xi < SM_W23_XI; xi++)
-        for (size_t c = 0; c < C; c++) a[SM_I8_FN(w23_a_index)(s, xi, (size_t)o, c)] = (SM_I8_ATYPE)uq[xi * C + c];
+    for (size_t xi = 0; xi < SM_W23_XI; xi++) {
+        SM_I8_ATYPE *dst = a + SM_I8_FN(w23_a_index)(s, xi, (size_t)o, 0);   // then G per k-group, MR * G per group
+        for (size_t c = 0; c < C; c++)
+            dst[c / SM_I8_G * SM_I8_MR * SM_I8_G + c % SM_I8_G] = (SM_I8_ATYPE)uq[xi * C + c];
+    }
 }
 
 static void SM_I8_FN(w23_pack)(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
