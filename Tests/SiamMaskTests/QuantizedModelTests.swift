@@ -57,6 +57,17 @@ final class QuantizedModelTests: XCTestCase {
         return (table, e)
     }
 
+    /// The file with `mutate` applied is refused, with `expected` in the reason.
+    func assertRefused(
+        _ file: SiamFile, _ mutate: (inout SiamFile) -> Void, _ expected: String, line: UInt = #line
+    ) {
+        var f = file
+        mutate(&f)
+        XCTAssertThrowsError(try SiamMaskModel(siamFile: f), line: line) { error in
+            XCTAssertTrue("\(error)".contains(expected), "\(error)", line: line)
+        }
+    }
+
     func testCalibrationSeesEveryPerFrameTensorAndTheImageIsLossless() throws {
         let (model, calibration, _) = try fixture()
         let (table, _) = try encodings(model, calibration)
@@ -102,11 +113,7 @@ final class QuantizedModelTests: XCTestCase {
         // Every malformed case is refused with its reason.
         var file = q.siamFile()
         func refuse(_ mutate: (inout SiamFile) -> Void, _ expected: String, line: UInt = #line) {
-            var f = file
-            mutate(&f)
-            XCTAssertThrowsError(try SiamMaskModel(siamFile: f), line: line) { error in
-                XCTAssertTrue("\(error)".contains(expected), "\(error)", line: line)
-            }
+            assertRefused(file, mutate, expected, line: line)
         }
         func tensorIndex(_ name: String) -> Int { file.tensors.firstIndex { $0.name == name }! }
         let w = tensorIndex("features.features.conv1.weight"), b = tensorIndex("features.features.conv1.bias")
@@ -247,11 +254,7 @@ final class QuantizedModelTests: XCTestCase {
         let file = q.siamFile()
         XCTAssertEqual(try SiamMaskModel(siamFile: SiamFileReader.decode(SiamFileWriter.encode(file))), q)
         func refuse(_ mutate: (inout SiamFile) -> Void, _ expected: String, line: UInt = #line) {
-            var f = file
-            mutate(&f)
-            XCTAssertThrowsError(try SiamMaskModel(siamFile: f), line: line) { error in
-                XCTAssertTrue("\(error)".contains(expected), "\(error)", line: line)
-            }
+            assertRefused(file, mutate, expected, line: line)
         }
         refuse({ $0.metadata["quant.winograd_domain.multipliers"] = .ints([1, 2]) }, "16 multipliers per layer")
         refuse({ $0.metadata["quant.winograd_domain.layers"] = nil }, "16 multipliers per layer")

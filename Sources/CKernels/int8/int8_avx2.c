@@ -49,6 +49,8 @@ typedef __m256i sm_i8_vi;
 #define SM_I8_VI_ZERO() _mm256_setzero_si256()
 #define SM_I8_VI_LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 #define SM_I8_VI_SET1(w) _mm256_set1_epi32(w)
+#define SM_I8_VI_STORE(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), v)
+#define SM_I8_VI_SUB(a, b) _mm256_sub_epi32(a, b)
 #define SM_I8_FINISH sm_i8_y_finish
 #define SM_I8_DOT(acc, b, w) _mm256_add_epi32(acc, _mm256_madd_epi16(b, w))
 #define SM_I8_INTERLEAVE sm_i8_x86_interleave2_u16
@@ -62,12 +64,7 @@ typedef __m256i sm_i8_vi;
 #undef SM_I8_FN
 #undef SM_I8_FINISH
 #define SM_I8_FN(name) sm_i8_avx2w_##name
-#define SM_I8_FINISH(acc, e, o, at, n)                                      \
-    do {                                                                    \
-        (void)(o);                                                          \
-        (void)(n);                                                          \
-        _mm256_storeu_si256((__m256i *)(void *)((e)->out_i32 + (at)), acc); \
-    } while (0)
+#define SM_I8_FINISH SM_I8_FINISH_RAW   // the exact path points raw.terms at zeros: its terms are the epilogue's
 #define SM_I8_FINISH_Y sm_i8_y_finish
 #include "int8_micro_x86.h"
 

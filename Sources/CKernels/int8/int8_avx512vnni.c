@@ -83,6 +83,8 @@ typedef __m512i sm_i8_vi;
 #define SM_I8_VI_ZERO() _mm512_setzero_si512()
 #define SM_I8_VI_LOAD(p) _mm512_loadu_si512((const void *)(p))
 #define SM_I8_VI_SET1(w) _mm512_set1_epi32(w)
+#define SM_I8_VI_STORE(p, v) _mm512_storeu_si512((void *)(p), v)
+#define SM_I8_VI_SUB(a, b) _mm512_sub_epi32(a, b)
 #define SM_I8_FINISH sm_i8_z_finish
 #define SM_I8_DOT(acc, b, w) _mm512_dpbusd_epi32(acc, b, w)
 #define SM_I8_INTERLEAVE sm_i8_x86_interleave4
@@ -94,11 +96,7 @@ typedef __m512i sm_i8_vi;
 #undef SM_I8_FN
 #undef SM_I8_FINISH
 #define SM_I8_FN(name) sm_i8_avx512vnniq_##name
-#define SM_I8_FINISH(acc, e, o, at, n)                                                                               \
-    do {                                                                                                             \
-        (void)(n);                                                                                                   \
-        _mm512_storeu_si512((void *)((e)->out_i32 + (at)), _mm512_sub_epi32(acc, _mm512_set1_epi32((e)->terms[o]))); \
-    } while (0)
+#define SM_I8_FINISH SM_I8_FINISH_RAW
 #define SM_I8_FINISH_Y sm_i8_y_finish
 #define SM_W23_FINISH16(lo, hi, e, o, at, n)                                                                      \
     do {                                                                                                          \

@@ -46,6 +46,8 @@ typedef __m256i sm_i8_vi;
 #define SM_I8_VI_ZERO() _mm256_setzero_si256()
 #define SM_I8_VI_LOAD(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
 #define SM_I8_VI_SET1(w) _mm256_set1_epi32(w)
+#define SM_I8_VI_STORE(p, v) _mm256_storeu_si256((__m256i *)(void *)(p), v)
+#define SM_I8_VI_SUB(a, b) _mm256_sub_epi32(a, b)
 #define SM_I8_FINISH sm_i8_y_finish
 #define SM_I8_DOT(acc, b, w) _mm256_dpbusd_avx_epi32(acc, b, w)
 #define SM_I8_INTERLEAVE sm_i8_x86_interleave4
@@ -56,12 +58,7 @@ typedef __m256i sm_i8_vi;
 #undef SM_I8_FN
 #undef SM_I8_FINISH
 #define SM_I8_FN(name) sm_i8_avxvnniq_##name
-#define SM_I8_FINISH(acc, e, o, at, n)                                                \
-    do {                                                                              \
-        (void)(n);                                                                    \
-        _mm256_storeu_si256((__m256i *)(void *)((e)->out_i32 + (at)),                 \
-                            _mm256_sub_epi32(acc, _mm256_set1_epi32((e)->terms[o]))); \
-    } while (0)
+#define SM_I8_FINISH SM_I8_FINISH_RAW
 #define SM_I8_FINISH_Y sm_i8_y_finish
 #define SM_W23_QUANT 1
 #include "int8_micro_x86.h"

@@ -10,10 +10,21 @@
 // SM_I8_ATYPE, SM_I8_BTYPE and the layer:
 //   sm_i8_vi                         the integer vector type
 //   SM_I8_VI_ZERO(), SM_I8_VI_LOAD(p), SM_I8_VI_SET1(w)   zero, unaligned load, 32-bit broadcast
+//   SM_I8_VI_STORE(p, v), SM_I8_VI_SUB(a, b)               unaligned store, int32 subtraction
 //   SM_I8_DOT(acc, b, w)             acc + the products of each 32-bit lane of b and w, in int32
 //   SM_I8_FINISH(acc, e, o, at, n)   the siam_int8.h epilogue of one vector of channel o, n valid pixels from at
 //   SM_I8_INTERLEAVE(dst, rows, n)   the B interleave of the path (see int8_gemm_driver.h)
 // Register tile: SM_I8_MR channels x SM_I8_NV vectors of SM_I8_VL pixels.
+
+#ifndef SM_I8_FINISH_RAW
+// The "epilogue" of Winograd's GEMMs: the raw int32 sums minus e->terms[o] into e->out_i32 (o relative to the
+// block of output channels; whole vectors, the buffer has room).
+#define SM_I8_FINISH_RAW(acc, e, o, at, n)                                                    \
+    do {                                                                                      \
+        (void)(n);                                                                            \
+        SM_I8_VI_STORE((e)->out_i32 + (at), SM_I8_VI_SUB(acc, SM_I8_VI_SET1((e)->terms[o]))); \
+    } while (0)
+#endif
 
 static inline __attribute__((always_inline)) void
 SM_I8_FN(micro)(const int NV, int32_t groups, const SM_I8_ATYPE *restrict a, const SM_I8_BTYPE *restrict b, size_t ldb,

@@ -169,7 +169,7 @@ static inline int32_t SM_I8_FN(w23_chunk_bands)(const sm_conv2d_shape *s) {
 // aligned.
 typedef struct SM_I8_FN(w23_layout) {
     size_t max_tiles, ldt, ldp, ldo, rows, srows, wp;
-    size_t tiles_at, runs_at, staged_at, p_at, v_at, m_at, y_at, staging_at, scale_at, total;
+    size_t tiles_at, runs_at, staged_at, p_at, v_at, m_at, y_at, staging_at, scale_at, zeros_at, total;
 } SM_I8_FN(w23_layout);
 
 static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
@@ -201,6 +201,8 @@ static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
     at += sm_i8_round_up((size_t)SM_W23_OB * l.rows * l.ldo * sizeof(int32_t), 64);
     l.scale_at = at;
     at += sm_i8_round_up((size_t)s->out_channels * sizeof(float), 64);
+    l.zeros_at = at;   // the exact path's GEMM terms (its channel terms belong to the epilogue)
+    at += sm_i8_round_up(sm_i8_wd23_opad(s->out_channels) * sizeof(int32_t), 64);
     l.total = at;
     return l;
 }
@@ -511,6 +513,8 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
 #else
     const SM_I8_ATYPE *U = (const SM_I8_ATYPE *)sm_i8_weights(packed);
     const __m256i zx4 = _mm256_setzero_si256(), *m = NULL;
+    raw.terms = (const int32_t *)(ws + l.zeros_at);
+    memset(ws + l.zeros_at, 0, sm_i8_wd23_opad(s->out_channels) * sizeof(int32_t));
 #endif
 
     const int32_t band_rows = 2 * dh, nb = SM_I8_FN(w23_chunk_bands)(s);
