@@ -82,7 +82,7 @@ def main():
                          "7-bit weights' configuration")
     ap.add_argument("--no-mixed", action="store_true", help="skip the budget-driven mixed-precision configuration")
     ap.add_argument("--winograd-domain", action="store_true",
-                    help="also quantise with --winograd-domain (layer3's 3x3s and conv_search computed on 8-bit "
+                    help="also quantise with --winograd-domain (layer2/3's 3x3s and conv_search computed on 8-bit "
                          "Winograd transforms, for AVX-512 VNNI / AVX-VNNI): adds a 'mse, all int8, Winograd domain' "
                          "configuration")
     args = ap.parse_args()

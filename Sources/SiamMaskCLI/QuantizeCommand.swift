@@ -56,7 +56,7 @@ struct QuantizeCommand: ParsableCommand {
     @Flag(
         name: .customLong("winograd-domain"),
         help: ArgumentHelp(
-            "Compute layer3's 3x3 convolutions and the correlation blocks' conv_search in the Winograd domain: transformed inputs and weights requantised to 8 bits, 16 instead of 36 products per 2x2 outputs (faster with AVX-512 VNNI or AVX-VNNI; measure the accuracy cost with `siammask drift`). Needs a calibration table with Winograd statistics."
+            "Compute the 3x3 stride-1 convolutions of layers 2 and 3 and the correlation blocks' conv_search in the Winograd domain: transformed inputs and weights requantised to 8 bits, 16 instead of 36 products per 2x2 outputs (faster with AVX-512 VNNI or AVX-VNNI; measure the accuracy cost with `siammask drift`). Needs a calibration table with Winograd statistics."
         ))
     var winogradDomain = false
 

@@ -240,8 +240,9 @@ final class QuantizedModelTests: XCTestCase {
             Set(chosen.map(\.name)),
             Set(
                 ["features.features.layer3.0.downsample", "rpn_model.cls.conv_search", "rpn_model.loc.conv_search"]
+                    + (1..<4).map { "features.features.layer2.\($0).conv2" }
                     + (0..<6).map { "features.features.layer3.\($0).conv2" }),
-            "layer3's 3x3s and the search-side convs of the box and score correlations")
+            "layer2's and layer3's 3x3 stride-1 convs and the search-side convs of the box and score correlations")
         var winograd: [String: [Float]] = [:]
         for c in chosen { winograd[c.name] = try XCTUnwrap(table.winogradAbsMax(for: c.name)) }
         let q = try SiamMaskQuantizer.quantize(model, encodings: enc, winograd: winograd)
@@ -250,7 +251,7 @@ final class QuantizedModelTests: XCTestCase {
             XCTAssertEqual(m.count, 16)
             XCTAssertTrue(m.allSatisfy { (1...32767).contains($0) })
         }
-        XCTAssertNil(q.quantization!.layers["features.features.layer2.1.conv2"]?.winogradMultipliers)
+        XCTAssertNil(q.quantization!.layers["features.features.layer1.1.conv2"]?.winogradMultipliers)
         let file = q.siamFile()
         XCTAssertEqual(try SiamMaskModel(siamFile: SiamFileReader.decode(SiamFileWriter.encode(file))), q)
         func refuse(_ mutate: (inout SiamFile) -> Void, _ expected: String, line: UInt = #line) {
@@ -285,7 +286,7 @@ final class QuantizedModelTests: XCTestCase {
             ).frames)
         XCTAssertGreaterThan(vsFloat.boxIoUMean, 0.95)
         XCTAssertGreaterThan(vsFloat.maskIoUMean, 0.95)
-        // One frame from the same state: the exact layers before layer3 give the same values in both int8 models,
+        // One frame from the same state: the exact layers before layer2 give the same values in both int8 models,
         // the Winograd-domain ones do not (lossy: identical outputs would mean it never ran).
         var seen: [[String: [Float]]] = [[:], [:]]
         for (i, m) in [exact, q].enumerated() {
@@ -293,13 +294,13 @@ final class QuantizedModelTests: XCTestCase {
             let first = try Image.read(contentsOf: heldOut.frames[0], as: .bgr)
             try session.initialize(frame: first, target: SequenceTracking.initialTarget(heldOut, frame: first))
             session.setObserver { name, _, values in
-                if name == "features.features.layer2.1.conv2" || name == "features.features.layer3.0.downsample" {
+                if name == "features.features.layer1.1.conv2" || name == "features.features.layer3.0.downsample" {
                     seen[i][name] = Array(values)
                 }
             }
             _ = try session.track(Image.read(contentsOf: heldOut.frames[1], as: .bgr))
         }
-        XCTAssertEqual(seen[0]["features.features.layer2.1.conv2"], seen[1]["features.features.layer2.1.conv2"])
+        XCTAssertEqual(seen[0]["features.features.layer1.1.conv2"], seen[1]["features.features.layer1.1.conv2"])
         let (a, b) = (
             try XCTUnwrap(seen[0]["features.features.layer3.0.downsample"]),
             try XCTUnwrap(seen[1]["features.features.layer3.0.downsample"])
