@@ -221,7 +221,7 @@ public struct SiamMaskModel: Sendable, Equatable {
             for (k, v) in m where k.hasPrefix("quant.settings.") {
                 if case .string(let s) = v { settings[String(k.dropFirst("quant.settings.".count))] = s }
             }
-            try Self.readWinogradDomain(m, into: &int8Layers)
+            try Self.readWinogradDomain(m, widths: widths, into: &int8Layers)
             quantization = ModelQuantization(
                 layers: int8Layers, activations: activations, float32Nodes: float32Nodes, settings: settings)
         }
@@ -238,12 +238,12 @@ public struct SiamMaskModel: Sendable, Equatable {
     }
 
     /// The Winograd-domain layers (`quant.winograd_domain.layers`, 16 multipliers each in
-    /// `quant.winograd_domain.multipliers`): int8 (not weight-only) 3x3 convolutions, multipliers in [1, 32767].
+    /// `quant.winograd_domain.multipliers`): int8 (not weight-only) 3x3 stride-1 convolutions of the architecture,
+    /// multipliers in [1, 32767].
     private static func readWinogradDomain(
-        _ m: [String: MetadataValue], into layers: inout [String: QuantizedLayer]
-    )
-        throws
-    {
+        _ m: [String: MetadataValue], widths: SiamMaskWidths, into layers: inout [String: QuantizedLayer]
+    ) throws {
+        let architecture = SiamMaskLayers(widths: widths)
         let (namesKey, valuesKey) = ("quant.winograd_domain.layers", "quant.winograd_domain.multipliers")
         guard m[namesKey] != nil || m[valuesKey] != nil else { return }
         guard case .strings(let names)? = m[namesKey], case .ints(let values)? = m[valuesKey],
@@ -253,9 +253,9 @@ public struct SiamMaskModel: Sendable, Equatable {
         }
         for (i, name) in names.enumerated() {
             guard let layer = layers[name], !layer.isWeightOnly, layer.shape.count == 4, layer.shape[2] == 3,
-                layer.shape[3] == 3
+                layer.shape[3] == 3, let conv = architecture.conv(named: name), conv.stride == 1, !conv.transposed
             else {
-                throw ModelError.invalidQuantization("\(namesKey): '\(name)' is not an int8 3x3 convolution")
+                throw ModelError.invalidQuantization("\(namesKey): '\(name)' is not an int8 3x3 stride-1 convolution")
             }
             let mult = values[(16 * i)..<(16 * i + 16)]
             guard mult.allSatisfy({ (1...32767).contains($0) }) else {

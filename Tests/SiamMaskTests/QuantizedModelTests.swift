@@ -270,7 +270,13 @@ final class QuantizedModelTests: XCTestCase {
                 guard case .strings(var n)? = f.metadata["quant.winograd_domain.layers"] else { return }
                 n[0] = "features.features.layer3.0.conv1"
                 f.metadata["quant.winograd_domain.layers"] = .strings(n)
-            }, "not an int8 3x3 convolution")
+            }, "not an int8 3x3 stride-1 convolution")
+        refuse(
+            { f in
+                guard case .strings(var n)? = f.metadata["quant.winograd_domain.layers"] else { return }
+                n[0] = "features.features.layer2.0.conv2"   // 3x3, stride 2
+                f.metadata["quant.winograd_domain.layers"] = .strings(n)
+            }, "not an int8 3x3 stride-1 convolution")
         XCTAssertThrowsError(
             try SiamMaskQuantizer.quantize(
                 model, encodings: enc, winograd: ["features.features.layer3.0.conv1": [Float](repeating: 1, count: 16)])
