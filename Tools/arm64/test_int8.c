@@ -305,6 +305,47 @@ static void check_xcorr(int32_t channels, int32_t sh, int32_t sw, int32_t kh, in
     free_problem(&p);
 }
 
+// The Winograd-domain layer kind (siam_int8.h, wd23): every fast tier against the reference over row splits.
+static void check_wd23(const sm_conv2d_shape *s, int data, int residual, int relu, int output, const int16_t *m,
+                       const char *label) {
+    const size_t out_count = (size_t)s->out_channels * s->out_height * s->out_width;
+    problem p;
+    make_problem(&p, data, s->in_channels * s->in_height * s->in_width, s->out_channels, s->in_channels * 9, out_count,
+                 residual, relu, output, 1);
+    const sm_int8_kernel_table *ref = sm_int8_kernels_for_tier(SM_INT8_TIER_REFERENCE);
+    void *want = xalloc(p.out_bytes + 1), *got = xalloc(p.out_bytes + 1);
+    memset(want, 0xCD, p.out_bytes);
+    void *rp = xalloc(ref->conv2d_wd23_packed_bytes(s));
+    ref->conv2d_wd23_pack(s, p.weights, p.zx, m, rp);
+    void *rws = xalloc(ref->conv2d_wd23_workspace_bytes(s, s->out_height) + 1);
+    ref->conv2d_wd23(s, p.input, rp, &p.e, want, 0, s->out_height, rws);
+    const int32_t H = s->out_height;
+    int32_t splits[4][4] = {{0, H}, {0, 1, H}, {0, H / 2, H}, {0, H / 3, 2 * H / 3, H}};
+    int lens[4] = {2, 3, 3, 4};
+    for (int ti = 0; ti < fast_count; ti++) {
+        const sm_int8_kernel_table *t = fast_tiers[ti];
+        void *packed = xalloc(t->conv2d_wd23_packed_bytes(s));
+        t->conv2d_wd23_pack(s, p.weights, p.zx, m, packed);
+        for (int si = 0; si < 4; si++) {
+            memset(got, 0xCD, p.out_bytes);
+            for (int i = 0; i + 1 < lens[si]; i++) {
+                void *ws = xalloc(t->conv2d_wd23_workspace_bytes(s, splits[si][i + 1] - splits[si][i]) + 1);
+                t->conv2d_wd23(s, p.input, packed, &p.e, got, splits[si][i], splits[si][i + 1], ws);
+                free(ws);
+            }
+            char what[64];
+            snprintf(what, sizeof(what), "wd23 split %d", si);
+            report(memcmp(got, want, p.out_bytes) == 0, t->name, label, what, got, want, p.out_bytes);
+        }
+        free(packed);
+    }
+    free(rws);
+    free(rp);
+    free(got);
+    free(want);
+    free_problem(&p);
+}
+
 int main(int argc, char **argv) {
     int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
     rng_state = 12345;
@@ -463,6 +504,37 @@ int main(int argc, char **argv) {
             }
     check_xcorr(3, 1, 1, 1, 1, DATA_RANDOM, 0, 1, 1, 1, "xcorr 1x1");
     check_xcorr(2, 8, 8, 8, 8, DATA_TIES, 1, 0, 1, 1, "xcorr ties, one output");
+
+    // Winograd-domain convolutions: dilations 1-3, every padding, sizes around the tiles and the 8-tile gathers,
+    // channel counts around the groups of 4 and 8, output channels around the micro-tiles, multipliers 1 to 32767.
+    {
+        int16_t mults[4][16];
+        for (int i = 0; i < 16; i++) {
+            mults[0][i] = 32767;
+            mults[1][i] = 1;
+            mults[2][i] = (int16_t)(700 + 2000 * i);
+            mults[3][i] = (int16_t)rng_int(1, 32767);
+        }
+        const int32_t sizes[] = {3, 7, 10, 13, 20, 37}, chans[] = {1, 3, 4, 5, 8, 9, 17}, outs[] = {1, 4, 7, 8, 9, 33};
+        int n = 0;
+        for (int32_t d = 1; d <= 3; d++)
+            for (int32_t pad = 0; pad <= d; pad++)
+                for (size_t si = 0; si < sizeof(sizes) / sizeof(sizes[0]); si++, n++) {
+                    if (quick && n % 3) continue;
+                    const int32_t c = chans[n % 7], o = outs[n % 6];
+                    const sm_conv2d_shape s = geometry(c, sizes[si] + (n % 2), sizes[si], o, 3, 1, pad, d);
+                    if (s.out_height < 1 || s.out_width < 1) continue;
+                    snprintf(label, sizeof(label), "wd23 C=%d O=%d %dx%d p%d d%d", c, o, s.in_height, s.in_width, pad, d);
+                    check_wd23(&s, DATA_RANDOM, n % 3, n % 2, (n / 2) % 2, mults[n % 4], label);
+                }
+        const int wd_extremes[] = {DATA_MAX_POS, DATA_MAX_NEG, DATA_MIN128, DATA_ZERO_MIN128, DATA_SPARSE, DATA_TIES};
+        for (int x = 0; x < 6; x++) {
+            const sm_conv2d_shape s = geometry(quick ? 64 : 1024, 5, 5, 3, 3, 1, 1, 1);
+            check_wd23(&s, wd_extremes[x], 0, 0, x % 2, mults[0], "wd23 extremes");
+        }
+        const sm_conv2d_shape big = geometry(33, 63, 63, 10, 3, 1, 1, 1);
+        check_wd23(&big, DATA_RANDOM, 0, 1, 1, mults[3], "wd23 63x63 (several chunks)");
+    }
 
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -66,6 +66,9 @@
 //               sadalp into int32; the -128 shift is compensated by packing zx - 128 into the channel term.
 //   neondot     Armv8.2-A dot product: the same s8 flip, then sdot (vdotq_laneq_s32); i8mm's usdot is not used
 //               so that every Armv8.2+ core with the dot product runs it.
+// wd23 layers: AVX-512 VNNI and AVX-VNNI multiply Vq + 128 (u8) by Uq with vpdpbusd (the +128 taken off per position
+// and channel), AVX2 multiplies Vq and Uq as int16 pairs (vpmaddwd), NEON and NEON dot-product take Vq as signed
+// bytes (smull / sdot; |Vq Uq| <= 128 * 127 keeps the int16 pair sums exact).
 // Convolution layout (int8/int8_gemm_driver.h): K padded with zero weights to the k-group; B built per pixel block
 // by im2col from the input (or a zero-point-padded copy of its rows) and an interleave of G rows, so one vector
 // lane holds G consecutive k of one pixel; weights packed once in panels of MR channels, G k per 32-bit broadcast.

@@ -95,6 +95,16 @@ static void sm_i8_neon_interleave(uint8_t *dst, const uint8_t *const *rows, size
 
 #include "int8_gemm_driver.h"
 
+// ---- the Winograd-domain layer kind (siam_int8.h, wd23): the shared plan on NEON, signed Vq into this tile ----
+#undef SM_I8_FN
+#define SM_I8_FN(name) sm_i8_neonq_##name
+#define SM_W23_CALIGN 8
+#define SM_W23_VQ_OFFSET 0
+#define SM_W23_TILE sm_i8_neon_tile
+#include "int8_winograd23_neon.h"
+#undef SM_I8_FN
+#define SM_I8_FN(name) sm_i8_neon_##name
+
 // ---- depth-wise cross-correlation ----
 
 static size_t sm_i8_neon_xcorr_packed_bytes(int32_t channels, int32_t kh, int32_t kw) {
@@ -181,11 +191,10 @@ const sm_int8_kernel_table sm_int8_neon_table = {
     .conv2d_u8s8_pack = sm_i8_neon_conv_pack,
     .conv2d_u8s8_workspace_bytes = sm_i8_neon_conv_workspace_bytes,
     .conv2d_u8s8 = sm_i8_neon_conv,
-    // The Winograd-domain layer kind runs the reference twin here (no NEON body yet).
-    .conv2d_wd23_packed_bytes = sm_i8_ref_wd23_packed_bytes,
-    .conv2d_wd23_pack = sm_i8_ref_wd23_pack,
-    .conv2d_wd23_workspace_bytes = sm_i8_ref_wd23_workspace_bytes,
-    .conv2d_wd23 = sm_i8_ref_wd23,
+    .conv2d_wd23_packed_bytes = sm_i8_neonq_w23_packed_bytes,
+    .conv2d_wd23_pack = sm_i8_neonq_w23_pack,
+    .conv2d_wd23_workspace_bytes = sm_i8_neonq_w23_workspace_bytes,
+    .conv2d_wd23 = sm_i8_neonq_w23_conv,
     .xcorr_u8s8_packed_bytes = sm_i8_neon_xcorr_packed_bytes,
     .xcorr_u8s8_pack = sm_i8_neon_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = sm_i8_neon_xcorr_workspace_bytes,

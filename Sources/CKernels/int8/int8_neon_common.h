@@ -9,6 +9,10 @@
 // [at, at + n), n in 1..4.
 static inline __attribute__((always_inline)) void sm_i8_n_finish(int32x4_t acc, const sm_i8_ep *e, int32_t o, size_t at,
                                                                  int32_t n) {
+    if (e->out_i32) {   // Winograd's GEMMs: the raw sums minus the term, whole vectors (the buffer has room)
+        vst1q_s32(e->out_i32 + at, vsubq_s32(acc, vdupq_n_s32(e->terms[o])));
+        return;
+    }
     const size_t lanes = (size_t)(n < 4 ? n : 4);
     float32x4_t y = vcvtq_f32_s32(vsubq_s32(acc, vdupq_n_s32(e->terms[o])));
     y = vmulq_f32(y, vdupq_n_f32(e->scale[o]));

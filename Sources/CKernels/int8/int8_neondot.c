@@ -99,6 +99,16 @@ static void sm_i8_neondot_interleave(uint8_t *dst, const uint8_t *const *rows, s
 
 #include "int8_gemm_driver.h"
 
+// ---- the Winograd-domain layer kind (siam_int8.h, wd23): the shared plan on NEON, signed Vq into this tile ----
+#undef SM_I8_FN
+#define SM_I8_FN(name) sm_i8_neondotq_##name
+#define SM_W23_CALIGN 4
+#define SM_W23_VQ_OFFSET 0
+#define SM_W23_TILE sm_i8_neondot_tile
+#include "int8_winograd23_neon.h"
+#undef SM_I8_FN
+#define SM_I8_FN(name) sm_i8_neondot_##name
+
 // ---- depth-wise cross-correlation ----
 // Output pixel j = j0 + 4m + r (phase r, lane m) needs the taps row[j + 4g .. j + 4g + 3] of group g: the 4 bytes of
 // lane m in a load at j0 + r + 4g. The rows of a channel are flipped into the workspace with padding.
@@ -209,11 +219,10 @@ const sm_int8_kernel_table sm_int8_neondot_table = {
     .conv2d_u8s8_pack = sm_i8_neondot_conv_pack,
     .conv2d_u8s8_workspace_bytes = sm_i8_neondot_conv_workspace_bytes,
     .conv2d_u8s8 = sm_i8_neondot_conv,
-    // The Winograd-domain layer kind runs the reference twin here (no NEON body yet).
-    .conv2d_wd23_packed_bytes = sm_i8_ref_wd23_packed_bytes,
-    .conv2d_wd23_pack = sm_i8_ref_wd23_pack,
-    .conv2d_wd23_workspace_bytes = sm_i8_ref_wd23_workspace_bytes,
-    .conv2d_wd23 = sm_i8_ref_wd23,
+    .conv2d_wd23_packed_bytes = sm_i8_neondotq_w23_packed_bytes,
+    .conv2d_wd23_pack = sm_i8_neondotq_w23_pack,
+    .conv2d_wd23_workspace_bytes = sm_i8_neondotq_w23_workspace_bytes,
+    .conv2d_wd23 = sm_i8_neondotq_w23_conv,
     .xcorr_u8s8_packed_bytes = sm_i8_neondot_xcorr_packed_bytes,
     .xcorr_u8s8_pack = sm_i8_neondot_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = sm_i8_neondot_xcorr_workspace_bytes,
