@@ -3,7 +3,8 @@
 // runs), the transformed weights' layout and packing, the workspace layout, the staged input rows. See
 // int8_winograd23_x86.h for the arithmetic and siam_int8.h ("wd23") for the Winograd-domain specification.
 // The including body defines SM_I8_FN, SM_I8_TIER, SM_I8_MR, SM_I8_G, SM_I8_ATYPE, SM_W23_NR (tiles per micro-tile,
-// a multiple of 8) and optionally SM_W23_QUANT, SM_W23_OB, SM_W23_V_BUDGET.
+// a multiple of 8), its int16 vector layer (SM_W23_V16, SM_W23_LOAD16, SM_W23_ADD16, SM_W23_SUB16) and optionally
+// SM_W23_QUANT, SM_W23_OB, SM_W23_V_BUDGET, SM_W23_CALIGN, SM_W23_VQ_OFFSET.
 
 #define SM_W23_XI 16
 #ifndef SM_W23_QUANT
@@ -231,5 +232,28 @@ static void SM_I8_FN(w23_stage)(const sm_conv2d_shape *s, const uint8_t *plane, 
         memset(dst, zx, left);
         memcpy(dst + left, plane + (size_t)iy * W, mid);
         memset(dst + left + mid, zx, wp - left - mid);
+    }
+}
+
+// B^T d B of a vector of tiles (one int16 lane each) of one channel, over the body's int16 vector layer
+// (SM_W23_V16, SM_W23_LOAD16, SM_W23_ADD16, SM_W23_SUB16): P rows 4r + q are ldt apart; v[xi].
+static inline __attribute__((always_inline)) void SM_I8_FN(w23_transform)(const int16_t *src, size_t ldt,
+                                                                          SM_W23_V16 v[16]) {
+    SM_W23_V16 e[4][4];
+    for (int r = 0; r < 4; r++) {   // rows: d B
+        const SM_W23_V16 d0 = SM_W23_LOAD16(src + (size_t)(4 * r) * ldt);
+        const SM_W23_V16 d1 = SM_W23_LOAD16(src + (size_t)(4 * r + 1) * ldt);
+        const SM_W23_V16 d2 = SM_W23_LOAD16(src + (size_t)(4 * r + 2) * ldt);
+        const SM_W23_V16 d3 = SM_W23_LOAD16(src + (size_t)(4 * r + 3) * ldt);
+        e[r][0] = SM_W23_SUB16(d0, d2);
+        e[r][1] = SM_W23_ADD16(d1, d2);
+        e[r][2] = SM_W23_SUB16(d2, d1);
+        e[r][3] = SM_W23_SUB16(d1, d3);
+    }
+    for (int j = 0; j < 4; j++) {   // columns: B^T (d B)
+        v[0 * 4 + j] = SM_W23_SUB16(e[0][j], e[2][j]);
+        v[1 * 4 + j] = SM_W23_ADD16(e[1][j], e[2][j]);
+        v[2 * 4 + j] = SM_W23_SUB16(e[2][j], e[1][j]);
+        v[3 * 4 + j] = SM_W23_SUB16(e[1][j], e[3][j]);
     }
 }

@@ -5,11 +5,15 @@
 // is (v m + 2^14) >> 15 exactly for these operands (it saturates only at -32768 x -32768), then vqmovn_s16 (the clamp
 // to [-128, 127]); 4 channels x 8 tiles are interleaved by vst4_s8. Micro-tiles of 8 tiles (nv <= 2).
 // Included by the tier after its micro-kernel; the including file defines SM_I8_FN (this body's prefix), SM_I8_TIER,
-// SM_I8_MR, SM_I8_G (= 4), SM_I8_ATYPE (int8_t), SM_W23_CALIGN (its k step in channels) and SM_W23_TILE (its tile
+// SM_I8_MR, SM_I8_G (= 4), SM_I8_ATYPE (int8_t), SM_I8_BTYPE, SM_W23_CALIGN (its k step in channels) and SM_W23_TILE (its tile
 // function, whose finish stores raw sums when sm_i8_ep.out_i32 is set: sm_i8_n_finish).
 
 #define SM_W23_QUANT 1
 #define SM_W23_NR 8
+#define SM_W23_V16 int16x8_t   // 8 int16 lanes: one per tile
+#define SM_W23_LOAD16(p) vld1q_s16(p)
+#define SM_W23_ADD16 vaddq_s16
+#define SM_W23_SUB16 vsubq_s16
 #include "int8_winograd23_common.h"
 
 // P[r * 4 + q][t] of the runs' tiles from the staged rows: 8 tiles at a time by de-interleaving loads for dilation 1
@@ -46,32 +50,27 @@ static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *staged
     }
 }
 
+// The per-call constants of the input transform (a hook of the shared driver): 4 zx and the multipliers.
+typedef struct SM_I8_FN(w23_consts_t) {
+    int16x8_t zx4, m[16];
+} SM_I8_FN(w23_consts_t);
+#define SM_W23_CONSTS SM_I8_FN(w23_consts_t)
+static inline void SM_I8_FN(w23_consts)(int32_t zx, const int32_t *mult, SM_W23_CONSTS *k) {
+    k->zx4 = vdupq_n_s16((int16_t)(4 * zx));
+    for (int xi = 0; xi < 16; xi++) k->m[xi] = vdupq_n_s16((int16_t)mult[xi]);
+}
+
 // Vq of 8 tiles of 4 channels (B^T d B, the zero point off V[5], vqrdmulh, saturating narrow), as 8 groups of 4
 // bytes in each xi's B (xi_stride bytes apart).
-static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, int8_t *dst, size_t xi_stride,
-                                                 int16x8_t zx4, const int16x8_t *m) {
+static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, uint8_t *dst, size_t xi_stride,
+                                                 const struct SM_I8_FN(w23_consts_t) * k) {
     int8x8_t q[4][16];
     for (int h = 0; h < 4; h++) {
         const int16_t *src = P + (size_t)h * 16 * ldt;
-        int16x8_t e[4][4], v[16];
-        for (int r = 0; r < 4; r++) {   // rows: d B
-            const int16x8_t d0 = vld1q_s16(src + (size_t)(4 * r) * ldt),
-                            d1 = vld1q_s16(src + (size_t)(4 * r + 1) * ldt);
-            const int16x8_t d2 = vld1q_s16(src + (size_t)(4 * r + 2) * ldt),
-                            d3 = vld1q_s16(src + (size_t)(4 * r + 3) * ldt);
-            e[r][0] = vsubq_s16(d0, d2);
-            e[r][1] = vaddq_s16(d1, d2);
-            e[r][2] = vsubq_s16(d2, d1);
-            e[r][3] = vsubq_s16(d1, d3);
-        }
-        for (int j = 0; j < 4; j++) {   // columns: B^T (d B)
-            v[0 * 4 + j] = vsubq_s16(e[0][j], e[2][j]);
-            v[1 * 4 + j] = vaddq_s16(e[1][j], e[2][j]);
-            v[2 * 4 + j] = vsubq_s16(e[2][j], e[1][j]);
-            v[3 * 4 + j] = vsubq_s16(e[1][j], e[3][j]);
-        }
-        v[5] = vsubq_s16(v[5], zx4);
-        for (int xi = 0; xi < 16; xi++) q[h][xi] = vqmovn_s16(vqrdmulhq_s16(v[xi], m[xi]));
+        int16x8_t v[16];
+        SM_I8_FN(w23_transform)(src, ldt, v);
+        v[5] = vsubq_s16(v[5], k->zx4);
+        for (int xi = 0; xi < 16; xi++) q[h][xi] = vqmovn_s16(vqrdmulhq_s16(v[xi], k->m[xi]));
     }
     for (int xi = 0; xi < 16; xi++) {
         int8x8x4_t g;
@@ -79,7 +78,7 @@ static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, i
         g.val[1] = q[1][xi];
         g.val[2] = q[2][xi];
         g.val[3] = q[3][xi];
-        vst4_s8(dst + (size_t)xi * xi_stride, g);
+        vst4_s8((int8_t *)(dst + (size_t)xi * xi_stride), g);
     }
 }
 
@@ -100,119 +99,12 @@ static inline void SM_I8_FN(w23_output_transform)(const int32_t *m, size_t mstri
     }
 }
 
-static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, const void *packed,
-                               const sm_int8_epilogue *epilogue, void *output, int32_t row_begin, int32_t row_end,
-                               void *workspace) {
-    const int32_t OH = s->out_height, OW = s->out_width, dh = s->dilation_h, dw = s->dilation_w;
-    if (row_begin < 0) row_begin = 0;
-    if (row_end > OH) row_end = OH;
-    if (row_end <= row_begin) return;
-    const size_t C = (size_t)s->in_channels, O = (size_t)s->out_channels, Cp = SM_I8_FN(w23_cp)(s);
-    const size_t panels = SM_I8_FN(w23_panels)(s), groups = Cp / 4;
-    const size_t plane = (size_t)OH * (size_t)OW, in_plane = (size_t)s->in_height * (size_t)s->in_width;
-    const SM_I8_FN(w23_layout) l = SM_I8_FN(w23_layout_of)(s);
-    uint8_t *ws = (uint8_t *)workspace;
-    sm_w23_tile *tiles = (sm_w23_tile *)(ws + l.tiles_at);
-    sm_w23_run *runs = (sm_w23_run *)(ws + l.runs_at);
-    uint8_t *staged = ws + l.staged_at;
-    int16_t *P = (int16_t *)(ws + l.p_at);
-    int8_t *V = (int8_t *)(ws + l.v_at);
-    int32_t *M = (int32_t *)(ws + l.m_at);
-    int32_t *Y = (int32_t *)(ws + l.y_at);
-    int32_t *staging = (int32_t *)(ws + l.staging_at);
-    const int32_t zx = ((const sm_i8_packed_header *)packed)->zero_point;
-    sm_i8_ep ep;
-    sm_i8_resolve(&ep, epilogue, packed, output);
-    sm_i8_ep raw = ep;   // the GEMMs' "epilogue": the raw sums (terms: the packed xterms, zero on these tiers)
-    const int8_t *U = (const int8_t *)sm_i8_wd23_u(packed);
-    const int32_t *xterms = sm_i8_wd23_xterms(packed), *mult = sm_i8_wd23_multipliers(packed);
-    const size_t opad = sm_i8_wd23_opad(s->out_channels);
-    const float *fscale = sm_i8_wd23_fscale(packed);
-    float *scale = (float *)(ws + l.scale_at);
-    for (size_t o = 0; o < O; o++) scale[o] = epilogue->scale[o] * fscale[o];
-    ep.scale = scale;
-    const int16x8_t zx4 = vdupq_n_s16((int16_t)(4 * zx));
-    int16x8_t m[16];
-    for (int xi = 0; xi < 16; xi++) m[xi] = vdupq_n_s16((int16_t)mult[xi]);
+// ---- the hooks of the shared driver (int8_winograd23_driver.h) ----
+#define SM_W23_TSTEP 8
+#define SM_W23_OSTEP 4
+#define SM_W23_VL 4
+#define SM_W23_FINISH_FAST(s, Y, ldy, runs, run_count, ep, o, s0, s1) 0
+#define SM_W23_ROW_STEP 4
+#define SM_W23_FINISH_ROW(row, ep, o, at, n) sm_i8_n_finish(vld1q_s32(row), ep, o, at, n)
 
-    const int32_t band_rows = 2 * dh, nb = SM_I8_FN(w23_chunk_bands)(s);
-    const int32_t b_first = row_begin / band_rows, b_last = (row_end + band_rows - 1) / band_rows;
-    for (int32_t b0 = b_first; b0 < b_last; b0 += nb) {
-        const int32_t b1 = b0 + nb < b_last ? b0 + nb : b_last;
-        size_t run_count = 0;
-        const size_t n = SM_I8_FN(w23_tiles)(s, b0, b1, tiles, runs, &run_count);
-        const size_t blocks = (n + SM_W23_NR - 1) / SM_W23_NR, ldt = blocks * SM_W23_NR;
-        const size_t tile_stride = groups * 4 * SM_W23_NR, xi_stride = blocks * tile_stride;   // bytes
-        const int32_t y0 = b0 * band_rows, y1 = b1 * band_rows < OH ? b1 * band_rows : OH;
-        const int32_t s0 = y0 > row_begin ? y0 : row_begin, s1 = y1 < row_end ? y1 : row_end;
-
-        // 1. V, 4 channels at a time (lanes past n: never stored)
-        for (int k = 0; k < 4 * 16; k++) memset(P + (size_t)k * l.ldp + n, 0, (ldt - n) * sizeof(int16_t));
-        for (size_t g = 0; g < groups; g++) {
-            for (int h = 0; h < 4; h++) {
-                int16_t *Ph = P + (size_t)h * 16 * l.ldp;
-                const size_t c = 4 * g + (size_t)h;
-                if (c < C) {
-                    SM_I8_FN(w23_stage)(s, input + c * in_plane, zx, y0 - s->pad_top, (int32_t)l.srows, l.wp, staged);
-                    SM_I8_FN(w23_gather)(s, staged, l.wp, y0 - s->pad_top, runs, run_count, Ph, l.ldp);
-                } else {
-                    for (int k = 0; k < 16; k++) memset(Ph + (size_t)k * l.ldp, 0, n * sizeof(int16_t));
-                }
-            }
-            for (size_t t = 0; t < ldt; t += 8)   // 8 tiles: one micro-tile
-                SM_I8_FN(w23_input_transform)
-            (P + t, l.ldp, V + t / SM_W23_NR * tile_stride + g * 4 * SM_W23_NR, xi_stride, zx4, m);
-        }
-
-        // 2. per block of output channels: GEMMs, output transform, epilogue
-        for (size_t ob = 0; ob < O; ob += SM_W23_OB) {
-            const size_t oc = O - ob < SM_W23_OB ? O - ob : SM_W23_OB;
-            const size_t p0 = ob / SM_I8_MR, p1 = (ob + oc + SM_I8_MR - 1) / SM_I8_MR;
-            for (size_t xi = 0; xi < 16; xi++) {
-                raw.out_i32 = M + xi * SM_W23_OB * ldt;
-                raw.terms = xterms + xi * opad + ob;
-                for (size_t j = 0; j < blocks; j++) {
-                    const size_t nr = n - j * SM_W23_NR < SM_W23_NR ? n - j * SM_W23_NR : SM_W23_NR;
-                    for (size_t p = p0; p < p1; p++)
-                        SM_W23_TILE((int32_t)((nr + 3) / 4), (int32_t)groups,
-                                    U + ((xi * panels + p) * groups) * SM_I8_MR * 4,
-                                    (const uint8_t *)(V + xi * xi_stride + j * tile_stride), 4 * SM_W23_NR, &raw,
-                                    (int32_t)((p - p0) * SM_I8_MR), SM_I8_MR, (p - p0) * SM_I8_MR * ldt + j * SM_W23_NR,
-                                    ldt, (int32_t)nr);
-                }
-            }
-            for (size_t ol = 0; ol < oc; ol++) {
-                for (size_t t = 0; t < n; t += 4)
-                    SM_I8_FN(w23_output_transform)(M + ol * ldt + t, SM_W23_OB * ldt, Y + t, l.ldt);
-                const int32_t o = (int32_t)(ob + ol);
-                int32_t *st = staging + ol * l.rows * l.ldo;
-                for (size_t t = 0; t < n; t++) {   // into the chunk's rows, pixel order
-                    const int32_t oy = tiles[t].oy - y0, ox = tiles[t].ox;
-                    const int down = tiles[t].oy + dh < OH, right = ox + dw < OW;
-                    int32_t *r0 = st + (size_t)oy * l.ldo + ox;
-                    r0[0] = Y[t];
-                    if (right) r0[dw] = Y[l.ldt + t];
-                    if (down) {
-                        int32_t *r1 = r0 + (size_t)dh * l.ldo;
-                        r1[0] = Y[2 * l.ldt + t];
-                        if (right) r1[dw] = Y[3 * l.ldt + t];
-                    }
-                }
-                for (int32_t y = s0; y < s1; y++) {
-                    const int32_t *row = st + (size_t)(y - y0) * l.ldo;
-                    for (int32_t x = 0; x < OW; x += 4)
-                        sm_i8_n_finish(vld1q_s32(row + x), &ep, o, (size_t)o * plane + (size_t)y * OW + (size_t)x,
-                                       OW - x < 4 ? OW - x : 4);
-                }
-            }
-        }
-    }
-}
-
-#undef SM_W23_XI
-#undef SM_W23_CALIGN
-#undef SM_W23_VQ_OFFSET
-#undef SM_W23_NR
-#undef SM_W23_OB
-#undef SM_W23_SHIFT
-#undef SM_W23_QUANT
+#include "int8_winograd23_driver.h"

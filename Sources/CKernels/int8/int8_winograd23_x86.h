@@ -31,6 +31,10 @@
 // SM_I8_FINISH stores acc - e->terms[o] (o relative to the block of output channels).
 
 #define SM_W23_NR (SM_I8_NV * SM_I8_VL)   // tiles per micro-tile
+#define SM_W23_V16 __m256i                // 16 int16 lanes: one per tile
+#define SM_W23_LOAD16(p) _mm256_loadu_si256((const __m256i *)(const void *)(p))
+#define SM_W23_ADD16 _mm256_add_epi16
+#define SM_W23_SUB16 _mm256_sub_epi16
 #include "int8_winograd23_common.h"
 
 // P[r * 4 + q][t] = the raw uint8 input at patch position (r, q) of tile t, from the staged rows: 8 tiles of a run
@@ -79,27 +83,16 @@ static void SM_I8_FN(w23_gather)(const sm_conv2d_shape *s, const uint8_t *staged
     }
 }
 
-// B^T d B of 16 tiles (one int16 lane each) of one channel: v[xi].
-static inline __attribute__((always_inline)) void SM_I8_FN(w23_transform16)(const int16_t *src, size_t ldt,
-                                                                            __m256i v[16]) {
-    __m256i e[4][4];
-    for (int r = 0; r < 4; r++) {   // rows: d B
-        const __m256i d0 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r) * ldt));
-        const __m256i d1 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r + 1) * ldt));
-        const __m256i d2 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r + 2) * ldt));
-        const __m256i d3 = _mm256_loadu_si256((const __m256i *)(src + (size_t)(4 * r + 3) * ldt));
-        e[r][0] = _mm256_sub_epi16(d0, d2);
-        e[r][1] = _mm256_add_epi16(d1, d2);
-        e[r][2] = _mm256_sub_epi16(d2, d1);
-        e[r][3] = _mm256_sub_epi16(d1, d3);
-    }
-    for (int j = 0; j < 4; j++) {   // columns: B^T (d B)
-        v[0 * 4 + j] = _mm256_sub_epi16(e[0][j], e[2][j]);
-        v[1 * 4 + j] = _mm256_add_epi16(e[1][j], e[2][j]);
-        v[2 * 4 + j] = _mm256_sub_epi16(e[2][j], e[1][j]);
-        v[3 * 4 + j] = _mm256_sub_epi16(e[1][j], e[3][j]);
-    }
+// The per-call constants of the input transform (a hook of the shared driver): 4 zx and the multipliers.
+typedef struct SM_I8_FN(w23_consts_t) {
+    __m256i zx4, m[SM_W23_XI];
+} SM_I8_FN(w23_consts_t);
+#define SM_W23_CONSTS SM_I8_FN(w23_consts_t)
+static inline void SM_I8_FN(w23_consts)(int32_t zx, const int32_t *mult, SM_W23_CONSTS *k) {
+    k->zx4 = _mm256_set1_epi16((int16_t)(4 * zx));
+    for (int xi = 0; xi < SM_W23_XI; xi++) k->m[xi] = _mm256_set1_epi16((int16_t)(mult ? mult[xi] : 0));
 }
+
 
 #if SM_W23_QUANT
 // v[xi] of raw uint8 patches -> Vq[xi] of the zero-point-free patches (int16 lanes in [-128, 127]).
@@ -119,15 +112,14 @@ static inline __attribute__((always_inline)) void SM_I8_FN(w23_quantize16)(__m25
 // The transforms of 16 tiles of two channels (c, c + 1), written as 16 consecutive int16 pairs of a k-group row of
 // the micro-kernel's tile-major B, in each xi's B (xi_stride bytes apart).
 static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, uint8_t *dst, size_t xi_stride,
-                                                 __m256i zx4, const __m256i *m) {
+                                                 const struct SM_I8_FN(w23_consts_t) * k) {
     __m256i v[2][16];
     for (int h = 0; h < 2; h++) {
-        SM_I8_FN(w23_transform16)(P + (size_t)h * SM_W23_XI * ldt, ldt, v[h]);
+        SM_I8_FN(w23_transform)(P + (size_t)h * SM_W23_XI * ldt, ldt, v[h]);
 #if SM_W23_QUANT
-        SM_I8_FN(w23_quantize16)(v[h], zx4, m);
+        SM_I8_FN(w23_quantize16)(v[h], k->zx4, k->m);
 #else
-        (void)zx4;
-        (void)m;
+        (void)k;
 #endif
     }
     for (int xi = 0; xi < 16; xi++) {                                   // pairs (c, c + 1) of tiles 0..15, in order
@@ -142,11 +134,11 @@ static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, u
 // The quantised transforms of 16 tiles of four channels, Vq + 128 as uint8 groups (c .. c + 3) of a k-group row of
 // the micro-kernel's tile-major B, in each xi's B (xi_stride bytes apart).
 static inline void SM_I8_FN(w23_input_transform)(const int16_t *P, size_t ldt, uint8_t *dst, size_t xi_stride,
-                                                 __m256i zx4, const __m256i *m) {
+                                                 const struct SM_I8_FN(w23_consts_t) * k) {
     __m256i v[4][16];
     for (int h = 0; h < 4; h++) {
-        SM_I8_FN(w23_transform16)(P + (size_t)h * SM_W23_XI * ldt, ldt, v[h]);
-        SM_I8_FN(w23_quantize16)(v[h], zx4, m);
+        SM_I8_FN(w23_transform)(P + (size_t)h * SM_W23_XI * ldt, ldt, v[h]);
+        SM_I8_FN(w23_quantize16)(v[h], k->zx4, k->m);
     }
     const __m256i flip = _mm256_set1_epi8((char)0x80);
     for (int xi = 0; xi < 16; xi++) {
@@ -255,133 +247,14 @@ static void SM_I8_FN(w23_finish_runs)(const sm_conv2d_shape *s, const int32_t *Y
     }
 }
 
-static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, const void *packed,
-                               const sm_int8_epilogue *epilogue, void *output, int32_t row_begin, int32_t row_end,
-                               void *workspace) {
-    const int32_t OH = s->out_height, OW = s->out_width, dh = s->dilation_h, dw = s->dilation_w;
-    if (row_begin < 0) row_begin = 0;
-    if (row_end > OH) row_end = OH;
-    if (row_end <= row_begin) return;
-    const size_t C = (size_t)s->in_channels, O = (size_t)s->out_channels, Cp = SM_I8_FN(w23_cp)(s);
-    const size_t panels = SM_I8_FN(w23_panels)(s), groups = Cp / SM_I8_G;
-    const size_t plane = (size_t)OH * (size_t)OW, in_plane = (size_t)s->in_height * (size_t)s->in_width;
-    const SM_I8_FN(w23_layout) l = SM_I8_FN(w23_layout_of)(s);
-    uint8_t *ws = (uint8_t *)workspace;
-    sm_w23_tile *tiles = (sm_w23_tile *)(ws + l.tiles_at);
-    sm_w23_run *runs = (sm_w23_run *)(ws + l.runs_at);
-    uint8_t *staged = ws + l.staged_at;
-    int16_t *P = (int16_t *)(ws + l.p_at);
-    uint8_t *V = ws + l.v_at;
-    int32_t *M = (int32_t *)(ws + l.m_at);
-    int32_t *Y = (int32_t *)(ws + l.y_at);
-    int32_t *staging = (int32_t *)(ws + l.staging_at);
-    const int32_t zx = ((const sm_i8_packed_header *)packed)->zero_point;
-    sm_i8_ep ep;
-    sm_i8_resolve(&ep, epilogue, packed, output);
-    sm_i8_ep raw = ep;   // the GEMMs' "epilogue": store the int32 sums (minus raw.terms)
-#if SM_W23_QUANT
-    const SM_I8_ATYPE *U = (const SM_I8_ATYPE *)sm_i8_wd23_u(packed);
-    const int32_t *xterms = sm_i8_wd23_xterms(packed), *mult = sm_i8_wd23_multipliers(packed);
-    const size_t opad = sm_i8_wd23_opad(s->out_channels);
-    const float *fscale = sm_i8_wd23_fscale(packed);
-    float *scale = (float *)(ws + l.scale_at);
-    for (size_t o = 0; o < O; o++) scale[o] = epilogue->scale[o] * fscale[o];
-    ep.scale = scale;
-    const __m256i zx4 = _mm256_set1_epi16((int16_t)(4 * zx));
-    __m256i m[SM_W23_XI];
-    for (int xi = 0; xi < SM_W23_XI; xi++) m[xi] = _mm256_set1_epi16((int16_t)mult[xi]);
-#else
-    const SM_I8_ATYPE *U = (const SM_I8_ATYPE *)sm_i8_weights(packed);
-    const __m256i zx4 = _mm256_setzero_si256(), *m = NULL;
-    raw.terms = (const int32_t *)(ws + l.zeros_at);
-    memset(ws + l.zeros_at, 0, sm_i8_wd23_opad(s->out_channels) * sizeof(int32_t));
-#endif
+// ---- the hooks of the shared driver (int8_winograd23_driver.h) ----
+#define SM_W23_TSTEP 16
+#define SM_W23_OSTEP 8
+#define SM_W23_VL SM_I8_VL
+#define SM_W23_TILE SM_I8_FN(tile)
+#define SM_W23_FINISH_FAST(s, Y, ldy, runs, run_count, ep, o, s0, s1) \
+    ((s)->dilation_w <= 2 ? (SM_I8_FN(w23_finish_runs)(s, Y, ldy, runs, run_count, ep, o, s0, s1), 1) : 0)
+#define SM_W23_ROW_STEP 8
+#define SM_W23_FINISH_ROW(row, ep, o, at, n) SM_I8_FINISH_Y(_mm256_loadu_si256((const __m256i *)(row)), ep, o, at, n)
 
-    const int32_t band_rows = 2 * dh, nb = SM_I8_FN(w23_chunk_bands)(s);
-    const int32_t b_first = row_begin / band_rows, b_last = (row_end + band_rows - 1) / band_rows;
-    for (int32_t b0 = b_first; b0 < b_last; b0 += nb) {
-        const int32_t b1 = b0 + nb < b_last ? b0 + nb : b_last;
-        size_t run_count = 0;
-        const size_t n = SM_I8_FN(w23_tiles)(s, b0, b1, tiles, runs, &run_count);
-        const size_t blocks = (n + SM_W23_NR - 1) / SM_W23_NR, ldt = blocks * SM_W23_NR;
-        const size_t tile_stride = groups * 4 * SM_W23_NR, xi_stride = blocks * tile_stride;    // bytes
-        const int32_t y0 = b0 * band_rows, y1 = b1 * band_rows < OH ? b1 * band_rows : OH;      // the chunk's rows
-        const int32_t s0 = y0 > row_begin ? y0 : row_begin, s1 = y1 < row_end ? y1 : row_end;   // rows stored
-
-        // 1. V, G channels at a time (lanes past n: transforms of zeros, never stored; the gathers write lanes
-        // [0, n) only, so the rest is zeroed once per chunk)
-        for (int k = 0; k < SM_I8_G * SM_W23_XI; k++) memset(P + (size_t)k * l.ldp + n, 0, (ldt - n) * sizeof(int16_t));
-        for (size_t g = 0; g < groups; g++) {
-            for (int h = 0; h < SM_I8_G; h++) {
-                int16_t *Ph = P + (size_t)h * SM_W23_XI * l.ldp;
-                const size_t c = SM_I8_G * g + (size_t)h;
-                if (c < C) {
-                    SM_I8_FN(w23_stage)(s, input + c * in_plane, zx, y0 - s->pad_top, (int32_t)l.srows, l.wp, staged);
-                    SM_I8_FN(w23_gather)(s, staged, l.wp, y0 - s->pad_top, runs, run_count, Ph, l.ldp);
-                } else
-                    for (int k = 0; k < SM_W23_XI; k++) memset(Ph + (size_t)k * l.ldp, 0, n * sizeof(int16_t));
-            }
-            for (size_t t = 0; t < ldt; t += 16)   // 16 tiles at a time into micro-tile t / NR
-                SM_I8_FN(w23_input_transform)
-            (P + t, l.ldp, V + t / SM_W23_NR * tile_stride + g * 4 * SM_W23_NR + t % SM_W23_NR * 4, xi_stride, zx4, m);
-        }
-
-        // 2. per block of output channels: GEMMs, output transform, epilogue
-        for (size_t ob = 0; ob < O; ob += SM_W23_OB) {
-            const size_t oc = O - ob < SM_W23_OB ? O - ob : SM_W23_OB;
-            const size_t p0 = ob / SM_I8_MR, p1 = (ob + oc + SM_I8_MR - 1) / SM_I8_MR;
-            for (size_t xi = 0; xi < SM_W23_XI; xi++) {
-                raw.out_i32 = M + xi * SM_W23_OB * ldt;
-#if SM_W23_QUANT
-                raw.terms = xterms + xi * opad + ob;
-#endif
-                for (size_t j = 0; j < blocks; j++) {
-                    const size_t nr = n - j * SM_W23_NR < SM_W23_NR ? n - j * SM_W23_NR : SM_W23_NR;
-                    const int32_t nv = (int32_t)((nr + SM_I8_VL - 1) / SM_I8_VL);
-                    for (size_t p = p0; p < p1; p++) SM_I8_FN(tile)
-                    (nv, (int32_t)groups, U + ((xi * panels + p) * groups) * SM_I8_MR * SM_I8_G,
-                     (const SM_I8_BTYPE *)(const void *)(V + xi * xi_stride + j * tile_stride), SM_I8_G * SM_W23_NR,
-                     &raw, (int32_t)((p - p0) * SM_I8_MR), SM_I8_MR, (p - p0) * SM_I8_MR * ldt + j * SM_W23_NR, ldt,
-                     (int32_t)nr);
-                }
-            }
-            for (size_t ol = 0; ol < oc; ol++) {
-                for (size_t t = 0; t < n; t += 8)
-                    SM_I8_FN(w23_output_transform)(M + ol * ldt + t, SM_W23_OB * ldt, Y + t, l.ldt);
-                const int32_t o = (int32_t)(ob + ol);
-                if (dw <= 2) {
-                    SM_I8_FN(w23_finish_runs)(s, Y, l.ldt, runs, run_count, &ep, o, s0, s1);
-                    continue;
-                }
-                int32_t *st = staging + ol * l.rows * l.ldo;
-                for (size_t t = 0; t < n; t++) {   // into the chunk's rows, pixel order
-                    const int32_t oy = tiles[t].oy - y0, ox = tiles[t].ox;
-                    const int down = tiles[t].oy + dh < OH, right = ox + dw < OW;
-                    int32_t *r0 = st + (size_t)oy * l.ldo + ox;
-                    r0[0] = Y[t];
-                    if (right) r0[dw] = Y[l.ldt + t];
-                    if (down) {
-                        int32_t *r1 = r0 + (size_t)dh * l.ldo;
-                        r1[0] = Y[2 * l.ldt + t];
-                        if (right) r1[dw] = Y[3 * l.ldt + t];
-                    }
-                }
-                for (int32_t y = s0; y < s1; y++) {
-                    const int32_t *row = st + (size_t)(y - y0) * l.ldo;
-                    for (int32_t x = 0; x < OW; x += 8)
-                        SM_I8_FINISH_Y(_mm256_loadu_si256((const __m256i *)(row + x)), &ep, o,
-                                       (size_t)o * plane + (size_t)y * OW + (size_t)x, OW - x < 8 ? OW - x : 8);
-                }
-            }
-        }
-    }
-}
-
-#undef SM_W23_XI
-#undef SM_W23_CALIGN
-#undef SM_W23_VQ_OFFSET
-#undef SM_W23_NR
-#undef SM_W23_OB
-#undef SM_W23_SHIFT
-#undef SM_W23_QUANT
-#undef SM_W23_FINISH16
+#include "int8_winograd23_driver.h"
