@@ -14,14 +14,18 @@
 // Geometry. A dilated 3x3 is a plain 3x3 on each of the dh x dw interleaved sub-grids. A tile is 2x2 outputs of one
 // sub-grid; a band is tile row ti of every sub-grid, which covers the 2 * dh consecutive output rows
 // [2 ti dh, 2 ti dh + 2 dh) completely. A call computes the bands that meet its row range (whole tiles; only its own
-// rows are stored), in chunks of bands, and per chunk:
-//   1. gathers each channel's 4x4 patches (int16, tiles along a vector), transforms them to V[16][C][tiles] in the
-//      micro-kernel's tile-major int16 pair layout;
-//   2. per block of output channels: the 16 GEMMs M[xi] = U[xi] * V[xi] (raw int32), then A^T M A >> 2 into a
-//      staging plane of the chunk's rows, then the epilogue row by row into the output.
+// rows are stored), in chunks of bands, and per chunk (the shared driver, int8_winograd23_driver.h):
+//   1. gathers each channel's 4x4 patches from staged, zero-point-padded rows (int16, tiles along a vector; 8 tiles
+//      of a run at a time with vector loads for dilations 1 and 2), transforms them to V[16][C][tiles] in the
+//      micro-kernel's tile-major layout;
+//   2. per block of output channels: the 16 GEMMs M[xi] = U[xi] * V[xi] (raw int32), then A^T M A >> 2 and the
+//      epilogue: straight into the output rows for dilations 1 and 2 (a run's tiles interleaved), through a staging
+//      plane of the chunk's rows otherwise.
+// This file holds the x86 hooks of that driver; geometry and packing are in int8_winograd23_common.h.
 //
-// The including file defines SM_I8_FN, SM_I8_MR, SM_I8_NV, SM_I8_VL and SM_I8_G (= 2) for the int16 path (NV * VL a
-// multiple of 16), SM_I8_TIER, SM_I8_ATYPE, SM_I8_BTYPE and SM_I8_FINISH_Y (the 8-lane epilogue, sm_i8_y_finish).
+// The including file defines SM_I8_FN, SM_I8_MR, SM_I8_NV, SM_I8_VL and SM_I8_G (2 for the int16 path, 4 for
+// vpdpbusd; NV * VL a multiple of 16), SM_I8_TIER, SM_I8_ATYPE, SM_I8_BTYPE and SM_I8_FINISH_Y (the 8-lane
+// epilogue, sm_i8_y_finish), optionally SM_W23_FINISH16 (a 16-lane epilogue).
 //
 // With SM_W23_QUANT defined to 1 the same body computes the Winograd-domain layer kind of siam_int8.h ("wd23"):
 // the zero point is subtracted before the transform (V[5] -= 4 zx: B^T 1 1^T B is 4 at (1, 1) and 0 elsewhere), V
