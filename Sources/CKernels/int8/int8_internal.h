@@ -28,7 +28,7 @@ typedef struct sm_i8_packed_header {
     int32_t k_padded;     // k rounded up to the tier's k-group
     int32_t channels;     // output channels
     int32_t variant;      // the tier's layout when it has several (AVX2: 1 = 7-bit weights on the vpmaddubsw
-                          // path, 2 = Winograd F(2x2, 3x3) on the int16 path)
+                          // path, 2 = Winograd F(2x2, 3x3) on the int16 path; every tier: SM_I8_WD23_VARIANT)
     int32_t reserved[10];
 } sm_i8_packed_header;
 
@@ -186,27 +186,38 @@ static inline void *sm_i8_wd23_u(const void *packed) {
     return (uint8_t *)packed + sm_i8_wd23_prefix_bytes(h->channels);
 }
 
+// U' = G' g G'^T of one input channel's 3x3 weights (clamped to [-127, 127]), G' = 2G = [[2,0,0],[1,1,1],[1,-1,1],
+// [0,0,2]]: integers, |U'| <= 9 * 127 = 1143, u[4 i + j]. The exact F(2x2, 3x3) packs it as it is (U' = 4 G g G^T),
+// the Winograd-domain kind requantises it.
+static inline void sm_i8_w23_weight_transform(const int8_t *w9, int32_t u[16]) {
+    int32_t g[3][3], t[4][3];
+    for (int i = 0; i < 9; i++) g[i / 3][i % 3] = sm_i8_clamp_weight(w9[i]);
+    for (int j = 0; j < 3; j++) {   // t = G' g
+        t[0][j] = 2 * g[0][j];
+        t[1][j] = g[0][j] + g[1][j] + g[2][j];
+        t[2][j] = g[0][j] - g[1][j] + g[2][j];
+        t[3][j] = 2 * g[2][j];
+    }
+    for (int i = 0; i < 4; i++) {   // U' = t G'^T
+        u[4 * i] = 2 * t[i][0];
+        u[4 * i + 1] = t[i][0] + t[i][1] + t[i][2];
+        u[4 * i + 2] = t[i][0] - t[i][1] + t[i][2];
+        u[4 * i + 3] = 2 * t[i][2];
+    }
+}
+
 // The weights of output channel o as the specification defines them: uq[xi * C + c] (16 x C) and fscale; work holds
 // 16 x C int16 (U').
 static inline void sm_i8_wd23_quantize_channel(const int8_t *w_o, int32_t C, const int32_t *m, int8_t *uq,
                                                float *fscale, int16_t *work) {
     int32_t umax[16] = {0};
     for (int32_t c = 0; c < C; c++) {
-        int32_t g[3][3], t[4][3];
-        for (int i = 0; i < 9; i++) g[i / 3][i % 3] = sm_i8_clamp_weight(w_o[(size_t)c * 9 + (size_t)i]);
-        for (int j = 0; j < 3; j++) {   // t = G' g
-            t[0][j] = 2 * g[0][j];
-            t[1][j] = g[0][j] + g[1][j] + g[2][j];
-            t[2][j] = g[0][j] - g[1][j] + g[2][j];
-            t[3][j] = 2 * g[2][j];
-        }
-        for (int i = 0; i < 4; i++) {   // U' = t G'^T, |U'| <= 1143
-            const int32_t u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2], 2 * t[i][2]};
-            for (int j = 0; j < 4; j++) {
-                const int xi = 4 * i + j, mag = u[j] < 0 ? -u[j] : u[j];
-                work[(size_t)xi * (size_t)C + (size_t)c] = (int16_t)u[j];
-                if (mag > umax[xi]) umax[xi] = mag;
-            }
+        int32_t u[16];
+        sm_i8_w23_weight_transform(w_o + (size_t)c * 9, u);
+        for (int xi = 0; xi < 16; xi++) {
+            const int32_t mag = u[xi] < 0 ? -u[xi] : u[xi];
+            work[(size_t)xi * (size_t)C + (size_t)c] = (int16_t)u[xi];
+            if (mag > umax[xi]) umax[xi] = mag;
         }
     }
     double r[16], amax = 0.0;
@@ -263,14 +274,6 @@ static inline void sm_i8_wd23_pack_common(const sm_conv2d_shape *s, const int8_t
         store(packed, s, o, scratch);
     }
 }
-
-// The reference twin of the Winograd-domain convolution (int8_reference.c); the NEON tiers run it too.
-size_t sm_i8_ref_wd23_packed_bytes(const sm_conv2d_shape *s);
-void sm_i8_ref_wd23_pack(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
-                         const int16_t *multipliers, void *packed);
-size_t sm_i8_ref_wd23_workspace_bytes(const sm_conv2d_shape *s, int32_t rows);
-void sm_i8_ref_wd23(const sm_conv2d_shape *s, const uint8_t *input, const void *packed, const sm_int8_epilogue *e,
-                    void *output, int32_t row_begin, int32_t row_end, void *workspace);
 
 extern const sm_int8_kernel_table sm_int8_reference_table;
 #if defined(__x86_64__)

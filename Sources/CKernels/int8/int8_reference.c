@@ -64,7 +64,7 @@ static void ref_i8_conv(const sm_conv2d_shape *s, const uint8_t *input, const vo
 
 // ---- Winograd-domain F(2x2, 3x3): Uq stays [xi][o][c] after the shared prefix ----
 
-size_t sm_i8_ref_wd23_packed_bytes(const sm_conv2d_shape *s) {
+static size_t ref_i8_wd23_packed_bytes(const sm_conv2d_shape *s) {
     const size_t uq = 16 * (size_t)s->out_channels * (size_t)s->in_channels;
     return sm_i8_wd23_prefix_bytes(s->out_channels) + sm_i8_round_up(uq, 64) + SM_I8_WD23_SCRATCH(s->in_channels);
 }
@@ -75,22 +75,22 @@ static void ref_i8_wd23_store(void *packed, const sm_conv2d_shape *s, int32_t o,
     for (size_t xi = 0; xi < 16; xi++) memcpy(u + (xi * O + (size_t)o) * C, uq + xi * C, C);
 }
 
-void sm_i8_ref_wd23_pack(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
-                         const int16_t *multipliers, void *packed) {
+static void ref_i8_wd23_pack(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point,
+                             const int16_t *multipliers, void *packed) {
     int8_t *scratch = (int8_t *)packed + sm_i8_wd23_prefix_bytes(s->out_channels) +
                       sm_i8_round_up(16 * (size_t)s->out_channels * (size_t)s->in_channels, 64);
     sm_i8_wd23_pack_common(s, weights, zero_point, multipliers, SM_INT8_TIER_REFERENCE, s->in_channels, 0, packed,
                            scratch, ref_i8_wd23_store);
 }
 
-size_t sm_i8_ref_wd23_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
+static size_t ref_i8_wd23_workspace_bytes(const sm_conv2d_shape *s, int32_t rows) {
     if (rows <= 0) return 0;
     return 16 * (size_t)s->in_channels * sizeof(int32_t) +   // Vq of one tile
            (size_t)s->out_channels * sizeof(float);          // scale[o] * fscale[o]
 }
 
-void sm_i8_ref_wd23(const sm_conv2d_shape *s, const uint8_t *input, const void *packed, const sm_int8_epilogue *e,
-                    void *output, int32_t row_begin, int32_t row_end, void *workspace) {
+static void ref_i8_wd23(const sm_conv2d_shape *s, const uint8_t *input, const void *packed, const sm_int8_epilogue *e,
+                        void *output, int32_t row_begin, int32_t row_end, void *workspace) {
     const int32_t zx = ((const sm_i8_packed_header *)packed)->zero_point;
     const int32_t C = s->in_channels, H = s->in_height, W = s->in_width, O = s->out_channels;
     const int32_t OH = s->out_height, OW = s->out_width, dh = s->dilation_h, dw = s->dilation_w;
@@ -210,10 +210,10 @@ const sm_int8_kernel_table sm_int8_reference_table = {
     .conv2d_u8s8_pack = ref_i8_conv_pack,
     .conv2d_u8s8_workspace_bytes = ref_i8_conv_workspace_bytes,
     .conv2d_u8s8 = ref_i8_conv,
-    .conv2d_wd23_packed_bytes = sm_i8_ref_wd23_packed_bytes,
-    .conv2d_wd23_pack = sm_i8_ref_wd23_pack,
-    .conv2d_wd23_workspace_bytes = sm_i8_ref_wd23_workspace_bytes,
-    .conv2d_wd23 = sm_i8_ref_wd23,
+    .conv2d_wd23_packed_bytes = ref_i8_wd23_packed_bytes,
+    .conv2d_wd23_pack = ref_i8_wd23_pack,
+    .conv2d_wd23_workspace_bytes = ref_i8_wd23_workspace_bytes,
+    .conv2d_wd23 = ref_i8_wd23,
     .xcorr_u8s8_packed_bytes = ref_i8_xcorr_packed_bytes,
     .xcorr_u8s8_pack = ref_i8_xcorr_pack,
     .xcorr_u8s8_workspace_bytes = ref_i8_xcorr_workspace_bytes,

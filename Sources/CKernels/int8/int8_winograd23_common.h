@@ -98,7 +98,7 @@ static size_t SM_I8_FN(w23_packed_bytes)(const sm_conv2d_shape *s) {
     return sizeof(sm_i8_packed_header) + sm_i8_terms_bytes(s->out_channels) + SM_I8_FN(w23_u_bytes)(s);
 }
 
-// U = G' g G'^T, exact (see the top of this file).
+// U = G' g G'^T, exact (see int8_winograd23_x86.h).
 static void SM_I8_FN(w23_pack)(const sm_conv2d_shape *s, const int8_t *weights, int32_t zero_point, void *packed) {
     const size_t C = (size_t)s->in_channels, O = (size_t)s->out_channels, Cp = SM_I8_FN(w23_cp)(s);
     sm_i8_pack_header(packed, SM_I8_TIER, zero_point, zero_point, weights, s->out_channels, (int32_t)(9 * C),
@@ -108,30 +108,13 @@ static void SM_I8_FN(w23_pack)(const sm_conv2d_shape *s, const int8_t *weights, 
     memset(a, 0, SM_I8_FN(w23_u_bytes)(s));
     for (size_t o = 0; o < O; o++) {
         for (size_t c = 0; c < C; c++) {
-            const int8_t *w = weights + (o * C + c) * 9;
-            int32_t g[3][3], t[4][3];
-            for (int i = 0; i < 9; i++) g[i / 3][i % 3] = sm_i8_clamp_weight(w[i]);
-            for (int j = 0; j < 3; j++) {   // t = G' g
-                t[0][j] = 2 * g[0][j];
-                t[1][j] = g[0][j] + g[1][j] + g[2][j];
-                t[2][j] = g[0][j] - g[1][j] + g[2][j];
-                t[3][j] = 2 * g[2][j];
-            }
-            for (int i = 0; i < 4; i++) {   // U = t G'^T
-                const int32_t u[4] = {2 * t[i][0], t[i][0] + t[i][1] + t[i][2], t[i][0] - t[i][1] + t[i][2],
-                                      2 * t[i][2]};
-                for (int j = 0; j < 4; j++) a[SM_I8_FN(w23_a_index)(s, (size_t)(4 * i + j), o, c)] = (int16_t)u[j];
-            }
+            int32_t u[16];
+            sm_i8_w23_weight_transform(weights + (o * C + c) * 9, u);   // U = G' g G'^T, exact
+            for (size_t xi = 0; xi < SM_W23_XI; xi++) a[SM_I8_FN(w23_a_index)(s, xi, o, c)] = (int16_t)u[xi];
         }
     }
 }
 #endif
-
-// Bands of the shape: tile rows of the sub-grid with the most rows (sub-grid row 0).
-static inline int32_t SM_I8_FN(w23_bands)(const sm_conv2d_shape *s) {
-    const int32_t sub_rows = (s->out_height + s->dilation_h - 1) / s->dilation_h;
-    return (sub_rows + 1) / 2;
-}
 
 // Tiles of one band, at most.
 static inline size_t SM_I8_FN(w23_band_tiles)(const sm_conv2d_shape *s) {
@@ -146,9 +129,9 @@ static inline int32_t SM_I8_FN(w23_chunk_bands)(const sm_conv2d_shape *s) {
     return n < 1 ? 1 : (int32_t)n;
 }
 
-// Workspace: tile list, P (16 x ldt int16 per channel of a group), V (16 x Cp/G x ldt x 4 bytes), M (16 x OB x ldt
-// int32), Y (4 x ldt int32), staging (OB x chunk rows x ldo int32), the epilogue's scales (wd23), each 64-byte
-// aligned.
+// Workspace: tile list, runs, staged rows, P (16 x ldp int16 per channel of a group), V (16 x Cp/G x ldt x 4 bytes),
+// M (16 x OB x ldt int32), Y (4 x ldt int32), staging (chunk rows x ldo int32: one output channel at a time), the
+// epilogue's scales (wd23), the exact path's zero GEMM terms, each 64-byte aligned.
 typedef struct SM_I8_FN(w23_layout) {
     size_t max_tiles, ldt, ldp, ldo, rows, srows, wp;
     size_t tiles_at, runs_at, staged_at, p_at, v_at, m_at, y_at, staging_at, scale_at, zeros_at, total;
@@ -180,7 +163,7 @@ static SM_I8_FN(w23_layout) SM_I8_FN(w23_layout_of)(const sm_conv2d_shape *s) {
     l.y_at = at;
     at += sm_i8_round_up((4 * l.ldt + 16) * sizeof(int32_t), 64);   // + the lanes a last 8-tile load reads past
     l.staging_at = at;
-    at += sm_i8_round_up((size_t)SM_W23_OB * l.rows * l.ldo * sizeof(int32_t), 64);
+    at += sm_i8_round_up(l.rows * l.ldo * sizeof(int32_t), 64);
     l.scale_at = at;
     at += sm_i8_round_up((size_t)s->out_channels * sizeof(float), 64);
     l.zeros_at = at;   // the exact path's GEMM terms (its channel terms belong to the epilogue)

@@ -60,8 +60,8 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
         const int32_t y0 = b0 * band_rows, y1 = b1 * band_rows < OH ? b1 * band_rows : OH;      // the chunk's rows
         const int32_t s0 = y0 > row_begin ? y0 : row_begin, s1 = y1 < row_end ? y1 : row_end;   // rows stored
 
-        // 1. V, G channels at a time (lanes past n: transforms of zeros, never stored; the gathers write lanes
-        // [0, n) only, so the rest is zeroed once per chunk)
+        // 1. V, G channels at a time (lanes past n, zeroed once per chunk, or what a run's last 8-tile gather wrote
+        // there: transformed but never stored)
         for (int k = 0; k < SM_I8_G * SM_W23_XI; k++) memset(P + (size_t)k * l.ldp + n, 0, (ldt - n) * sizeof(int16_t));
         for (size_t g = 0; g < groups; g++) {
             for (int h = 0; h < SM_I8_G; h++) {
@@ -102,7 +102,7 @@ static void SM_I8_FN(w23_conv)(const sm_conv2d_shape *s, const uint8_t *input, c
                     SM_I8_FN(w23_output_transform)(M + ol * ldt + t, SM_W23_OB * ldt, Y + t, l.ldt);
                 const int32_t o = (int32_t)(ob + ol);
                 if (SM_W23_FINISH_FAST(s, Y, l.ldt, runs, run_count, &ep, o, s0, s1)) continue;
-                int32_t *st = staging + ol * l.rows * l.ldo;
+                int32_t *st = staging;             // one channel at a time: its rows are finished before the next
                 for (size_t t = 0; t < n; t++) {   // into the chunk's rows, pixel order
                     const int32_t oy = tiles[t].oy - y0, ox = tiles[t].ox;
                     const int down = tiles[t].oy + dh < OH, right = ox + dw < OW;

@@ -22,7 +22,6 @@ public struct WinogradCandidate: Sendable, Equatable {
     public let module: String
     /// The node whose output is this convolution's input, as it is (no window or pooling in between).
     public let inputSource: String
-    public let inChannels: Int
     public let padding: Int
     public let dilation: Int
 }
@@ -87,8 +86,8 @@ public enum SiamMaskQuantizer {
             case .window, .maxPool2d: return nil
             default:
                 return WinogradCandidate(
-                    name: node.name, module: w.name, inputSource: producer.name, inChannels: w.inChannels,
-                    padding: padding, dilation: dilation)
+                    name: node.name, module: w.name, inputSource: producer.name, padding: padding,
+                    dilation: dilation)
             }
         }
     }
@@ -129,14 +128,14 @@ public enum SiamMaskQuantizer {
     ) throws -> SiamMaskModel {
         guard model.quantization == nil else { throw QuantizerError.alreadyQuantized }
         guard weightBits == 7 || weightBits == 8 else { throw QuantizerError.unsupportedWeightBits(weightBits) }
+        let limit: Int8 = weightBits == 7 ? 63 : 127
+        let network = try SiamMaskNetwork(model: model)
         if !winograd.isEmpty {
-            let candidates = Set(try winogradCandidates(try SiamMaskNetwork(model: model)).map(\.name))
+            let candidates = Set(try winogradCandidates(network).map(\.name))
             if let stray = winograd.keys.sorted().first(where: { !candidates.contains($0) }) {
                 throw QuantizerError.notWinogradCandidate(stray)
             }
         }
-        let limit: Int8 = weightBits == 7 ? 63 : 127
-        let network = try SiamMaskNetwork(model: model)
         let nodes = try quantizableNodes(network)
         let weightOnly = try weightOnlyModules(network)
         let names = Set(nodes.map(\.name) + weightOnly)
